@@ -1,0 +1,15 @@
+# Assembly: timed audio, a timed SRT track and a timing report from the stored segments.
+rule assemble:
+    input:
+        plan=BUILD.plan_input,
+        segments=BUILD.segments_input,
+    output:
+        wav="out/{episode}.wav",
+        srt="out/{episode}.srt",
+        timing="out/{episode}.timing.json",
+    log:
+        "logs/assemble/{episode}.log",
+    run:
+        ttsbuild_workflow.assemble(
+            BUILD, input.plan, output.wav, output.srt, output.timing
+        )

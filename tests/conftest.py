@@ -1,0 +1,113 @@
+"""Shared fixtures: temporary projects and a runner for real `snakemake` invocations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@dataclass
+class ProjectDir:
+    path: Path
+    loads_file: Path
+
+    def write(self, relative: str, text: str) -> Path:
+        p = self.path / relative
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+        return p
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["TTSBUILD_ENGINE_PLUGINS"] = "fake=tests.fake_engine:FakeEngine"
+        env["TTSBUILD_FAKE_LOADS"] = str(self.loads_file)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env.update(extra)
+        return env
+
+    def snakemake(self, *args: str, timeout: float = 300, **env: str) -> Result:
+        cmd = [*SNAKEMAKE, "-s", str(SNAKEFILE), "-d", str(self.path), *args]
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=self.env(**env), timeout=timeout
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def ttsbuild(self, *args: str, timeout: float = 120, **env: str) -> Result:
+        cmd = [sys.executable, "-m", "ttsbuild.cli", "-C", str(self.path), *args]
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=self.env(**env), timeout=timeout
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def loads(self) -> int:
+        return len(self.loads_file.read_text().split()) if self.loads_file.exists() else 0
+
+    def segments(self) -> dict[str, bytes]:
+        store = self.path / "build" / "segments"
+        return {p.name: p.read_bytes() for p in sorted(store.glob("*.wav"))}
+
+
+FAKE_CONFIG = """\
+engine: fake
+characters:
+  narrator: {}
+  alice: {params: {speed: 1.1}}
+  bob: {params: {brightness: 0.8}}
+aliases: {al: alice}
+episodes:
+  ep1: {source: scripts/ep1.txt}
+"""
+
+FAKE_SCRIPT = """\
+# test episode
+The narrator opens the scene.
+[Alice] Hello Bob.
+[Bob] Hello Alice.
+[pause:500ms]
+[Al] How are you today?
+[Bob|seed:7] Very well, thank you.
+The narrator closes the scene.
+"""
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., ProjectDir]:
+    def make(
+        config: str = FAKE_CONFIG, script: str = FAKE_SCRIPT, name: str = "show"
+    ) -> ProjectDir:
+        root = tmp_path / name
+        project = ProjectDir(root, tmp_path / f"{name}-loads.txt")
+        project.write("config/config.yaml", config)
+        project.write("scripts/ep1.txt", script)
+        return project
+
+    return make
+
+
+def rendered_count(result: Result) -> int:
+    """Segments rendered in a build, from ttsbuild's own log lines."""
+    import re
+
+    return sum(int(m) for m in re.findall(r"ttsbuild: rendered (\d+) of \d+ segments", result.output))

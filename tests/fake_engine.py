@@ -1,0 +1,87 @@
+"""A fast, deterministic fake engine for tests and bookkeeping benchmarks (never shipped).
+
+Registered through ``TTSBUILD_ENGINE_PLUGINS=fake=tests.fake_engine:FakeEngine``. It renders a
+tone whose pitch and length depend on the text, speed, voice and seed; it records each model
+load as a line in the file named by ``TTSBUILD_FAKE_LOADS`` and can sleep on load
+(``TTSBUILD_FAKE_LOAD_SECONDS``) to stand in for a slow engine. ``TTSBUILD_FAKE_FAIL`` makes
+any text containing that word fail; ``TTSBUILD_FAKE_NAN`` makes it return NaN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ttsbuild.audio import Audio
+from ttsbuild.content import audio_content_hash, content_hash
+from ttsbuild.engines import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
+
+RATE = 16000
+
+
+class FakeModel:
+    def __init__(self, options: EngineOptions):
+        self.options = options
+
+    def synthesize(self, request: RenderRequest) -> Audio:
+        fail = os.environ.get("TTSBUILD_FAKE_FAIL")
+        if fail and fail in request.text:
+            raise RuntimeError(f"fake failure on {fail!r}")
+        h = hashlib.sha256(f"{request.text}|{request.voice.content_hash}|{request.seed}".encode())
+        freq = 200 + int.from_bytes(h.digest()[:2], "big") % 400
+        speed = request.param("speed", 1.0)
+        seconds = (0.2 + 0.02 * len(request.text)) / speed
+        sleep = float(os.environ.get("TTSBUILD_FAKE_RENDER_SECONDS", "0") or 0)
+        if sleep:
+            time.sleep(sleep)
+        t = np.arange(int(seconds * RATE), dtype=np.float32) / RATE
+        samples = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        if os.environ.get("TTSBUILD_FAKE_NAN") and os.environ["TTSBUILD_FAKE_NAN"] in request.text:
+            samples[10] = np.nan
+        return Audio(samples, RATE)
+
+
+class FakeEngine:
+    info = EngineInfo(
+        name="fake",
+        sample_rate=RATE,
+        languages=frozenset({"en", "de", "fr"}),
+        needs_reference_audio=False,
+        needs_reference_text=False,
+        params=(ParamSpec("brightness", 0.5, 0.0, 1.0, decimals=2),),
+        default_model="fake-1",
+    )
+
+    def version(self) -> str:
+        return "fake==1"
+
+    def model_id(self, options: EngineOptions) -> str:
+        return options.model or "fake-1"
+
+    def voice_languages(self, voice: Voice) -> frozenset[str]:
+        return self.info.languages or frozenset()
+
+    def voice(self, reference: str, reference_text: str, project_dir: str) -> Voice:
+        if reference in ("", "bundled"):
+            return Voice("", "fake-default", reference_text)
+        path = Path(reference)
+        if not path.is_file():
+            from ttsbuild.errors import VoiceError
+
+            raise VoiceError(f"voice file {reference!r} not found")
+        digest = audio_content_hash(path) if path.suffix != ".txt" else content_hash(path)
+        return Voice(str(path), digest, reference_text)
+
+    def load(self, options: EngineOptions) -> FakeModel:
+        delay = float(os.environ.get("TTSBUILD_FAKE_LOAD_SECONDS", "0") or 0)
+        if delay:
+            time.sleep(delay)
+        loads = os.environ.get("TTSBUILD_FAKE_LOADS")
+        if loads:
+            with open(loads, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()}\n")
+        return FakeModel(options)

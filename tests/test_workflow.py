@@ -1,0 +1,122 @@
+"""Real `snakemake` builds of a temporary project (fake engine: fast and deterministic)."""
+
+from __future__ import annotations
+
+import json
+
+import pysrt
+import soundfile as sf
+
+from tests.conftest import rendered_count
+
+
+def test_build_incremental_rebuilds(make_project):
+    project = make_project()
+    first = project.snakemake("-j1", "out/ep1.wav")
+    assert first.returncode == 0, first.output
+    assert rendered_count(first) == 6
+    for suffix in (".wav", ".srt", ".timing.json"):
+        assert (project.path / "out" / f"ep1{suffix}").stat().st_size > 0
+    assert project.loads() == 1
+    before = project.segments()
+    assert len(before) == 6
+
+    again = project.snakemake("-j1", "out/ep1.wav")
+    assert again.returncode == 0, again.output
+    assert rendered_count(again) == 0
+    assert "Nothing to be done" in again.output
+
+    script = (project.path / "scripts/ep1.txt").read_text()
+    project.write("scripts/ep1.txt", script.replace("Hello Bob.", "Hello there, Bob."))
+    edit = project.snakemake("-j1", "out/ep1.wav")
+    assert edit.returncode == 0, edit.output
+    assert rendered_count(edit) == 1
+    after = project.segments()
+    assert len(after) == 7 and set(before) < set(after)  # the store keeps the old render
+
+    # A pause changes timing only: re-assembled, nothing rendered.
+    wav_before = sf.info(str(project.path / "out/ep1.wav")).frames
+    project.write(
+        "scripts/ep1.txt",
+        (project.path / "scripts/ep1.txt").read_text().replace(
+            "[Bob] Hello Alice.", "[pause:2s]\n[Bob] Hello Alice."
+        ),
+    )
+    paused = project.snakemake("-j1", "out/ep1.wav")
+    assert paused.returncode == 0, paused.output
+    assert rendered_count(paused) == 0
+    assert "assemble" in paused.output
+    assert sf.info(str(project.path / "out/ep1.wav")).frames > wav_before
+
+
+def test_character_voice_change_rerenders_only_that_character(make_project):
+    project = make_project()
+    assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
+    config = (project.path / "config/config.yaml").read_text()
+    project.write("config/config.yaml", config.replace("speed: 1.1", "speed: 1.2"))
+    result = project.snakemake("-j1", "out/ep1.wav")
+    assert result.returncode == 0, result.output
+    # Alice speaks two lines ("Hello Bob." and, through the alias, "How are you today?").
+    assert rendered_count(result) == 2
+    plan = json.loads((project.path / "build/plans/ep1.json").read_text())
+    alice = {i["key"] for i in plan["items"] if i.get("speaker") == "alice"}
+    assert len(alice) == 2
+
+
+def test_clean_builds_are_byte_identical(make_project):
+    a = make_project(name="a")
+    b = make_project(name="b")
+    assert a.snakemake("-j1", "out/ep1.wav").returncode == 0
+    assert b.snakemake("-j1", "out/ep1.wav").returncode == 0
+    assert a.segments() == b.segments()
+    assert (a.path / "out/ep1.wav").read_bytes() == (b.path / "out/ep1.wav").read_bytes()
+
+
+def test_one_model_load_for_twenty_lines(make_project):
+    lines = "\n".join(
+        f"[{'alice' if i % 3 == 0 else 'bob' if i % 3 == 1 else 'narrator'}] Line number {i}."
+        for i in range(20)
+    )
+    project = make_project(script=lines + "\n")
+    result = project.snakemake("-j1", "out/ep1.wav")
+    assert result.returncode == 0, result.output
+    assert rendered_count(result) == 20
+    assert project.loads() == 1
+
+
+def test_srt_and_timing_match_the_audio(make_project):
+    project = make_project()
+    assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
+    timing = json.loads((project.path / "out/ep1.timing.json").read_text())
+    subs = pysrt.open(str(project.path / "out/ep1.srt"))
+    assert len(subs) == timing["segments"] == 6
+    audio, rate = sf.read(str(project.path / "out/ep1.wav"))
+    assert rate == timing["sample_rate"]
+    assert len(audio) == timing["duration_samples"]
+    for cue, item in zip(subs, timing["items"]):
+        assert cue.text == item["text"]
+        assert abs(cue.start.ordinal - item["start"] * 1000) <= 1
+        assert abs(cue.end.ordinal - item["end"] * 1000) <= 1
+        inside = audio[item["start_sample"] : item["end_sample"]]
+        assert abs(inside).max() > 0.05  # the line is heard inside its cue
+    # Between cues there is silence: the gap before the second cue.
+    gap = audio[timing["items"][0]["end_sample"] : timing["items"][1]["start_sample"]]
+    assert len(gap) > 0 and abs(gap).max() < 1e-3
+    # The 500 ms pause replaced the gap between Bob's line and Alice's.
+    items = timing["items"]
+    assert items[3]["start_sample"] - items[2]["end_sample"] == int(0.5 * rate)
+
+
+def test_dry_run_lists_the_segments_to_render(make_project):
+    project = make_project()
+    dry = project.snakemake("-n", "-j1", "out/ep1.wav")
+    assert dry.returncode == 0, dry.output
+    assert dry.output.count("build/segments/") >= 6
+    assert not (project.path / "build/segments").exists() or not project.segments()
+
+
+def test_lint_is_clean(make_project):
+    project = make_project()
+    result = project.snakemake("--lint")
+    assert result.returncode == 0, result.output
+    assert "Lints for" not in result.output, result.output

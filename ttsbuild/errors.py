@@ -1,0 +1,57 @@
+"""The ttsbuild error hierarchy.
+
+Every error a user can cause is a :class:`TTSBuildError` whose message is one line that names
+the file (and line or key) and says how to fix it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TTSBuildError(Exception):
+    """Base class of every error ttsbuild raises on purpose."""
+
+
+def _where(path: str | Path | None, line: int | None) -> str:
+    if path is None:
+        return ""
+    return f"{path}:{line}: " if line is not None else f"{path}: "
+
+
+class LocatedError(TTSBuildError):
+    """An error at a place in a user's file: ``file:line: message``."""
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.bare_message = message
+        super().__init__(f"{_where(path, line)}{message}")
+
+
+class ScriptError(LocatedError):
+    """A malformed or inconsistent script (.txt) file."""
+
+
+class SubtitleError(LocatedError):
+    """A malformed subtitle (.srt) file."""
+
+
+class ConfigError(LocatedError):
+    """An invalid project configuration."""
+
+
+class VoiceError(LocatedError):
+    """A missing, unreadable or unusable voice reference."""
+
+
+class EngineError(TTSBuildError):
+    """An engine that is unknown, not installed, or failed to load."""
+
+
+class RenderError(TTSBuildError):
+    """A segment whose synthesis failed or produced unusable audio."""
+
+
+class StoreError(TTSBuildError):
+    """A problem with the segment store."""

@@ -1,0 +1,319 @@
+"""Planning: a project and an episode source in, a frozen list of segments and silences out.
+
+Everything that changes a segment's sound is resolved here, before hashing: character and
+alias, language, engine and its version, voice content hash, parameters (validated, rounded),
+seed (given, or derived from content), and the text chunk.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cachekey import derive_seed, segment_key
+from .config import Character, Project, VoiceSetting, config_line
+from .engines import Engine, EngineInfo, RenderRequest, Voice, get_engine
+from .errors import ConfigError, EngineError, ScriptError, TTSBuildError, VoiceError
+from .script import Pause, ScriptItem, Utterance, read_script
+from .text import chunk_text
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One rendered unit: a chunk of one utterance."""
+
+    key: str
+    line: int
+    chunk: int
+    chunks: int
+    speaker: str
+    request: RenderRequest
+    cue: int | None = None  # subtitle cue index, for SRT sources
+
+    @property
+    def text(self) -> str:
+        return self.request.text
+
+
+@dataclass(frozen=True)
+class Silence:
+    line: int
+    milliseconds: float
+
+
+PlanItem = Segment | Silence
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    episode: str
+    source: str
+    items: tuple[PlanItem, ...]
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. SRT cue timing
+
+    def segments(self) -> list[Segment]:
+        """Distinct segments in first-use order."""
+        seen: set[str] = set()
+        out: list[Segment] = []
+        for item in self.items:
+            if isinstance(item, Segment) and item.key not in seen:
+                seen.add(item.key)
+                out.append(item)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        items: list[dict[str, Any]] = []
+        for item in self.items:
+            if isinstance(item, Segment):
+                items.append(
+                    {
+                        "type": "segment",
+                        "key": item.key,
+                        "line": item.line,
+                        "chunk": item.chunk,
+                        "chunks": item.chunks,
+                        "speaker": item.speaker,
+                        "language": item.request.language,
+                        "engine": item.request.engine,
+                        "text": item.request.text,
+                        "cue": item.cue,
+                    }
+                )
+            else:
+                items.append({"type": "pause", "line": item.line, "ms": item.milliseconds})
+        return {"episode": self.episode, "source": self.source, "items": items, **self.extra}
+
+
+def request_to_dict(request: RenderRequest) -> dict[str, Any]:
+    return {
+        "text": request.text,
+        "engine": request.engine,
+        "engine_version": request.engine_version,
+        "model": request.model,
+        "language": request.language,
+        "voice": {
+            "reference": request.voice.reference,
+            "content_hash": request.voice.content_hash,
+            "reference_text": request.voice.reference_text,
+        },
+        "params": [[k, v] for k, v in request.params],
+        "seed": request.seed,
+    }
+
+
+def request_from_dict(data: Mapping[str, Any]) -> RenderRequest:
+    v = data["voice"]
+    return RenderRequest(
+        text=data["text"],
+        engine=data["engine"],
+        engine_version=data["engine_version"],
+        model=data["model"],
+        language=data["language"],
+        voice=Voice(v["reference"], v["content_hash"], v.get("reference_text", "")),
+        params=tuple((str(k), float(val)) for k, val in data["params"]),
+        seed=int(data["seed"]),
+    )
+
+
+class Planner:
+    """Resolves utterances against a project. Memoizes engines and voices per instance."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self._engines: dict[str, tuple[Engine, str]] = {}
+        self._voices: dict[tuple[str, str, str], Voice] = {}
+
+    # -- helpers that turn lower-level errors into located ones
+    def _config_error(self, message: str, key: str) -> ConfigError:
+        p = self.project
+        return ConfigError(message, p.config_file, config_line(p.root / p.config_file, key))
+
+    def engine(self, name: str, key: str) -> tuple[Engine, str]:
+        if name not in self._engines:
+            try:
+                engine = get_engine(name)
+                self._engines[name] = (engine, engine.version())
+            except EngineError as exc:
+                raise self._config_error(str(exc), key) from None
+        return self._engines[name]
+
+    def voice(self, engine: Engine, setting: VoiceSetting, key: str) -> Voice:
+        memo = (engine.info.name, setting.voice, setting.reference_text)
+        if memo not in self._voices:
+            reference = setting.voice
+            if reference not in ("", "bundled"):
+                path = self.project.resolve_path(reference, "voice", key + ".voice")
+                if not path.is_file():
+                    raise self._config_error(
+                        f"{key}: voice file '{reference}' not found (paths are relative to "
+                        f"the project directory {self.project.root})",
+                        key + ".voice",
+                    )
+                reference = str(path)
+            elif engine.info.needs_reference_audio:
+                raise self._config_error(
+                    f"engine '{engine.info.name}' needs a reference audio file: set "
+                    f"'voice:' for {key}",
+                    key,
+                )
+            try:
+                self._voices[memo] = engine.voice(
+                    reference, setting.reference_text, str(self.project.root)
+                )
+            except VoiceError as exc:
+                raise self._config_error(f"{key}: {exc.bare_message}", key + ".voice") from None
+        return self._voices[memo]
+
+    def character(self, utt: Utterance, source: str) -> Character:
+        p = self.project
+        name = p.narrator if utt.speaker == "narrator" else utt.speaker
+        char = p.character(name)
+        if char is None:
+            known = sorted({*p.characters, *p.aliases})
+            hint = difflib.get_close_matches(utt.speaker, known, n=1)
+            did = f"did you mean '{hint[0]}'? " if hint else ""
+            raise ScriptError(
+                f"unknown character '{utt.speaker}'; {did}known: {', '.join(known)} "
+                f"(add it under 'characters:' in {p.config_file})",
+                source,
+                utt.line,
+            )
+        return char
+
+    def resolve_params(
+        self,
+        info: EngineInfo,
+        layers: Iterable[tuple[tuple[tuple[str, float], ...], str, int | None, str]],
+    ) -> tuple[dict[str, float], bool]:
+        """Merge parameter layers (character, then line); validate names and ranges."""
+        specs = info.param_specs()
+        merged: dict[str, float] = {}
+        seed_given = False
+        for params, where, line, kind in layers:
+            for name, value in params:
+                spec = specs.get(name)
+                if spec is None:
+                    allowed = ", ".join(sorted(specs))
+                    msg = f"unknown parameter '{name}' for engine '{info.name}'; allowed: {allowed}"
+                    if kind == "config":
+                        raise self._config_error(msg, where)
+                    raise ScriptError(msg, where, line)
+                if not spec.minimum <= value <= spec.maximum:
+                    msg = (
+                        f"parameter '{name}' = {value:g} is out of range for engine "
+                        f"'{info.name}' ({spec.minimum:g} to {spec.maximum:g})"
+                    )
+                    if kind == "config":
+                        raise self._config_error(msg, where)
+                    raise ScriptError(msg, where, line)
+                merged[name] = spec.resolve(value)
+                seed_given = seed_given or name == "seed"
+        for name, spec in specs.items():
+            if name not in merged:
+                merged[name] = spec.resolve(None)
+        return merged, seed_given
+
+    def plan_utterance(self, utt: Utterance, source: str, cue: int | None = None) -> list[Segment]:
+        p = self.project
+        char = self.character(utt, source)
+        language = (utt.language or char.setting.language).lower()
+        setting = char.for_language(language)
+        key = f"characters.{char.name}"
+        if setting is not char.setting:
+            key = f"{key}.languages.{language}"
+        engine, engine_version = self.engine(setting.engine, key + ".engine")
+        voice = self.voice(engine, setting, key)
+        info = engine.info
+        spoken = info.languages if info.languages is not None else engine.voice_languages(voice)
+        if language not in spoken:
+            raise ScriptError(
+                f"engine '{info.name}' cannot speak '{language}' for character '{char.name}' "
+                f"(it speaks: {', '.join(sorted(spoken))}); give the character a voice for "
+                f"'{language}' under characters.{char.name}.languages in {p.config_file}",
+                source,
+                utt.line,
+            )
+        params, seed_given = self.resolve_params(
+            info,
+            [
+                (setting.params, key + ".params", None, "config"),
+                (utt.params, source, utt.line, "script"),
+            ],
+        )
+        seed_param = int(params.pop("seed"))
+        model = engine.model_id(p.engine_options(info.name))
+        chunks = chunk_text(utt.text, p.max_chars)
+        segments: list[Segment] = []
+        for index, text in enumerate(chunks):
+            seed = (
+                seed_param
+                if seed_given
+                else derive_seed(text, info.name, model, language, voice.content_hash)
+            )
+            request = RenderRequest(
+                text=text,
+                engine=info.name,
+                engine_version=engine_version,
+                model=model,
+                language=language,
+                voice=voice,
+                params=tuple(sorted(params.items())),
+                seed=seed,
+            )
+            segments.append(
+                Segment(segment_key(request), utt.line, index, len(chunks), char.name, request, cue)
+            )
+        return segments
+
+    def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
+        out: list[PlanItem] = []
+        for item in items:
+            if isinstance(item, Pause):
+                out.append(Silence(item.line, item.milliseconds))
+            else:
+                out.extend(self.plan_utterance(item, source))
+        return out
+
+    def plan_episode(self, name: str) -> EpisodePlan:
+        p = self.project
+        episode = p.episodes.get(name)
+        if episode is None:
+            raise ConfigError(
+                f"unknown episode '{name}'; episodes: {', '.join(sorted(p.episodes))}",
+                p.config_file,
+            )
+        path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
+        suffix = Path(episode.source).suffix.lower()
+        if suffix in (".txt", ".script", ""):
+            items = self.plan_items(read_script(path, episode.source), episode.source)
+            plan = EpisodePlan(name, episode.source, tuple(items))
+        else:
+            raise self._config_error(
+                f"episode '{name}': unsupported source type '{suffix}' (use a .txt script)",
+                f"episodes.{name}.source",
+            )
+        if not plan.segments():
+            raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
+        return plan
+
+
+def plan_project(project: Project) -> dict[str, EpisodePlan]:
+    """Plan every episode of a project (raises the first :class:`TTSBuildError`)."""
+    planner = Planner(project)
+    return {name: planner.plan_episode(name) for name in project.episodes}
+
+
+__all__ = [
+    "EpisodePlan",
+    "Planner",
+    "PlanItem",
+    "Segment",
+    "Silence",
+    "TTSBuildError",
+    "plan_project",
+    "request_from_dict",
+    "request_to_dict",
+]

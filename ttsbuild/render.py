@@ -1,0 +1,101 @@
+"""Rendering segments into the store, one model load per process."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .audio import Audio, check_audio, write_audio
+from .engines import EngineOptions, RenderRequest
+from .errors import RenderError, TTSBuildError
+from .models import get_model
+from .plan import request_to_dict
+from .store import segment_lock, segment_path, write_sidecar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One segment to render, with where it came from (for error messages)."""
+
+    key: str
+    request: RenderRequest
+    where: str  # "scripts/episode01.txt:12"
+    speaker: str
+
+
+def max_duration(request: RenderRequest) -> float:
+    """A generous ceiling on a segment's length; past it the generation ran away."""
+    speed = request.param("speed", 1.0) or 1.0
+    return 8.0 + 0.35 * len(request.text) / speed
+
+
+def synthesize(request: RenderRequest, options: EngineOptions, what: str) -> Audio:
+    """Synthesize and post-process one request; checks the result before returning it."""
+    model = get_model(request.engine, options)
+    try:
+        audio = model.synthesize(request)
+    except TTSBuildError:
+        raise
+    except Exception as exc:  # an engine's own failure, reported with the line
+        raise RenderError(f"{what}: engine '{request.engine}' failed: {exc}") from exc
+    check_audio(audio, what=what, max_seconds=max_duration(request))
+    pitch = request.param("pitch", 0.0)
+    if pitch:
+        audio = audio.pitch_shifted(pitch)
+    return audio
+
+
+def render_one(job: RenderJob, store: Path, options: EngineOptions) -> bool:
+    """Render ``job`` into ``store`` unless present. Returns True if it rendered."""
+    dest = segment_path(store, job.key)
+    if dest.exists():
+        return False
+    with segment_lock(store, job.key):
+        if dest.exists():  # another build rendered it while we waited
+            return False
+        what = f"{job.where} ({job.speaker})"
+        started = time.perf_counter()
+        audio = synthesize(job.request, options, what)
+        seconds = time.perf_counter() - started
+        write_sidecar(
+            store,
+            job.key,
+            {
+                "key": job.key,
+                "request": request_to_dict(job.request),
+                "where": job.where,
+                "speaker": job.speaker,
+                "render_seconds": round(seconds, 4),
+                "samples": audio.num_samples,
+                "sample_rate": audio.sample_rate,
+            },
+        )
+        write_audio(dest, audio)
+        log.debug("rendered %s %s in %.2f s", job.key, what, seconds)
+        return True
+
+
+def render_jobs(
+    jobs: Sequence[RenderJob], store: Path, engine_options: Mapping[str, EngineOptions]
+) -> int:
+    """Render every job not yet in the store. A failing segment does not stop the others;
+    afterwards one :class:`RenderError` lists every failure. Returns the number rendered."""
+    rendered = 0
+    failures: list[str] = []
+    for job in jobs:
+        try:
+            if render_one(job, store, engine_options.get(job.request.engine, EngineOptions())):
+                rendered += 1
+        except TTSBuildError as exc:
+            log.error("ttsbuild: %s", exc)
+            failures.append(str(exc))
+    log.info("ttsbuild: rendered %d of %d segments", rendered, len(jobs))
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise RenderError(f"{failures[0]}{more}")
+    return rendered
