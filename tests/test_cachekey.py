@@ -1,0 +1,68 @@
+"""The one cache-key function: what changes a key, and what never does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ttsbuild.cachekey import KEY_LENGTH, derive_seed, segment_key
+from ttsbuild.engines.base import ParamSpec, RenderRequest, Voice
+
+BASE = RenderRequest(
+    text="Hello there.",
+    engine="piper",
+    engine_version="piper-tts==1.8.0",
+    model="piper-onnx",
+    language="en",
+    voice=Voice("/home/a/voice.onnx", "v1"),
+    params=(("pitch", 0.0), ("speed", 1.0)),
+    seed=123,
+)
+
+
+def test_key_shape_and_stability():
+    key = segment_key(BASE)
+    assert len(key) == KEY_LENGTH and all(c in "0123456789abcdef" for c in key)
+    assert segment_key(replace(BASE)) == key
+
+
+def test_paths_never_enter_the_key():
+    moved = replace(BASE, voice=Voice("/mnt/other/place.onnx", "v1"))
+    assert segment_key(moved) == segment_key(BASE)
+
+
+def test_everything_that_changes_the_sound_changes_the_key():
+    variants = [
+        replace(BASE, text="Hello there!"),
+        replace(BASE, engine="f5tts"),
+        replace(BASE, engine_version="piper-tts==1.9.0"),
+        replace(BASE, model="other"),
+        replace(BASE, language="de"),
+        replace(BASE, voice=Voice("/home/a/voice.onnx", "v2")),
+        replace(BASE, params=(("pitch", 1.0), ("speed", 1.0))),
+        replace(BASE, seed=124),
+    ]
+    keys = {segment_key(v) for v in variants}
+    assert len(keys) == len(variants) and segment_key(BASE) not in keys
+
+
+@given(st.floats(min_value=0.5, max_value=2.0, allow_nan=False))
+def test_params_are_rounded_to_fixed_precision(value):
+    spec = ParamSpec("speed", 1.0, 0.5, 2.0, decimals=3)
+    assert spec.resolve(value) == round(spec.resolve(value), 3)
+
+
+def test_float_noise_does_not_change_the_key():
+    spec = ParamSpec("speed", 1.0, 0.5, 2.0, decimals=3)
+    a = replace(BASE, params=(("speed", spec.resolve(0.9)),))
+    b = replace(BASE, params=(("speed", spec.resolve(0.9 + 1e-9)),))
+    c = replace(BASE, params=(("speed", spec.resolve(0.91)),))
+    assert segment_key(a) == segment_key(b) != segment_key(c)
+
+
+@given(st.text(max_size=50), st.text(max_size=50))
+def test_derived_seed_is_deterministic_31_bit(a, b):
+    assert derive_seed(a, b) == derive_seed(a, b)
+    assert 0 <= derive_seed(a, b) < 2**31
