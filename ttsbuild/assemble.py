@@ -1,56 +1,152 @@
-"""Assembly: stored segments + a frozen plan -> episode audio, SRT track and timing report."""
+"""Assembly: stored segments + a frozen plan -> episode audio, SRT track and timing report.
+
+Memory stays flat in the number of segments: each clip is prepared once (resampled, trimmed,
+faded; loudness blocks and true peak measured) and cached by segment key and output settings;
+placement needs only clip lengths; the episode is then streamed to disk clip by clip with one
+mastering gain, limiting only the clips that would cross the peak ceiling.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from .audio import Audio, read_audio, write_audio
+from .audio import Audio, read_audio
+from .cachekey import RENDER_PIPELINE_VERSION, canonical_json
 from .config import OutputSettings
-from .errors import StoreError
-from .fsutil import write_text_atomic
+from .errors import RenderError, StoreError
+from .fsutil import atomic_path, write_bytes_atomic, write_text_atomic
+from .loudness import block_powers, limit, mastering_gain, to_db, true_peak
 from .store import segment_path
 from .timing import Slot, format_srt, ms_to_samples, place
 
 log = logging.getLogger(__name__)
 
+#: Bump when clip preparation or its measurements change (invalidates the clip cache).
+CLIP_CACHE_VERSION = 2
 
-def load_clip(store: Path, key: str, settings: OutputSettings) -> Audio:
-    path = segment_path(store, key)
-    try:
-        audio = read_audio(path)
-    except Exception as exc:
-        raise StoreError(
-            f"{path}: stored segment cannot be decoded ({exc}); delete it and build again"
-        ) from None
-    audio = audio.resampled(settings.sample_rate).trimmed(settings.trim_db)
-    return audio.faded(settings.fade_ms)
+FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "OPUS"),
+           ".mp3": ("MP3", "MPEG_LAYER_III")}
 
 
-def master(audio: Audio, settings: OutputSettings) -> tuple[Audio, dict[str, float | None]]:
-    """Normalize integrated loudness (EBU R128 / BS.1770 via pyloudnorm) under a peak ceiling."""
-    info: dict[str, float | None] = {"loudness_lufs": None, "gain_db": 0.0}
-    if settings.loudness_lufs is None or audio.duration < 0.5:
+@dataclass(frozen=True)
+class ClipInfo:
+    """What placement and mastering need to know about a prepared clip."""
+
+    samples: int
+    true_peak: float
+    blocks: npt.NDArray[np.float64]  # BS.1770 gating-block powers
+
+
+class ClipCache:
+    """Prepared clips on disk, keyed by segment key and the settings that shape them.
+
+    ``<key>.f32`` holds the samples (raw float32) and ``<key>.info`` the length, true peak and
+    loudness blocks (raw float64), so reading one back costs a single small read, no parsing.
+    """
+
+    def __init__(self, store: Path, cache_dir: Path | None, settings: OutputSettings):
+        self.store = store
+        self.settings = settings
+        digest = hashlib.sha256(
+            canonical_json(
+                [CLIP_CACHE_VERSION, RENDER_PIPELINE_VERSION, settings.sample_rate, settings.trim_db,
+                 settings.fade_ms]
+            ).encode()
+        ).hexdigest()[:12]
+        self.dir = cache_dir / digest if cache_dir is not None else None
+        self._info: dict[str, ClipInfo] = {}
+        self._audio: dict[str, Audio] = {}  # only without a cache directory
+
+    def _prepare(self, key: str) -> tuple[Audio, ClipInfo]:
+        path = segment_path(self.store, key)
+        try:
+            audio = read_audio(path)
+        except Exception as exc:
+            raise StoreError(
+                f"{path}: stored segment cannot be decoded ({exc}); run 'ttsbuild verify "
+                "--delete' and build again"
+            ) from None
+        s = self.settings
+        audio = audio.resampled(s.sample_rate).trimmed(s.trim_db).faded(s.fade_ms)
+        info = ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio))
+        if self.dir is None:
+            self._audio[key] = audio
+        else:
+            write_bytes_atomic(self.dir / f"{key}.f32", audio.samples.tobytes())
+            meta = np.concatenate([[info.samples, info.true_peak], info.blocks]).astype(np.float64)
+            write_bytes_atomic(self.dir / f"{key}.info", meta.tobytes())
         return audio, info
-    import pyloudnorm
 
-    meter = pyloudnorm.Meter(audio.sample_rate)
-    loudness = float(meter.integrated_loudness(audio.samples.astype(np.float64)))
-    if not np.isfinite(loudness):
-        return audio, info
-    gain_db = settings.loudness_lufs - loudness
-    peak = audio.peak()
-    ceiling = 10 ** (settings.peak_dbfs / 20)
-    if peak > 0 and peak * 10 ** (gain_db / 20) > ceiling:
-        gain_db = 20 * np.log10(ceiling / peak)
-    out = audio.with_gain(10 ** (gain_db / 20))
-    info["gain_db"] = round(float(gain_db), 3)
-    info["loudness_lufs"] = round(float(meter.integrated_loudness(out.samples.astype(np.float64))), 3)
-    return out, info
+    def info(self, key: str) -> ClipInfo:
+        info = self._info.get(key)
+        if info is None:
+            raw = None
+            if self.dir is not None:
+                try:
+                    raw = np.fromfile(self.dir / f"{key}.info", dtype=np.float64)
+                except OSError:
+                    raw = None
+            if raw is not None and raw.size >= 2:
+                info = ClipInfo(int(raw[0]), float(raw[1]), raw[2:])
+            else:
+                info = self._prepare(key)[1]
+            self._info[key] = info
+        return info
+
+    def audio(self, key: str) -> Audio:
+        if self.dir is None:
+            if key not in self._audio:
+                self._prepare(key)
+            return self._audio[key]
+        try:
+            samples = np.fromfile(self.dir / f"{key}.f32", dtype=np.float32)
+        except OSError:
+            samples = None
+        if samples is None or samples.size != self.info(key).samples:
+            return self._prepare(key)[0]
+        return Audio(samples, self.settings.sample_rate)
+
+
+def _audio_writer(path: Path, rate: int) -> tuple[str, str]:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise RenderError(f"{path}: unsupported output format (use .wav, .flac, .ogg or .mp3)")
+    if fmt[0] == "OGG" and rate not in (8000, 12000, 16000, 24000, 48000):
+        raise RenderError(f"{path}: Opus needs a sample rate of 8, 12, 16, 24 or 48 kHz")
+    return fmt
+
+
+def _stream(
+    path: Path, rate: int, total: int, pieces: Iterator[tuple[int, npt.NDArray[np.float32]]]
+) -> None:
+    """Write ``total`` samples to ``path``: silence, with each (start, samples) piece placed."""
+    import soundfile as sf
+
+    fmt, subtype = _audio_writer(path, rate)
+    zeros = np.zeros(rate * 10, dtype=np.float32)
+    with atomic_path(path) as tmp:
+        with sf.SoundFile(str(tmp), "w", rate, 1, subtype=subtype, format=fmt) as out:
+            pos = 0
+            for start, samples in pieces:
+                while pos < start:
+                    n = min(start - pos, zeros.size)
+                    out.write(zeros[:n])
+                    pos += n
+                out.write(np.clip(samples, -1.0, 1.0))
+                pos += samples.size
+            while pos < total:
+                n = min(total - pos, zeros.size)
+                out.write(zeros[:n])
+                pos += n
 
 
 def assemble_episode(
@@ -60,30 +156,79 @@ def assemble_episode(
     wav_out: str | Path,
     srt_out: str | Path,
     timing_out: str | Path,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     plan = json.loads(Path(plan_file).read_text("utf-8"))
-    store = Path(store)
+    cache = ClipCache(Path(store), Path(cache_dir) if cache_dir else None, settings)
     rate = settings.sample_rate
     items: list[dict[str, Any]] = plan["items"]
-    clips: dict[str, Audio] = {}
+
+    # Pass 1: lengths and loudness blocks only.
     slots: list[Slot] = []
+    blocks: list[npt.NDArray[np.float64]] = []
+    peaks: dict[str, float] = {}
     for item in items:
         if item["type"] == "pause":
             slots.append(Slot("pause", ms_to_samples(item["ms"], rate), item["line"]))
             continue
-        key = item["key"]
-        if key not in clips:
-            clips[key] = load_clip(store, key, settings)
-        slots.append(Slot("segment", clips[key].num_samples, item["line"], item["chunk"]))
+        info = cache.info(item["key"])
+        slots.append(Slot("segment", info.samples, item["line"], item["chunk"]))
+        blocks.append(info.blocks)
+        peaks[item["key"]] = info.true_peak
     placements, total = place(
         slots, rate, settings.gap_ms, settings.chunk_gap_ms, settings.padding_ms
     )
-    track = np.zeros(total, dtype=np.float32)
+
+    # Mastering: one gain for the episode; clips that would cross the ceiling are limited.
+    gain, measured = 1.0, float("-inf")
+    if settings.loudness_lufs is not None:
+        gain, measured = mastering_gain(blocks, settings.loudness_lufs)
+    ceiling = 10 ** (settings.peak_dbfs / 20)
+    to_limit = {k for k, tp in peaks.items() if tp * gain > ceiling}
+    limited: dict[str, tuple[Audio, ClipInfo]] = {}
+    if to_limit and settings.loudness_lufs is not None:
+        # Limiting lowers those clips' loudness; measure again and correct the gain once.
+        for _ in range(6):
+            limited = {}
+            for key in to_limit:
+                audio = limit(cache.audio(key).with_gain(gain), settings.peak_dbfs)
+                limited[key] = (audio, ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio)))
+            mixed = [
+                limited[i["key"]][1].blocks if i["key"] in limited else cache.info(i["key"]).blocks * gain**2
+                for i in items
+                if i["type"] == "segment"
+            ]
+            correction, _ = mastering_gain(mixed, settings.loudness_lufs)
+            if abs(to_db(correction)) < 0.1:
+                break
+            gain *= correction
+            to_limit = {k for k, tp in peaks.items() if tp * gain > ceiling}
+    final_blocks = [
+        limited[i["key"]][1].blocks if i["key"] in limited else cache.info(i["key"]).blocks * gain**2
+        for i in items
+        if i["type"] == "segment"
+    ]
+    _, final_lufs = mastering_gain(final_blocks, settings.loudness_lufs or -23.0)
+    final_peak = max(
+        [limited[k][1].true_peak for k in limited]
+        + [tp * gain for k, tp in peaks.items() if k not in limited]
+        or [0.0]
+    )
+
+    def pieces() -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+        for p in placements:
+            key = items[p.index]["key"]
+            if key in limited:
+                yield p.start, limited[key][0].samples
+            else:
+                yield p.start, cache.audio(key).samples * np.float32(gain)
+
+    _stream(Path(wav_out), rate, total, pieces())
+
     cues: list[tuple[int, int, str]] = []
     report_items: list[dict[str, Any]] = []
     for p in placements:
         item = items[p.index]
-        track[p.start : p.end] += clips[item["key"]].samples
         cues.append((p.start, p.end, item["text"]))
         report_items.append(
             {
@@ -100,8 +245,6 @@ def assemble_episode(
                 "end": round(p.end / rate, 6),
             }
         )
-    audio, mastering = master(Audio(track, rate), settings)
-    write_audio(wav_out, audio, subtype="PCM_16" if str(wav_out).endswith(".wav") else None)
     write_text_atomic(srt_out, format_srt(cues, rate))
     report = {
         "episode": plan["episode"],
@@ -111,14 +254,23 @@ def assemble_episode(
         "duration": round(total / rate, 6),
         "segments": len(report_items),
         "pauses": sum(1 for s in slots if s.kind == "pause"),
-        "mastering": mastering,
+        "mastering": {
+            "target_lufs": settings.loudness_lufs,
+            "measured_lufs_before": round(measured, 2) if np.isfinite(measured) else None,
+            "gain_db": round(to_db(gain), 2),
+            "integrated_lufs": round(final_lufs, 2) if np.isfinite(final_lufs) else None,
+            "true_peak_dbtp": round(to_db(final_peak), 2) if final_peak > 0 else None,
+            "limited_clips": len(limited),
+        },
         "items": report_items,
     }
     write_text_atomic(timing_out, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     log.info(
-        "ttsbuild: assembled %s: %d segments, %.1f s",
+        "ttsbuild: assembled %s: %d segments, %.1f s, %s LUFS, true peak %s dBTP",
         plan["episode"],
         len(report_items),
         total / rate,
+        report["mastering"]["integrated_lufs"],
+        report["mastering"]["true_peak_dbtp"],
     )
     return report

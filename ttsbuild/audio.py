@@ -89,14 +89,14 @@ class Audio:
         loud = np.flatnonzero(np.abs(self.samples) > threshold)
         if loud.size == 0:
             return Audio.silence(0, self.sample_rate)
-        keep = int(round(keep_ms * self.sample_rate / 1000))
+        keep = round(keep_ms * self.sample_rate / 1000)
         start = max(0, int(loud[0]) - keep)
         end = min(self.num_samples, int(loud[-1]) + 1 + keep)
         return Audio(self.samples[start:end], self.sample_rate)
 
     def faded(self, fade_ms: float = 5.0) -> Audio:
         """Short linear fade in and out, so joins never click."""
-        n = min(int(round(fade_ms * self.sample_rate / 1000)), self.num_samples // 2)
+        n = min(round(fade_ms * self.sample_rate / 1000), self.num_samples // 2)
         if n <= 0:
             return self
         s = self.samples.copy()

@@ -48,7 +48,7 @@ class HashCache:
                     self._data = {}
         return self._data
 
-    def get(self, path: Path, kind: str, compute: "callable[[Path], str]") -> str:  # type: ignore[valid-type]
+    def get(self, path: Path, kind: str, compute: callable[[Path], str]) -> str:  # type: ignore[valid-type]
         key = _stat_key(path)
         mem_key = (f"{kind}:{key[0]}", key[1], key[2])
         with _lock:

@@ -308,8 +308,8 @@ def plan_project(project: Project) -> dict[str, EpisodePlan]:
 
 __all__ = [
     "EpisodePlan",
-    "Planner",
     "PlanItem",
+    "Planner",
     "Segment",
     "Silence",
     "TTSBuildError",

@@ -195,7 +195,9 @@ def render_batch(build: Build, batch_id: str) -> None:
 def assemble(build: Build, plan_file: str, wav: str, srt: str, timing: str) -> None:
     from .assemble import assemble_episode
 
-    assemble_episode(plan_file, build.store, build.output_settings(), wav, srt, timing)
+    assemble_episode(
+        plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
+    )
 
 
 def preflight(config_file: str) -> None:
