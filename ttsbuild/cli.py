@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .config import DEFAULT_CONFIG_FILE, load_project
 from .errors import TTSBuildError
@@ -48,6 +49,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from . import server
+
+    root = Path(args.directory).resolve()
+    if args.stop:
+        stopped = server.stop(root)
+        sys.stdout.write("render server stopped\n" if stopped else "no render server running\n")
+        return 0
+    logging.getLogger("ttsbuild").setLevel(logging.INFO)
+    server.serve(root, args.idle)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ttsbuild", description=__doc__)
     parser.add_argument("-C", "--directory", default=".", help="project directory")
@@ -57,10 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate config, scripts and voices without rendering")
     p = sub.add_parser("plan", help="list each episode's segments and which will render")
     p.add_argument("episodes", nargs="*")
+    p = sub.add_parser("serve", help="run a warm render server for this project (foreground)")
+    p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
+    p.add_argument("--stop", action="store_true", help="stop the running server")
     return parser
 
 
-COMMANDS = {"check": cmd_check, "plan": cmd_plan}
+COMMANDS = {"check": cmd_check, "plan": cmd_plan, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

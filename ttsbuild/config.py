@@ -69,6 +69,12 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class RenderServerSettings:
+    mode: str = "use"  # off | use (if running) | on (required) | auto (start on demand)
+    idle_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
 class Project:
     root: Path
     config_file: str
@@ -80,6 +86,7 @@ class Project:
     max_chars: int
     batch_size: int
     output: OutputSettings
+    render_server: RenderServerSettings = RenderServerSettings()
     engines: Mapping[str, EngineOptions] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
     characters: Mapping[str, Character] = field(default_factory=dict)
@@ -269,6 +276,9 @@ def project_from_config(
         max_chars=int(config["max_chars"]),
         batch_size=int(config["batch_size"]),
         output=out,
+        render_server=RenderServerSettings(
+            str(config["render_server"]["mode"]), float(config["render_server"]["idle_seconds"])
+        ),
         engines=engines,
         aliases=aliases,
         characters=characters,

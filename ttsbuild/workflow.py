@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import content
+from . import content, server
 from .config import (
     OutputSettings,
     Project,
@@ -182,7 +182,14 @@ class Build:
 
     def render_batch(self, batch_id: str) -> None:
         jobs = [self.jobs[k] for k in self.batches[batch_id].keys]
-        render_jobs(jobs, self.store, self.project.engines)
+        settings = self.project.render_server
+        mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
+        socket = server.connect(self.project.root, mode, settings.idle_seconds)
+        if socket is None:
+            render_jobs(jobs, self.store, self.project.engines)
+            return
+        n = server.render_remote(socket, jobs, self.store, self.project.engines)
+        log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
 
     def output_settings(self) -> OutputSettings:
         return self.project.output
