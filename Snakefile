@@ -28,6 +28,11 @@ include: "rules/render.smk"
 include: "rules/assemble.smk"
 
 
+localrules:
+    assemble,
+    all,
+
+
 rule all:
     default_target: True
     input:

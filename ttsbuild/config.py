@@ -88,6 +88,7 @@ class Project:
     output: OutputSettings
     render_server: RenderServerSettings = RenderServerSettings()
     engines: Mapping[str, EngineOptions] = field(default_factory=dict)
+    resources: Mapping[str, Mapping[str, int | str]] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
     characters: Mapping[str, Character] = field(default_factory=dict)
     episodes: Mapping[str, Episode] = field(default_factory=dict)
@@ -261,6 +262,9 @@ def project_from_config(
         )
         for name, opts in config["engines"].items()
     }
+    resources = {
+        name: dict(opts.get("resources") or {}) for name, opts in config["engines"].items()
+    }
     episodes = {
         str(name): Episode(str(name), str(ep["source"]), str(ep.get("title", name)))
         for name, ep in config["episodes"].items()
@@ -280,6 +284,7 @@ def project_from_config(
             str(config["render_server"]["mode"]), float(config["render_server"]["idle_seconds"])
         ),
         engines=engines,
+        resources=resources,
         aliases=aliases,
         characters=characters,
         episodes=episodes,

@@ -66,6 +66,7 @@ def fail(exc: TTSBuildError) -> None:
 class Batch:
     id: str
     episode: str
+    engine: str
     keys: tuple[str, ...]
 
 
@@ -98,7 +99,7 @@ class Build:
         size = self.project.batch_size
         assigned: set[str] = set()
         for name, plan in self.plans.items():
-            missing: list[str] = []
+            missing: dict[str, list[str]] = {}  # per engine: one batch needs one model
             for seg in plan.segments():
                 if seg.key in assigned:
                     continue
@@ -108,11 +109,12 @@ class Build:
                 self.jobs[seg.key] = RenderJob(
                     seg.key, seg.request, f"{plan.source}:{seg.line}", seg.speaker
                 )
-                missing.append(seg.key)
-            for start in range(0, len(missing), size):
-                keys = tuple(missing[start : start + size])
-                bid = hashlib.sha256(" ".join(keys).encode()).hexdigest()[:12]
-                self.batches[bid] = Batch(bid, name, keys)
+                missing.setdefault(seg.request.engine, []).append(seg.key)
+            for engine, keys_of_engine in missing.items():
+                for start in range(0, len(keys_of_engine), size):
+                    keys = tuple(keys_of_engine[start : start + size])
+                    bid = hashlib.sha256(" ".join(keys).encode()).hexdigest()[:12]
+                    self.batches[bid] = Batch(bid, name, engine, keys)
 
     def _freeze(self) -> None:
         """Write the batch manifests for job processes that cannot re-plan identically."""
@@ -122,6 +124,7 @@ class Build:
             manifest = {
                 "id": batch.id,
                 "episode": batch.episode,
+                "engine": batch.engine,
                 "jobs": [
                     {
                         "key": k,
@@ -151,7 +154,7 @@ class Build:
                     j["key"], request_from_dict(j["request"]), j["where"], j["speaker"]
                 )
                 keys.append(j["key"])
-            self.batches[bid] = Batch(bid, manifest["episode"], tuple(keys))
+            self.batches[bid] = Batch(bid, manifest["episode"], manifest["engine"], tuple(keys))
 
     # ---------------------------------------------------------------- rule helpers
     def plan_file(self, episode: str) -> str:
@@ -180,23 +183,37 @@ class Build:
     def batch_outputs(self, batch_id: str) -> list[str]:
         return [self.segment_file(k) for k in self.batches[batch_id].keys]
 
-    def render_batch(self, batch_id: str) -> None:
+    def batch_resources(self, batch_id: str) -> dict[str, int | str]:
+        """Snakemake resources for a render job, from its engine's config."""
+        return dict(self.project.resources.get(self.batches[batch_id].engine, {}))
+
+    def render_batch(self, batch_id: str, outputs: list[str] | None = None) -> None:
+        """Render a batch into the directory of its declared outputs: that is the store, or
+        the local copy of it that a Snakemake storage plugin maps the outputs to."""
         jobs = [self.jobs[k] for k in self.batches[batch_id].keys]
+        store = self.store
+        if outputs:
+            store = Path(outputs[0]).parent.resolve()
+            expected = [f"{k}.wav" for k in self.batches[batch_id].keys]
+            if [Path(o).name for o in outputs] != expected or any(
+                Path(o).parent.resolve() != store for o in outputs
+            ):
+                raise TTSBuildError(f"render batch {batch_id}: outputs do not match its plan")
         settings = self.project.render_server
         mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
         socket = server.connect(self.project.root, mode, settings.idle_seconds)
         if socket is None:
-            render_jobs(jobs, self.store, self.project.engines)
+            render_jobs(jobs, store, self.project.engines)
             return
-        n = server.render_remote(socket, jobs, self.store, self.project.engines)
+        n = server.render_remote(socket, jobs, store, self.project.engines)
         log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
 
     def output_settings(self) -> OutputSettings:
         return self.project.output
 
 
-def render_batch(build: Build, batch_id: str) -> None:
-    build.render_batch(batch_id)
+def render_batch(build: Build, batch_id: str, outputs: list[str] | None = None) -> None:
+    build.render_batch(batch_id, outputs)
 
 
 def assemble(build: Build, plan_file: str, wav: str, srt: str, timing: str) -> None:
