@@ -65,6 +65,12 @@ def assemble_episode(
     store = Path(store)
     rate = settings.sample_rate
     items: list[dict[str, Any]] = plan["items"]
+    if "srt" in plan:  # a subtitle episode: cue times and a timing mode place the clips
+        from .srt_assemble import assemble_cues
+
+        keys = dict.fromkeys(i["key"] for i in items if i["type"] == "segment")
+        loaded = {key: load_clip(store, key, settings) for key in keys}
+        return assemble_cues(plan, loaded, settings, wav_out, srt_out, timing_out)
     clips: dict[str, Audio] = {}
     slots: list[Slot] = []
     for item in items:

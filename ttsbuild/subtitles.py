@@ -350,3 +350,16 @@ descriptions=('door slams', 'laughs'))
     ]
     display = "\n".join(line for line in display_lines if line)
     return CueText(script, display, tuple(d for d in descriptions if d))
+
+
+def subtitle_script(
+    cues: tuple[Cue, ...], names: Collection[str], skip_descriptions: bool
+) -> tuple[str, tuple[CueText, ...]]:
+    """One script line per cue (line *i* is cue *i*), for :func:`ttsbuild.script.parse_script`.
+
+    Speaker and language tags carry over from cue to cue, as from line to line in a script.
+    Each line starts with a zero-width space, so a cue starting with ``#`` is not a comment
+    (normalization removes the space before hashing).
+    """
+    texts = tuple(cue_text(c.lines, names, skip_descriptions) for c in cues)
+    return "\n".join("\u200b" + t.script for t in texts), texts
