@@ -285,21 +285,20 @@ def _concatenate(spans: Sequence[CueSpan], lead_in: int, gap: int) -> list[CueTi
     nxt = _next_spoken(spans)
     out: list[CueTiming] = []
     pos = lead_in
+    placed = False  # a gap goes between two cues that take time, never after the last
     for i, span in enumerate(spans):
         next_start = spans[j].start if (j := nxt[i]) is not None else None
         flags = _source_flags(span, next_start)
-        if span.natural > 0:
-            length = span.natural
-            out.append(
-                CueTiming(span.start, span.end, length, pos, pos + length, length, length, 0,
-                          tuple(flags))
-            )
-            pos += length + gap
-            continue
-        held = max(0, span.end - span.start)  # a silent cue keeps its own length, as silence
-        out.append(CueTiming(span.start, span.end, 0, pos, pos + held, 0, 0, 0, tuple(flags)))
-        if held:
-            pos += held + gap
+        # A silent cue keeps its own length, as silence; a spoken one takes its audio's length.
+        length = span.natural if span.natural > 0 else max(0, span.end - span.start)
+        if length and placed:
+            pos += gap
+        audio = span.natural if span.natural > 0 else 0
+        out.append(
+            CueTiming(span.start, span.end, audio, pos, pos + length, audio, audio, 0, tuple(flags))
+        )
+        pos += length
+        placed = placed or length > 0
     return out
 
 
