@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import difflib
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from .errors import (
 from .script import Pause, ScriptItem, Utterance, parse_script, read_script
 from .subtitles import known_names, read_subtitles, subtitle_script
 from .text import chunk_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,16 @@ class Planner:
             parsed = parse_script(script, episode.source)
         except ScriptError as exc:
             raise located(exc.line or 1, exc) from None
+        for cue, text in zip(subs.cues, texts):
+            for description in text.descriptions:
+                close = difflib.get_close_matches(description.casefold(), sorted(names), 1, 0.8)
+                if close:
+                    log.warning(
+                        "ttsbuild: %s:%d: cue %d: [%s] is not a known character, so it is "
+                        "treated as a sound description; did you mean '%s'?",
+                        episode.source, cue.line + 1, cue.number or cue.index, description,
+                        close[0],
+                    )
         by_cue: dict[int, list[ScriptItem]] = {}
         for item in parsed:
             by_cue.setdefault(item.line, []).append(item)
