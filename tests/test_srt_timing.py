@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -124,7 +125,7 @@ def test_invariants(spans, mode, tolerance, max_stretch):
     timings = place_cues(spans, options, RATE, lead_in=7, gap=3)
     assert len(timings) == len(spans)
     ordered = audible(timings)
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in itertools.pairwise(ordered):
         assert a.audio_end <= b.start, (a, b)  # no overlapping audio, in any mode
     for span, t in zip(spans, timings):
         assert 0 <= t.length <= t.stretched

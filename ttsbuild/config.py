@@ -50,7 +50,7 @@ class Episode:
     title: str = ""
     # Subtitle (.srt) sources only: how cues are timed, how the file is decoded, and whether
     # sound descriptions like [door slams] or (laughs) are left unspoken.
-    timing: TimingOptions = TimingOptions()
+    timing: TimingOptions = field(default_factory=TimingOptions)
     encoding: str | None = None
     skip_sound_descriptions: bool = True
 

@@ -293,7 +293,7 @@ def _concatenate(spans: Sequence[CueSpan], lead_in: int, gap: int) -> list[CueTi
         length = span.natural if span.natural > 0 else max(0, span.end - span.start)
         if length and placed:
             pos += gap
-        audio = span.natural if span.natural > 0 else 0
+        audio = max(0, span.natural)
         out.append(
             CueTiming(span.start, span.end, audio, pos, pos + length, audio, audio, 0, tuple(flags))
         )
@@ -390,10 +390,11 @@ def format_table(timings: Sequence[CueTiming], sample_rate: int) -> str:
     def s(samples: int) -> str:
         return f"{samples / sample_rate:7.3f}"
 
-    lines = [
+    header = (
         f"{'cue':>5} {'target span':>16} {'natural':>9} {'final span':>16} {'shift':>8} "
         f"{'ratio':>6} {'trunc':>7}  flags"
-    ]
+    )
+    lines = [header]
     for i, t in enumerate(timings, start=1):
         lines.append(
             f"{i:5d} {s(t.target_start)}..{s(t.target_end)} {s(t.natural):>9} "

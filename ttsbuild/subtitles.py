@@ -135,7 +135,7 @@ def _ms(groups: tuple[str | None, ...]) -> int:
     hours, minutes, seconds, fraction = groups
     # Milliseconds are a decimal fraction: "1.5" is 1.500 s, "1,05" is 1.050 s.
     millis = int((fraction or "0").ljust(3, "0"))
-    return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + millis
+    return ((int(hours or 0) * 60 + int(minutes or 0)) * 60 + int(seconds or 0)) * 1000 + millis
 
 
 def parse_timing(line: str) -> tuple[int, int] | None:
@@ -150,7 +150,7 @@ def parse_timing(line: str) -> tuple[int, int] | None:
     if not m:
         return None
     g = m.groups()
-    if any(int(x) >= 60 for x in (g[1], g[2], g[5], g[6])):
+    if any(int(x or 0) >= 60 for x in (g[1], g[2], g[5], g[6])):
         return None
     return _ms(g[0:4]), _ms(g[4:8])
 
