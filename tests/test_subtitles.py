@@ -175,3 +175,38 @@ def test_parse_srt_round_trips_what_format_srt_writes():
     assert [(c.start_ms, c.end_ms, c.lines) for c in got] == [
         (0, 1000, ("One",)), (1500, 2000, ("Two", "rows"))
     ]
+
+
+def _plan(tmp_path, monkeypatch, timing: str, source: str = "basic.srt"):
+    from ttsbuild.config import project_from_config
+    from ttsbuild.plan import Planner
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    (tmp_path / "subs").mkdir(exist_ok=True)
+    (tmp_path / "subs/ep.srt").write_bytes((DATA / source).read_bytes())
+    config = {
+        "engine": "fake",
+        "characters": {"narrator": {}, "alice": {}, "bob": {}},
+        "aliases": {"al": "alice"},
+        "episodes": {"ep": {"source": "subs/ep.srt", "timing": {"mode": timing}}},
+    }
+    return Planner(project_from_config(config, tmp_path)).plan_episode("ep")
+
+
+def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatch):
+    smart = _plan(tmp_path, monkeypatch, "smart_natural")
+    segments = smart.segments()
+    assert [(s.cue, s.line, s.speaker) for s in segments] == [
+        (1, 3, "narrator"), (2, 7, "alice"), (5, 19, "bob"), (6, 24, "bob"), (6, 24, "bob"),
+        (8, 31, "narrator"), (8, 31, "alice"), (9, 36, "alice"),  # the speaker carries on
+    ]
+    assert [s.text for s in segments][:3] == ["The storm had passed.", "Bob, come & look!",
+                                              "A boat? Nobody sails here."]
+    pauses = [i for i in smart.items if not hasattr(i, "key")]
+    assert [(p.cue, p.milliseconds) for p in pauses] == [(6, 300.0)]
+    cues = smart.extra["srt"]["cues"]
+    assert len(cues) == 9 and cues[2]["descriptions"] == ["door slams"]
+    stretch = _plan(tmp_path, monkeypatch, "stretch_to_fit")
+    assert [s.key for s in stretch.segments()] == [s.key for s in segments]
+    assert stretch.to_dict() != smart.to_dict()
+    assert stretch.extra["srt"]["timing"]["mode"] == "stretch_to_fit"
