@@ -32,7 +32,7 @@ overlapping source cues are handled as above and flagged, never an error.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,15 +136,17 @@ def ms_to_samples_exact(ms: int, sample_rate: int) -> int:
     return (2 * ms * sample_rate + 1000) // 2000
 
 
-def _next_spoken(spans: Sequence[CueSpan]) -> list[int | None]:
-    """For each cue, the index of the next cue that has something to speak."""
-    out: list[int | None] = [None] * len(spans)
-    following: int | None = None
+def _walk(spans: Sequence[CueSpan]) -> Iterator[tuple[CueSpan, int | None, list[str]]]:
+    """Each cue with the start of the next cue that has something to speak, and the flags
+    the source itself earns."""
+    following: list[int | None] = [None] * len(spans)
+    after: int | None = None
     for i in range(len(spans) - 1, -1, -1):
-        out[i] = following
+        following[i] = after
         if spans[i].natural > 0:
-            following = i
-    return out
+            after = spans[i].start
+    for span, next_start in zip(spans, following):
+        yield span, next_start, _source_flags(span, next_start)
 
 
 def _source_flags(span: CueSpan, next_start: int | None) -> list[str]:
@@ -173,11 +175,8 @@ def _shown_end(span: CueSpan, audio_end: int, next_start: int | None) -> int:
 
 
 def _pad_with_silence(spans: Sequence[CueSpan]) -> list[CueTiming]:
-    nxt = _next_spoken(spans)
     out: list[CueTiming] = []
-    for i, span in enumerate(spans):
-        next_start = spans[j].start if (j := nxt[i]) is not None else None
-        flags = _source_flags(span, next_start)
+    for span, next_start, flags in _walk(spans):
         if span.natural <= 0:
             out.append(_silent(span, flags))
             continue
@@ -199,11 +198,8 @@ def _pad_with_silence(spans: Sequence[CueSpan]) -> list[CueTiming]:
 
 
 def _stretch_to_fit(spans: Sequence[CueSpan], max_stretch: float) -> list[CueTiming]:
-    nxt = _next_spoken(spans)
     out: list[CueTiming] = []
-    for i, span in enumerate(spans):
-        next_start = spans[j].start if (j := nxt[i]) is not None else None
-        flags = _source_flags(span, next_start)
+    for span, next_start, flags in _walk(spans):
         if span.natural <= 0:
             out.append(_silent(span, flags))
             continue
@@ -239,12 +235,9 @@ def _stretch_to_fit(spans: Sequence[CueSpan], max_stretch: float) -> list[CueTim
 def _smart_natural(
     spans: Sequence[CueSpan], tolerance: int, max_stretch: float
 ) -> list[CueTiming]:
-    nxt = _next_spoken(spans)
     out: list[CueTiming] = []
     audio_end = 0  # end of the last spoken cue's audio
-    for i, span in enumerate(spans):
-        next_start = spans[j].start if (j := nxt[i]) is not None else None
-        flags = _source_flags(span, next_start)
+    for span, next_start, flags in _walk(spans):
         if span.natural <= 0:
             out.append(_silent(span, flags))
             continue
@@ -282,13 +275,10 @@ def _smart_natural(
 
 
 def _concatenate(spans: Sequence[CueSpan], lead_in: int, gap: int) -> list[CueTiming]:
-    nxt = _next_spoken(spans)
     out: list[CueTiming] = []
     pos = lead_in
     placed = False  # a gap goes between two cues that take time, never after the last
-    for i, span in enumerate(spans):
-        next_start = spans[j].start if (j := nxt[i]) is not None else None
-        flags = _source_flags(span, next_start)
+    for span, _, flags in _walk(spans):
         # A silent cue keeps its own length, as silence; a spoken one takes its audio's length.
         length = span.natural if span.natural > 0 else max(0, span.end - span.start)
         if length and placed:
