@@ -210,3 +210,22 @@ def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatc
     assert [s.key for s in stretch.segments()] == [s.key for s in segments]
     assert stretch.to_dict() != smart.to_dict()
     assert stretch.extra["srt"]["timing"]["mode"] == "stretch_to_fit"
+
+
+def test_long_cue_is_chunked_within_its_cue(tmp_path, monkeypatch):
+    from ttsbuild.config import project_from_config
+    from ttsbuild.plan import Planner
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    long = " ".join(f"Sentence number {i} is here." for i in range(12))
+    (tmp_path / "ep.srt").write_text(f"1\n00:00:01,000 --> 00:00:09,000\n{long}\n", "utf-8")
+    config = {
+        "engine": "fake",
+        "max_chars": 60,
+        "characters": {"narrator": {}},
+        "episodes": {"ep": {"source": "ep.srt"}},
+    }
+    plan = Planner(project_from_config(config, tmp_path)).plan_episode("ep")
+    segments = plan.segments()
+    assert len(segments) > 4 and {s.cue for s in segments} == {1}
+    assert " ".join(s.text for s in segments) == long
