@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,14 @@ from .cachekey import RENDER_PIPELINE_VERSION, canonical_json
 from .config import OutputSettings
 from .errors import RenderError, StoreError
 from .fsutil import atomic_path, write_bytes_atomic, write_text_atomic
-from .loudness import block_powers, limit, mastering_gain, to_db, true_peak
+from .loudness import (
+    block_powers,
+    integrated_loudness,
+    limit,
+    mastering_gain,
+    to_db,
+    true_peak,
+)
 from .store import segment_path
 from .timing import Slot, format_srt, ms_to_samples, place
 
@@ -149,6 +157,79 @@ def _stream(
                 pos += n
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One clip placed on the episode timeline; ``load`` gives its audio when it is written."""
+
+    start: int
+    info: ClipInfo
+    load: Callable[[], Audio]
+
+
+def master_and_write(
+    path: str | Path, rate: int, total: int, pieces: Sequence[Piece], settings: OutputSettings
+) -> dict[str, Any]:
+    """Apply one mastering gain (loudness target, true-peak ceiling) and stream the episode.
+
+    Only clips that would cross the ceiling are loaded for limiting before the write; the rest
+    are loaded one at a time while writing, so memory does not grow with the episode.
+    """
+    gain, measured = 1.0, float("-inf")
+    if settings.loudness_lufs is not None:
+        gain, measured = mastering_gain([p.info.blocks for p in pieces], settings.loudness_lufs)
+    ceiling = 10 ** (settings.peak_dbfs / 20)
+    limited: dict[int, tuple[Audio, ClipInfo]] = {}
+
+    def over(g: float) -> list[int]:
+        return [i for i, p in enumerate(pieces) if p.info.true_peak * g > ceiling]
+
+    def blocks() -> list[npt.NDArray[np.float64]]:
+        return [
+            limited[i][1].blocks if i in limited else p.info.blocks * gain**2
+            for i, p in enumerate(pieces)
+        ]
+
+    if settings.loudness_lufs is not None:
+        # Limiting lowers those clips' loudness; measure again and correct the gain.
+        for _ in range(6):
+            limited = {}
+            for i in over(gain):
+                audio = limit(pieces[i].load().with_gain(gain), settings.peak_dbfs)
+                limited[i] = (audio, ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio)))
+            if not limited:
+                break
+            correction, _ = mastering_gain(blocks(), settings.loudness_lufs)
+            if abs(to_db(correction)) < 0.1:
+                break
+            gain *= correction
+    else:
+        for i in over(gain):
+            audio = limit(pieces[i].load(), settings.peak_dbfs)
+            limited[i] = (audio, ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio)))
+    final_lufs = integrated_loudness(blocks())
+    final_peak = max(
+        [limited[i][1].true_peak if i in limited else p.info.true_peak * gain
+         for i, p in enumerate(pieces)] or [0.0]
+    )
+
+    def stream() -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+        for i, p in enumerate(pieces):
+            if i in limited:
+                yield p.start, limited[i][0].samples
+            else:
+                yield p.start, p.load().samples * np.float32(gain)
+
+    _stream(Path(path), rate, total, stream())
+    return {
+        "target_lufs": settings.loudness_lufs,
+        "measured_lufs_before": round(measured, 2) if np.isfinite(measured) else None,
+        "gain_db": round(to_db(gain), 2),
+        "integrated_lufs": round(final_lufs, 2) if np.isfinite(final_lufs) else None,
+        "true_peak_dbtp": round(to_db(final_peak), 2) if final_peak > 0 else None,
+        "limited_clips": len(limited),
+    }
+
+
 def assemble_episode(
     plan_file: str | Path,
     store: str | Path,
@@ -163,67 +244,27 @@ def assemble_episode(
     rate = settings.sample_rate
     items: list[dict[str, Any]] = plan["items"]
 
-    # Pass 1: lengths and loudness blocks only.
+    if "srt" in plan:  # a subtitle episode: cue times and a timing mode place the clips
+        from .srt_assemble import assemble_cues
+
+        return assemble_cues(plan, cache, settings, wav_out, srt_out, timing_out)
+
+    # Placement needs only clip lengths; mastering only their loudness blocks and peaks.
     slots: list[Slot] = []
-    blocks: list[npt.NDArray[np.float64]] = []
-    peaks: dict[str, float] = {}
     for item in items:
         if item["type"] == "pause":
             slots.append(Slot("pause", ms_to_samples(item["ms"], rate), item["line"]))
-            continue
-        info = cache.info(item["key"])
-        slots.append(Slot("segment", info.samples, item["line"], item["chunk"]))
-        blocks.append(info.blocks)
-        peaks[item["key"]] = info.true_peak
+        else:
+            info = cache.info(item["key"])
+            slots.append(Slot("segment", info.samples, item["line"], item["chunk"]))
     placements, total = place(
         slots, rate, settings.gap_ms, settings.chunk_gap_ms, settings.padding_ms
     )
-
-    # Mastering: one gain for the episode; clips that would cross the ceiling are limited.
-    gain, measured = 1.0, float("-inf")
-    if settings.loudness_lufs is not None:
-        gain, measured = mastering_gain(blocks, settings.loudness_lufs)
-    ceiling = 10 ** (settings.peak_dbfs / 20)
-    to_limit = {k for k, tp in peaks.items() if tp * gain > ceiling}
-    limited: dict[str, tuple[Audio, ClipInfo]] = {}
-    if to_limit and settings.loudness_lufs is not None:
-        # Limiting lowers those clips' loudness; measure again and correct the gain once.
-        for _ in range(6):
-            limited = {}
-            for key in to_limit:
-                audio = limit(cache.audio(key).with_gain(gain), settings.peak_dbfs)
-                limited[key] = (audio, ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio)))
-            mixed = [
-                limited[i["key"]][1].blocks if i["key"] in limited else cache.info(i["key"]).blocks * gain**2
-                for i in items
-                if i["type"] == "segment"
-            ]
-            correction, _ = mastering_gain(mixed, settings.loudness_lufs)
-            if abs(to_db(correction)) < 0.1:
-                break
-            gain *= correction
-            to_limit = {k for k, tp in peaks.items() if tp * gain > ceiling}
-    final_blocks = [
-        limited[i["key"]][1].blocks if i["key"] in limited else cache.info(i["key"]).blocks * gain**2
-        for i in items
-        if i["type"] == "segment"
+    pieces = [
+        Piece(p.start, cache.info(items[p.index]["key"]), partial(cache.audio, items[p.index]["key"]))
+        for p in placements
     ]
-    _, final_lufs = mastering_gain(final_blocks, settings.loudness_lufs or -23.0)
-    final_peak = max(
-        [limited[k][1].true_peak for k in limited]
-        + [tp * gain for k, tp in peaks.items() if k not in limited]
-        or [0.0]
-    )
-
-    def pieces() -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
-        for p in placements:
-            key = items[p.index]["key"]
-            if key in limited:
-                yield p.start, limited[key][0].samples
-            else:
-                yield p.start, cache.audio(key).samples * np.float32(gain)
-
-    _stream(Path(wav_out), rate, total, pieces())
+    mastering = master_and_write(wav_out, rate, total, pieces, settings)
 
     cues: list[tuple[int, int, str]] = []
     report_items: list[dict[str, Any]] = []
@@ -254,14 +295,7 @@ def assemble_episode(
         "duration": round(total / rate, 6),
         "segments": len(report_items),
         "pauses": sum(1 for s in slots if s.kind == "pause"),
-        "mastering": {
-            "target_lufs": settings.loudness_lufs,
-            "measured_lufs_before": round(measured, 2) if np.isfinite(measured) else None,
-            "gain_db": round(to_db(gain), 2),
-            "integrated_lufs": round(final_lufs, 2) if np.isfinite(final_lufs) else None,
-            "true_peak_dbtp": round(to_db(final_peak), 2) if final_peak > 0 else None,
-            "limited_clips": len(limited),
-        },
+        "mastering": mastering,
         "items": report_items,
     }
     write_text_atomic(timing_out, json.dumps(report, indent=1, ensure_ascii=False) + "\n")

@@ -14,6 +14,7 @@ import yaml
 
 from .engines.base import EngineOptions
 from .errors import ConfigError
+from .srt_timing import TimingOptions
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG_FILE = "config/config.yaml"
@@ -47,6 +48,11 @@ class Episode:
     name: str
     source: str
     title: str = ""
+    # Subtitle (.srt) sources only: how cues are timed, how the file is decoded, and whether
+    # sound descriptions like [door slams] or (laughs) are left unspoken.
+    timing: TimingOptions = field(default_factory=TimingOptions)
+    encoding: str | None = None
+    skip_sound_descriptions: bool = True
 
 
 @dataclass(frozen=True)
@@ -266,7 +272,14 @@ def project_from_config(
         name: dict(opts.get("resources") or {}) for name, opts in config["engines"].items()
     }
     episodes = {
-        str(name): Episode(str(name), str(ep["source"]), str(ep.get("title", name)))
+        str(name): Episode(
+            str(name),
+            str(ep["source"]),
+            str(ep.get("title", name)),
+            TimingOptions.from_dict(ep["timing"]),
+            str(ep["encoding"]) if ep.get("encoding") else None,
+            bool(ep["skip_sound_descriptions"]),
+        )
         for name, ep in config["episodes"].items()
     }
     return Project(

@@ -7,7 +7,10 @@ seed (given, or derived from content), and the text chunk.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import difflib
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +19,19 @@ from typing import Any
 from .cachekey import derive_seed, segment_key
 from .config import Character, Project, VoiceSetting, config_line
 from .engines import Engine, EngineInfo, RenderRequest, Voice, get_engine
-from .errors import ConfigError, EngineError, ScriptError, TTSBuildError, VoiceError
-from .script import Pause, ScriptItem, Utterance, read_script
+from .errors import (
+    ConfigError,
+    EngineError,
+    ScriptError,
+    SubtitleError,
+    TTSBuildError,
+    VoiceError,
+)
+from .script import Pause, ScriptItem, Utterance, parse_script, read_script
+from .subtitles import known_names, read_subtitles, subtitle_script
 from .text import chunk_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class Segment:
 class Silence:
     line: int
     milliseconds: float
+    cue: int | None = None  # subtitle cue index, for SRT sources
 
 
 PlanItem = Segment | Silence
@@ -83,7 +97,9 @@ class EpisodePlan:
                     }
                 )
             else:
-                items.append({"type": "pause", "line": item.line, "ms": item.milliseconds})
+                items.append(
+                    {"type": "pause", "line": item.line, "ms": item.milliseconds, "cue": item.cue}
+                )
         return {"episode": self.episode, "source": self.source, "items": items, **self.extra}
 
 
@@ -277,6 +293,83 @@ class Planner:
                 out.extend(self.plan_utterance(item, source))
         return out
 
+    def plan_subtitles(self, name: str, path: Path) -> EpisodePlan:
+        """One segment per cue (chunked if long); cue times and timing options go to ``extra``.
+
+        The timing mode never reaches a segment's request, so switching it re-renders nothing.
+        """
+        p = self.project
+        episode = p.episodes[name]
+        if episode.encoding:
+            try:
+                codecs.lookup(episode.encoding)
+            except LookupError:
+                raise self._config_error(
+                    f"episode '{name}': unknown text encoding '{episode.encoding}' "
+                    "(e.g. utf-8, cp1252, cp1250, latin-1)",
+                    f"episodes.{name}.encoding",
+                ) from None
+        subs = read_subtitles(path, episode.source, episode.encoding)
+        names = known_names(p.characters, p.aliases) | {p.narrator}
+        script, texts = subtitle_script(subs.cues, names, episode.skip_sound_descriptions)
+
+        def located(cue_index: int, exc: ScriptError) -> SubtitleError:
+            cue = subs.cues[cue_index - 1]
+            return SubtitleError(
+                f"cue {cue.number or cue.index}: {exc.bare_message}", episode.source, cue.line + 1
+            )
+
+        try:
+            parsed = parse_script(script, episode.source)
+        except ScriptError as exc:
+            raise located(exc.line or 1, exc) from None
+        for cue, text in zip(subs.cues, texts):
+            for description in text.descriptions:
+                close = difflib.get_close_matches(description.casefold(), sorted(names), 1, 0.8)
+                if close:
+                    log.warning(
+                        "ttsbuild: %s:%d: cue %d: [%s] is not a known character, so it is "
+                        "treated as a sound description; did you mean '%s'?",
+                        episode.source, cue.line + 1, cue.number or cue.index, description,
+                        close[0],
+                    )
+        by_cue: dict[int, list[ScriptItem]] = {}
+        for item in parsed:
+            by_cue.setdefault(item.line, []).append(item)
+        items: list[PlanItem] = []
+        for cue in subs.cues:
+            cue_items = by_cue.get(cue.index, [])
+            if not any(isinstance(i, Utterance) for i in cue_items):
+                continue  # nothing to speak: the cue keeps its timing and renders nothing
+            for item in cue_items:
+                if isinstance(item, Pause):
+                    items.append(Silence(cue.line + 1, item.milliseconds, cue.index))
+                    continue
+                utt = dataclasses.replace(item, line=cue.line + 1)
+                try:
+                    items.extend(self.plan_utterance(utt, episode.source, cue.index))
+                except ScriptError as exc:
+                    raise located(cue.index, exc) from None
+        extra = {
+            "srt": {
+                "encoding": subs.encoding,
+                "timing": episode.timing.to_dict(),
+                "cues": [
+                    {
+                        "cue": cue.index,
+                        "number": cue.number,
+                        "line": cue.line,
+                        "start_ms": cue.start_ms,
+                        "end_ms": cue.end_ms,
+                        "display": text.display,
+                        "descriptions": list(text.descriptions),
+                    }
+                    for cue, text in zip(subs.cues, texts)
+                ],
+            }
+        }
+        return EpisodePlan(name, episode.source, tuple(items), extra)
+
     def plan_episode(self, name: str) -> EpisodePlan:
         p = self.project
         episode = p.episodes.get(name)
@@ -290,9 +383,12 @@ class Planner:
         if suffix in (".txt", ".script", ""):
             items = self.plan_items(read_script(path, episode.source), episode.source)
             plan = EpisodePlan(name, episode.source, tuple(items))
+        elif suffix == ".srt":
+            plan = self.plan_subtitles(name, path)
         else:
             raise self._config_error(
-                f"episode '{name}': unsupported source type '{suffix}' (use a .txt script)",
+                f"episode '{name}': unsupported source type '{suffix}' (use a .txt script or "
+                "an .srt subtitle file)",
                 f"episodes.{name}.source",
             )
         if not plan.segments():
