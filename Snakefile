@@ -15,7 +15,7 @@ ttsbuild_workflow.preflight("config/config.yaml")
 configfile: "config/config.yaml"
 
 
-BUILD = ttsbuild_workflow.load_build(config, workflow.is_main_process)
+BUILD = ttsbuild_workflow.load_build(config, workflow)
 validate(config, schema=str(SCHEMA_PATH))
 
 
@@ -30,7 +30,16 @@ include: "rules/assemble.smk"
 
 localrules:
     assemble,
+    encode,
     all,
+
+
+onsuccess:
+    ttsbuild_workflow.finish(BUILD, success=True)
+
+
+onerror:
+    ttsbuild_workflow.finish(BUILD, success=False)
 
 
 rule all:

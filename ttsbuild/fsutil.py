@@ -9,6 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; on success it is fsynced and renamed to ``dest``.
@@ -24,6 +33,7 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files get normal modes
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
@@ -34,6 +44,8 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
             tmp.unlink()
         raise
     _fsync_dir(dest.parent)
+
+
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -13,7 +13,7 @@ from .engines import EngineOptions, RenderRequest
 from .errors import RenderError, TTSBuildError
 from .models import get_model
 from .plan import request_to_dict
-from .store import segment_lock, segment_path, write_sidecar
+from .store import clear_failure, record_failure, segment_lock, segment_path, write_sidecar
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,10 @@ def render_jobs(
         try:
             if render_one(job, store, engine_options.get(job.request.engine, EngineOptions())):
                 rendered += 1
+            clear_failure(store, job.key)
         except TTSBuildError as exc:
             log.error("ttsbuild: %s", exc)
+            record_failure(store, job.key, str(exc))
             failures.append(str(exc))
     log.info("ttsbuild: rendered %d of %d segments", rendered, len(jobs))
     if failures:

@@ -50,3 +50,24 @@ def segment_lock(store: Path, key: str) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def failure_path(store: Path, key: str) -> Path:
+    return store / ".failed" / f"{key}.txt"
+
+
+def record_failure(store: Path, key: str, reason: str) -> None:
+    """Remember why a segment failed (for the build report); cleared once it renders."""
+    write_text_atomic(failure_path(store, key), reason)
+
+
+def clear_failure(store: Path, key: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        failure_path(store, key).unlink()
+
+
+def read_failure(store: Path, key: str) -> str | None:
+    try:
+        return failure_path(store, key).read_text("utf-8")
+    except OSError:
+        return None

@@ -12,11 +12,14 @@ manifests instead of re-planning, so they see exactly the batches the main proce
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +84,8 @@ class Build:
         self.plans: dict[str, EpisodePlan] = {}
         self.jobs: dict[str, RenderJob] = {}
         self.batches: dict[str, Batch] = {}
+        self.started = time.time()
+        self.reported = False
         if main_process:
             self._plan()
             self._freeze()
@@ -236,11 +241,54 @@ def preflight(config_file: str) -> None:
         fail(exc)
 
 
-def load_build(config: Mapping[str, Any], main_process: bool) -> Build:
-    """Build the plan for the Snakefile; a user error ends the run with one clear line."""
+def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
+    """Build the plan for the Snakefile; a user error ends the run with one clear line.
+
+    ``workflow`` is Snakemake's: in its main process the build also reports at exit, which
+    covers the runs that end with "Nothing to be done" (Snakemake calls no handler then).
+    """
     setup_logging()
+    main = bool(getattr(workflow, "is_main_process", True))
     try:
-        return Build(dict(config), main_process)
+        build = Build(dict(config), main)
     except TTSBuildError as exc:
         fail(exc)
         raise  # unreachable: fail() exits
+    if main and workflow is not None:
+        atexit.register(_report_at_exit, build, workflow)
+    return build
+
+
+def _report_at_exit(build: Build, workflow: Any) -> None:
+    executed = getattr(workflow, "executor_plugin", None) is not None
+    if executed and not workflow.dryrun and not build.reported:
+        with contextlib.suppress(Exception):  # never turn a finished build into a crash
+            finish(build, success=True)
+
+
+def encode(src: str, dest: str) -> None:
+    from .encode import transcode
+
+    transcode(src, dest)
+
+
+def finish(build: Build, success: bool) -> None:
+    """End of a build (Snakemake's onsuccess/onerror): write the build reports."""
+    from .report import write_reports
+
+    if not build.plans or build.reported:  # job processes on cluster nodes do not report
+        return
+    build.reported = True
+    summary = write_reports(
+        build.plans, build.store, set(build.jobs), build.project.root / "out", success,
+        build.started,
+    )
+    log.info(
+        "ttsbuild: build %s: %d segments, %d rendered now, %d failed, %d flagged by QA "
+        "(out/build-report.json)",
+        "succeeded" if success else "FAILED",
+        summary["segments_total"],
+        summary["rendered_now"],
+        summary["failed"],
+        summary["qa_flagged"],
+    )

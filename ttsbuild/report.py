@@ -1,0 +1,102 @@
+"""Machine-readable build reports: ``out/<episode>.report.json`` and ``out/build-report.json``.
+
+Written at the end of every build, successful or not, from what the planner knew at the start
+(which segments were missing) and what the store holds now (rendered, failed with a reason).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .fsutil import write_text_atomic
+from .plan import EpisodePlan
+from .store import read_failure, read_sidecar, segment_path
+
+
+def episode_report(
+    plan: EpisodePlan, store: Path, missing_at_start: set[str], out_dir: Path
+) -> dict[str, Any]:
+    segments = plan.segments()
+    rendered, failed, pending = [], [], []
+    engine_seconds = 0.0
+    qa = {"checked": 0, "flagged": [], "retried": 0}
+    for seg in segments:
+        present = segment_path(store, seg.key).exists()
+        side = read_sidecar(store, seg.key) if present else None
+        if side and "qa" in side:
+            verdict = side["qa"]
+            qa["checked"] += 1
+            qa["retried"] += int(verdict.get("attempts", 1) > 1)
+            if verdict.get("flagged"):
+                qa["flagged"].append(
+                    {"key": seg.key, "where": f"{plan.source}:{seg.line}",
+                     "wer": verdict.get("wer"), "transcript": verdict.get("transcript")}
+                )
+        if seg.key not in missing_at_start:
+            continue
+        if present:
+            rendered.append(seg.key)
+            engine_seconds += float((side or {}).get("render_seconds", 0.0))
+            continue
+        reason = read_failure(store, seg.key)
+        entry = {"key": seg.key, "where": f"{plan.source}:{seg.line}", "speaker": seg.speaker,
+                 "text": seg.text}
+        if reason is not None:
+            failed.append({**entry, "reason": reason})
+        else:
+            pending.append(entry)
+    wav = out_dir / f"{plan.episode}.wav"
+    timing = out_dir / f"{plan.episode}.timing.json"
+    duration = None
+    if timing.exists():
+        try:
+            duration = json.loads(timing.read_text("utf-8")).get("duration")
+        except ValueError:
+            duration = None
+    return {
+        "episode": plan.episode,
+        "source": plan.source,
+        "segments_total": len(segments),
+        "rendered_now": len(rendered),
+        "reused": len(segments) - len(missing_at_start & {s.key for s in segments}),
+        "failed": failed,
+        "not_rendered": pending,
+        "engine_seconds": round(engine_seconds, 3),
+        "audio": str(wav) if wav.exists() else None,
+        "duration": duration,
+        "qa": qa,
+        "ok": not failed and not pending,
+    }
+
+
+def write_reports(
+    plans: Mapping[str, EpisodePlan],
+    store: Path,
+    missing_at_start: set[str],
+    out_dir: Path,
+    success: bool,
+    started: float,
+) -> dict[str, Any]:
+    episodes = {
+        name: episode_report(plan, store, missing_at_start, out_dir) for name, plan in plans.items()
+    }
+    for name, report in episodes.items():
+        write_text_atomic(out_dir / f"{name}.report.json", json.dumps(report, indent=1) + "\n")
+    summary = {
+        "success": success,
+        "wall_seconds": round(time.time() - started, 3),
+        "segments_total": sum(r["segments_total"] for r in episodes.values()),
+        "rendered_now": len({k for k in missing_at_start if segment_path(store, k).exists()}),
+        "failed": sum(len(r["failed"]) for r in episodes.values()),
+        "qa_flagged": sum(len(r["qa"]["flagged"]) for r in episodes.values()),
+        "episodes": {
+            n: {k: r[k] for k in ("ok", "segments_total", "rendered_now", "reused", "audio")}
+            for n, r in episodes.items()
+        },
+    }
+    write_text_atomic(out_dir / "build-report.json", json.dumps(summary, indent=1) + "\n")
+    return summary
