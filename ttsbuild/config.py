@@ -14,6 +14,7 @@ import yaml
 
 from .engines.base import EngineOptions
 from .errors import ConfigError
+from .qa import QASettings
 from .srt_timing import TimingOptions
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.yaml"
@@ -93,6 +94,7 @@ class Project:
     batch_size: int
     output: OutputSettings
     render_server: RenderServerSettings = RenderServerSettings()
+    qa: QASettings = QASettings()
     engines: Mapping[str, EngineOptions] = field(default_factory=dict)
     resources: Mapping[str, Mapping[str, int | str]] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
@@ -293,6 +295,17 @@ def project_from_config(
         max_chars=int(config["max_chars"]),
         batch_size=int(config["batch_size"]),
         output=out,
+        qa=QASettings(
+            enabled=bool(config["qa"]["enabled"] or os.environ.get("TTSBUILD_QA") == "1"),
+            model=str(
+                root / config["qa"]["model"]
+                if config["qa"]["model"] != "base"
+                else "base"
+            ),
+            max_wer=float(config["qa"]["max_wer"]),
+            attempts=int(config["qa"]["attempts"]),
+            cache_dir=os.environ.get("TTSBUILD_CACHE", ""),
+        ),
         render_server=RenderServerSettings(
             str(config["render_server"]["mode"]), float(config["render_server"]["idle_seconds"])
         ),

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .audio import Audio, check_audio, write_audio
 from .engines import EngineOptions, RenderRequest
 from .errors import RenderError, TTSBuildError
+from .cachekey import derive_seed
 from .models import get_model
 from .plan import request_to_dict
+from .qa import QASettings, Verdict
 from .store import clear_failure, record_failure, segment_lock, segment_path, write_sidecar
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,43 @@ def synthesize(request: RenderRequest, options: EngineOptions, what: str) -> Aud
     return audio
 
 
-def render_one(job: RenderJob, store: Path, options: EngineOptions) -> bool:
+def render_checked(
+    job: RenderJob, options: EngineOptions, qa: QASettings | None
+) -> tuple[Audio, Verdict | None]:
+    """Synthesize a job; with QA on, transcribe it and retry with the next derived seeds
+    until the word error rate is acceptable, keeping the best attempt."""
+    what = f"{job.where} ({job.speaker})"
+    audio = synthesize(job.request, options, what)
+    if qa is None or not qa.enabled:
+        return audio, None
+    from .qa import transcribe, word_error_rate
+
+    best: tuple[float, Audio, str, int] | None = None
+    attempt = 0
+    for attempt in range(1, max(1, qa.attempts) + 1):
+        request = job.request
+        if attempt > 1:
+            request = replace(job.request, seed=derive_seed(job.request.seed, "qa-retry", attempt))
+            audio = synthesize(request, options, what)
+        heard = transcribe(audio, request.language, qa)
+        wer = word_error_rate(request.text, heard, request.language)
+        log.info("ttsbuild: QA %s attempt %d: WER %.2f (%r)", what, attempt, wer, heard)
+        if best is None or wer < best[0]:
+            best = (wer, audio, heard, request.seed)
+        if wer <= qa.max_wer:
+            break
+    assert best is not None
+    wer, audio, heard, seed = best
+    flagged = wer > qa.max_wer
+    if flagged:
+        log.warning("ttsbuild: QA flagged %s: WER %.2f after %d attempts, heard %r", what, wer,
+                    attempt, heard)
+    return audio, Verdict(wer, heard, attempt, flagged, seed)
+
+
+def render_one(
+    job: RenderJob, store: Path, options: EngineOptions, qa: QASettings | None = None
+) -> bool:
     """Render ``job`` into ``store`` unless present. Returns True if it rendered."""
     dest = segment_path(store, job.key)
     if dest.exists():
@@ -58,30 +96,31 @@ def render_one(job: RenderJob, store: Path, options: EngineOptions) -> bool:
     with segment_lock(store, job.key):
         if dest.exists():  # another build rendered it while we waited
             return False
-        what = f"{job.where} ({job.speaker})"
         started = time.perf_counter()
-        audio = synthesize(job.request, options, what)
+        audio, verdict = render_checked(job, options, qa)
         seconds = time.perf_counter() - started
-        write_sidecar(
-            store,
-            job.key,
-            {
-                "key": job.key,
-                "request": request_to_dict(job.request),
-                "where": job.where,
-                "speaker": job.speaker,
-                "render_seconds": round(seconds, 4),
-                "samples": audio.num_samples,
-                "sample_rate": audio.sample_rate,
-            },
-        )
+        sidecar = {
+            "key": job.key,
+            "request": request_to_dict(job.request),
+            "where": job.where,
+            "speaker": job.speaker,
+            "render_seconds": round(seconds, 4),
+            "samples": audio.num_samples,
+            "sample_rate": audio.sample_rate,
+        }
+        if verdict is not None:
+            sidecar["qa"] = verdict.to_dict()
+        write_sidecar(store, job.key, sidecar)
         write_audio(dest, audio)
-        log.debug("rendered %s %s in %.2f s", job.key, what, seconds)
+        log.debug("rendered %s %s in %.2f s", job.key, job.where, seconds)
         return True
 
 
 def render_jobs(
-    jobs: Sequence[RenderJob], store: Path, engine_options: Mapping[str, EngineOptions]
+    jobs: Sequence[RenderJob],
+    store: Path,
+    engine_options: Mapping[str, EngineOptions],
+    qa: QASettings | None = None,
 ) -> int:
     """Render every job not yet in the store. A failing segment does not stop the others;
     afterwards one :class:`RenderError` lists every failure. Returns the number rendered."""
@@ -89,7 +128,8 @@ def render_jobs(
     failures: list[str] = []
     for job in jobs:
         try:
-            if render_one(job, store, engine_options.get(job.request.engine, EngineOptions())):
+            options = engine_options.get(job.request.engine, EngineOptions())
+            if render_one(job, store, options, qa):
                 rendered += 1
             clear_failure(store, job.key)
         except TTSBuildError as exc:

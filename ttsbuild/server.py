@@ -32,6 +32,7 @@ from . import __version__
 from .engines import EngineOptions
 from .errors import RenderError, TTSBuildError
 from .plan import request_from_dict, request_to_dict
+from .qa import QASettings
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,10 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             options = {
                 name: EngineOptions(**opts) for name, opts in message.get("engines", {}).items()
             }
+            qa = QASettings(**message["qa"]) if message.get("qa") else None
             with self.render_lock:  # one render at a time: one model, deterministic order
                 try:
-                    n = render_jobs(jobs, Path(message["store"]), options)
+                    n = render_jobs(jobs, Path(message["store"]), options, qa)
                 except TTSBuildError as exc:
                     return {"ok": False, "error": str(exc)}
                 finally:
@@ -253,8 +255,10 @@ def render_remote(
     jobs: Sequence[Any],
     store: Path,
     engine_options: Mapping[str, EngineOptions],
+    qa: QASettings | None = None,
 ) -> int:
     message = {
+        "qa": qa.to_dict() if qa is not None else None,
         "op": "render",
         "store": str(store.resolve()),
         "jobs": _jobs_payload(jobs),

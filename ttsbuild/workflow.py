@@ -208,9 +208,9 @@ class Build:
         mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
         socket = server.connect(self.project.root, mode, settings.idle_seconds)
         if socket is None:
-            render_jobs(jobs, store, self.project.engines)
+            render_jobs(jobs, store, self.project.engines, self.project.qa)
             return
-        n = server.render_remote(socket, jobs, store, self.project.engines)
+        n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
         log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
 
     def output_settings(self) -> OutputSettings:
