@@ -62,6 +62,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .htmlreport import render_report
+
+    project = load_project(args.directory, args.config)
+    output = Path(args.output) if args.output else project.root / "out" / "report.html"
+    render_report(project.root, args.episodes or list(project.episodes), output)
+    sys.stdout.write(f"{output}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ttsbuild", description=__doc__)
     parser.add_argument("-C", "--directory", default=".", help="project directory")
@@ -71,13 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate config, scripts and voices without rendering")
     p = sub.add_parser("plan", help="list each episode's segments and which will render")
     p.add_argument("episodes", nargs="*")
+    p = sub.add_parser("report", help="write out/report.html: audio, timeline and timing tables")
+    p.add_argument("episodes", nargs="*")
+    p.add_argument("-o", "--output", help="where to write the page (default out/report.html)")
     p = sub.add_parser("serve", help="run a warm render server for this project (foreground)")
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
     p.add_argument("--stop", action="store_true", help="stop the running server")
     return parser
 
 
-COMMANDS = {"check": cmd_check, "plan": cmd_plan, "serve": cmd_serve}
+COMMANDS = {"check": cmd_check, "plan": cmd_plan, "serve": cmd_serve, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
