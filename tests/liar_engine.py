@@ -1,7 +1,8 @@
 """A test engine that makes deliberately wrong renders with the real Piper voice.
 
 ``TTSBUILD_LIAR=first``: the first render of each text says other words, later ones (retries
-with a new seed) say the right words. ``TTSBUILD_LIAR=always``: every render is wrong.
+with a new seed) say the right words. ``TTSBUILD_LIAR=always``: every render is wrong;
+``TTSBUILD_LIAR=never``: plain Piper.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class LiarModel:
 
     def synthesize(self, request: RenderRequest) -> Audio:
         mode = os.environ.get("TTSBUILD_LIAR", "first")
-        lie = mode == "always" or request.text not in self.seen
+        lie = mode == "always" or (mode == "first" and request.text not in self.seen)
         self.seen.add(request.text)
         return self.inner.synthesize(replace(request, text=WRONG) if lie else request)
 

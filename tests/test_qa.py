@@ -69,3 +69,29 @@ def test_always_wrong_is_flagged_and_never_checked_again(make_project):
     assert again.returncode == 0
     assert "loaded QA model" not in again.output  # the verdict is stored, not recomputed
     assert json.loads((project.path / "out/ep1.report.json").read_text())["qa"]["flagged"] == flagged
+
+
+def test_ci_run_checks_each_new_segment_once(make_project):
+    from tests.conftest import REPO
+
+    project = make_project(QA_CONFIG % 2, SCRIPT)
+    ci = ("--profile", str(REPO / "profiles" / "ci"), "out/ep1.wav")
+    env = _env(project, "never")
+    first = project.snakemake(*ci, **env)
+    assert first.returncode == 0, first.output
+    assert first.output.count("attempt 1: WER") == 2
+    report = json.loads((project.path / "out/ep1.report.json").read_text())
+    assert report["rendered_now"] == 2 and report["qa"]["checked"] == 2 and report["ok"]
+
+    second = project.snakemake(*ci, **env)
+    assert second.returncode == 0 and "attempt 1: WER" not in second.output
+    report = json.loads((project.path / "out/ep1.report.json").read_text())
+    assert report["rendered_now"] == 0 and report["reused"] == 2
+
+    script = project.path / "scripts/ep1.txt"
+    script.write_text(script.read_text().replace("at night", "at dawn"))
+    third = project.snakemake(*ci, **env)
+    assert third.returncode == 0, third.output
+    assert third.output.count("attempt 1: WER") == 1
+    report = json.loads((project.path / "out/ep1.report.json").read_text())
+    assert report["rendered_now"] == 1 and report["reused"] == 1 and report["qa"]["checked"] == 2
