@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from .fsutil import write_text_atomic
@@ -48,7 +49,7 @@ class HashCache:
                     self._data = {}
         return self._data
 
-    def get(self, path: Path, kind: str, compute: callable[[Path], str]) -> str:  # type: ignore[valid-type]
+    def get(self, path: Path, kind: str, compute: Callable[[Path], str]) -> str:
         key = _stat_key(path)
         mem_key = (f"{kind}:{key[0]}", key[1], key[2])
         with _lock:

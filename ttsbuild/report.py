@@ -23,16 +23,17 @@ def episode_report(
     segments = plan.segments()
     rendered, failed, pending = [], [], []
     engine_seconds = 0.0
-    qa = {"checked": 0, "flagged": [], "retried": 0}
+    qa_checked = qa_retried = 0
+    qa_flagged: list[dict[str, Any]] = []
     for seg in segments:
         present = segment_path(store, seg.key).exists()
         side = read_sidecar(store, seg.key) if present else None
         if side and "qa" in side:
             verdict = side["qa"]
-            qa["checked"] += 1
-            qa["retried"] += int(verdict.get("attempts", 1) > 1)
+            qa_checked += 1
+            qa_retried += int(verdict.get("attempts", 1) > 1)
             if verdict.get("flagged"):
-                qa["flagged"].append(
+                qa_flagged.append(
                     {"key": seg.key, "where": f"{plan.source}:{seg.line}",
                      "wer": verdict.get("wer"), "transcript": verdict.get("transcript")}
                 )
@@ -68,7 +69,7 @@ def episode_report(
         "engine_seconds": round(engine_seconds, 3),
         "audio": str(wav) if wav.exists() else None,
         "duration": duration,
-        "qa": qa,
+        "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
         "ok": not failed and not pending,
     }
 

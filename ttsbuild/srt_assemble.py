@@ -11,6 +11,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,10 @@ def render_cue(clip: Audio, timing: CueTiming, fade_ms: float) -> Audio:
     return audio
 
 
+def _same(audio: Audio) -> Audio:
+    return audio
+
+
 def assemble_cues(
     plan: Mapping[str, Any],
     cache: ClipCache,
@@ -119,7 +124,7 @@ def assemble_cues(
             continue
         audio = render_cue(built[cue["cue"]], timing, settings.fade_ms)
         info = ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio))
-        pieces.append(Piece(timing.start, info, lambda a=audio: a))
+        pieces.append(Piece(timing.start, info, partial(_same, audio)))
     mastering = master_and_write(wav_out, rate, total, pieces, settings)
     shown = [(t.start, t.end, c["display"]) for c, t in zip(cues, timings) if c["display"]]
     write_text_atomic(srt_out, format_srt(shown, rate))
