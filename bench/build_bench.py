@@ -66,6 +66,7 @@ def bench_size(n: int, workdir: Path) -> dict[str, float]:
     e = env(loads)
     cold, cold_rss, out = run(project, "out/ep.wav", e)
     assert rendered(out) == n, (rendered(out), n)
+    cold_loads = len(loads.read_text().split())
     noops = [run(project, "out/ep.wav", e)[0] for _ in range(3)]
     noop = statistics.median(noops)
     edit_one_line(project, n // 2)
@@ -76,7 +77,8 @@ def bench_size(n: int, workdir: Path) -> dict[str, float]:
         "noop_s": noop,
         "edit_s": edit,
         "edit_rendered": rendered(out),
-        "loads": len(loads.read_text().split()),
+        "loads": cold_loads,
+        "edit_loads": len(loads.read_text().split()) - cold_loads,
         "peak_rss_mb": max(cold_rss, edit_rss) / 1024,
         "floor_s": stat_floor(project),
     }
@@ -169,13 +171,13 @@ def main() -> None:
         if rows:
             base = rows[0]
             print("\n## Bookkeeping (fake engine, same rules and profile)\n")
-            print("| N | cold build s | no-op s | no-op / no-op(N=%d) | edit 1 line s | rendered on edit | edit - no-op s | model loads | peak RSS MB | stat floor s |" % base["n"])
+            print("| N | cold build s | no-op s | no-op / no-op(N=%d) | edit 1 line s | rendered on edit | edit - no-op s | model loads (cold, edit) | peak RSS MB | stat floor s |" % base["n"])
             print("|---|---|---|---|---|---|---|---|---|---|")
             for r in rows:
                 print(
                     f"| {r['n']} | {r['cold_s']:.2f} | {r['noop_s']:.2f} | {r['noop_s'] / base['noop_s']:.2f} "
                     f"| {r['edit_s']:.2f} | {r['edit_rendered']} | {r['edit_s'] - r['noop_s']:.2f} "
-                    f"| {r['loads']} | {r['peak_rss_mb']:.0f} | {r['floor_s']:.3f} |"
+                    f"| {r['loads']}, {r['edit_loads']} | {r['peak_rss_mb']:.0f} | {r['floor_s']:.3f} |"
                 )
         if args.piper_lines:
             p = bench_piper(args.piper_lines, workdir)
