@@ -1,12 +1,14 @@
 # One render job per batch of segments missing from the store (one model load per job).
 # Each output is one content-hashed segment file; segments already stored are not in the DAG.
+# update(): Snakemake must never delete a segment before the job runs. Another build sharing
+# the store may have finished it since this one planned; render_one then skips it.
 for _batch_id in BUILD.batches:
 
     rule:
         name:
             f"render_{_batch_id}"
         output:
-            BUILD.batch_outputs(_batch_id),
+            update(BUILD.batch_outputs(_batch_id)),
         log:
             f"logs/render/{_batch_id}.log",
         benchmark:

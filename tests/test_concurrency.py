@@ -1,0 +1,61 @@
+"""Two builds in two project directories sharing one segment store, at the same time."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections import Counter
+
+from tests.conftest import SNAKEFILE, SNAKEMAKE
+
+LINES = "\n".join(f"[{'alice' if i % 2 else 'bob'}] Shared line number {i}." for i in range(40))
+
+
+def _lines(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _start(project, store, renders):
+    cmd = [*SNAKEMAKE, "-s", str(SNAKEFILE), "-d", str(project.path), "-j1", "out/ep1.wav"]
+    env = project.env(
+        TTSBUILD_STORE=str(store),
+        TTSBUILD_FAKE_RENDERS=str(renders),
+        TTSBUILD_FAKE_RENDER_SECONDS="0.05",
+    )
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_builds_share_one_store(make_project, tmp_path):
+    store = tmp_path / "shared-store"
+    renders = tmp_path / "renders.txt"
+    a = make_project(name="a", script=LINES + "\n")
+    b = make_project(name="b", script=LINES + "\n[Alice] Only in b.\n")
+    first = _start(a, store, renders)
+    # Start the second build while the first is rendering: segments the first one finishes
+    # between the second one's planning and its render job must survive (Snakemake deletes
+    # a job's existing outputs before running it unless they are flagged update()).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_lines(renders)) < 1:
+        time.sleep(0.05)
+    procs = [first, _start(b, store, renders)]
+    outs = [p.communicate(timeout=240)[0] for p in procs]
+    for proc, out in zip(procs, outs):
+        assert proc.returncode == 0, out
+    counts = Counter(line.split(" ", 1)[1] for line in _lines(renders))
+    assert len(counts) == 41 and max(counts.values()) == 1, counts  # nothing rendered twice
+    # Both builds really overlapped: each rendered some of the shared segments.
+    pids = {line.split(" ", 1)[0] for line in _lines(renders)}
+    assert len(pids) == 2, renders.read_text()
+
+    # Sequential builds with private stores give byte-identical episodes.
+    seq_a = make_project(name="seq_a", script=LINES + "\n")
+    seq_b = make_project(name="seq_b", script=LINES + "\n[Alice] Only in b.\n")
+    for concurrent, sequential in ((a, seq_a), (b, seq_b)):
+        assert sequential.snakemake("-j1", "out/ep1.wav").returncode == 0
+        for suffix in (".wav", ".srt"):
+            got = (concurrent.path / f"out/ep1{suffix}").read_bytes()
+            assert got == (sequential.path / f"out/ep1{suffix}").read_bytes()
+    assert sorted(p.name for p in store.glob("*.wav")) == sorted(
+        set(seq_a.segments()) | set(seq_b.segments())
+    )
+    assert not [p for p in store.iterdir() if p.name.startswith(".") and p.is_file()]
