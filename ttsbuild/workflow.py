@@ -12,6 +12,8 @@ manifests instead of re-planning, so they see exactly the batches the main proce
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -60,6 +62,45 @@ def fail(exc: TTSBuildError) -> None:
     if os.environ.get("TTSBUILD_DEBUG"):
         raise exc
     sys.exit(1)
+
+
+_claims: dict[str, int] = {}
+
+
+def claim_workdir(root: Path) -> list[str]:
+    """Hold a shared lock on the project for this Snakemake process's lifetime; remove stale
+    Snakemake locks first if no other ttsbuild build of this project is alive.
+
+    Snakemake's own locks (``.snakemake/locks``) are plain files: a build killed by SIGKILL or
+    a power loss leaves them behind, and the next build refuses to start until ``--unlock``.
+    Every build of this Snakefile holds ``build/.ttsbuild/build.lock`` (shared) while it runs;
+    the kernel releases it when the process dies. Getting it exclusively therefore proves
+    that every Snakemake lock file present belongs to a dead process. Returns what it removed.
+    """
+    path = root / STATE_DIR / "build.lock"
+    if str(path) in _claims:
+        return []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+    removed: list[str] = []
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # another build of this project is running: its locks are live
+    else:
+        locks = root / ".snakemake" / "locks"
+        for lock in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+                removed.append(lock.name)
+        if removed:
+            log.warning(
+                "ttsbuild: removed Snakemake locks left by a build that was killed (%s)",
+                ", ".join(removed),
+            )
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _claims[str(path)] = fd  # held until the process exits
+    return removed
 
 
 @dataclass(frozen=True)
@@ -214,6 +255,8 @@ def load_build(config: Mapping[str, Any], main_process: bool) -> Build:
     """Build the plan for the Snakefile; a user error ends the run with one clear line."""
     setup_logging()
     try:
+        if main_process:
+            claim_workdir(Path(".").resolve())
         return Build(dict(config), main_process)
     except TTSBuildError as exc:
         fail(exc)
