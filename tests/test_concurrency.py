@@ -22,7 +22,9 @@ def _start(project, store, renders):
         TTSBUILD_FAKE_RENDERS=str(renders),
         TTSBUILD_FAKE_RENDER_SECONDS="0.05",
     )
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def test_two_builds_share_one_store(make_project, tmp_path):

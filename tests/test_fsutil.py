@@ -19,10 +19,9 @@ KEY = "0123456789abcdef0123"
 
 def test_failed_write_leaves_nothing(tmp_path):
     dest = tmp_path / "a.txt"
-    with pytest.raises(RuntimeError):
-        with atomic_path(dest) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic_path(dest) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -35,7 +34,7 @@ def test_killed_writer_leaves_only_a_dot_temp_file(tmp_path):
         "    tmp.write_bytes(b'RIFF' + b'x' * 1000)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=os.getcwd())
+    proc = subprocess.run([sys.executable, "-c", code], cwd=os.getcwd(), check=False)
     assert proc.returncode == -signal.SIGKILL
     assert not dest.exists()
     leftovers = temp_files(tmp_path)

@@ -17,7 +17,8 @@ from tests.conftest import SNAKEFILE, SNAKEMAKE, rendered_count
 
 N = 10
 SCRIPT = "\n".join(
-    f"[{('alice', 'bob', 'narrator')[i % 3]}] This is line number {i} of the story." for i in range(N)
+    f"[{('alice', 'bob', 'narrator')[i % 3]}] This is line number {i} of the story."
+    for i in range(N)
 )
 RENDER_SECONDS = 0.15
 
@@ -91,16 +92,19 @@ def test_sigkill_at_random_points_then_resume(make_project, tmp_path):
     kills = 0
     for phase, count in points:
         proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cmd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         if phase == "parse":
             time.sleep(rng.uniform(0.2, 1.0))
         elif phase == "render":
-            _wait_for(lambda: len(_wavs(project)) >= count or proc.poll() is not None)
+            _wait_for(lambda p=proc, k=count: len(_wavs(project)) >= k or p.poll() is not None)
             time.sleep(rng.uniform(0, RENDER_SECONDS))
         else:
-            _wait_for(lambda: _assembly_started(project) or proc.poll() is not None)
+            _wait_for(lambda p=proc: _assembly_started(project) or p.poll() is not None)
             time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the whole process group

@@ -279,4 +279,6 @@ def project_from_config(
 def load_project(root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE) -> Project:
     """Read and validate ``<root>/<config_file>``."""
     root = Path(root)
+    if not root.is_dir():
+        raise ConfigError("project directory not found (check -C/--directory)", root)
     return project_from_config(read_config_file(root / config_file, config_file), root, config_file)

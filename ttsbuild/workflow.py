@@ -256,7 +256,7 @@ def load_build(config: Mapping[str, Any], main_process: bool) -> Build:
     setup_logging()
     try:
         if main_process:
-            claim_workdir(Path(".").resolve())
+            claim_workdir(Path.cwd())
         return Build(dict(config), main_process)
     except TTSBuildError as exc:
         fail(exc)
