@@ -2,6 +2,9 @@
 # Each output is one content-hashed segment file; segments already stored are not in the DAG.
 # update(): Snakemake must never delete a segment before the job runs. Another build sharing
 # the store may have finished it since this one planned; render_one then skips it.
+# planned: new each run, so a render job always runs. A render job exists only while one of its
+# segments is missing, and Snakemake does not rerun a job just because an output is missing
+# when everything downstream is up to date (all segments deleted by verify or gc).
 for _batch_id in BUILD.batches:
 
     rule:
@@ -15,5 +18,6 @@ for _batch_id in BUILD.batches:
             f"benchmarks/render/{_batch_id}.tsv"
         params:
             batch=_batch_id,
+            planned=BUILD.planned_at,
         run:
             ttsbuild_workflow.render_batch(BUILD, params.batch)

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,7 @@ class Build:
         self.plans: dict[str, EpisodePlan] = {}
         self.jobs: dict[str, RenderJob] = {}
         self.batches: dict[str, Batch] = {}
+        self.planned_at = str(time.time_ns())  # see rules/render.smk
         if main_process:
             self._plan()
             self._freeze()
