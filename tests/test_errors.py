@@ -1,8 +1,12 @@
 """User errors: one clear line naming the file and line (or key), non-zero exit, store untouched.
 
 The corpus below is run through real `snakemake` builds of a project that was already built
-once (copied from one template build, so each case costs one Snakemake run). Subtitle (.srt)
-and voice-audio cases live with those features' own tests.
+once (copied from one template build, so each case costs one Snakemake run).
+
+Hook for other input kinds (subtitles, voice audio): a case is ``(path, content, expected)``
+and may add a fourth item, a dict of other files to write first (``{path: str | bytes}``), e.g.
+a config whose episode source is ``subs/ep1.srt`` and the malformed ``.srt`` itself, or a voice
+file; add such cases to ``CASES`` (or extend it from the feature's test module).
 """
 
 from __future__ import annotations
@@ -215,18 +219,32 @@ CASES = [
         "!!python/object/apply:os.system ['touch pwned']\n",
         "config/config.yaml:1: invalid YAML: could not determine a constructor for the tag",
     ),
+    # another episode's script is broken: every episode is planned before anything renders
+    (
+        "scripts/more/ep2.txt",
+        "Fine.\n[Bob|speed:0.1] Too slow.\n",
+        "scripts/more/ep2.txt:2: parameter 'speed' = 0.1 is out of range",
+        {CONFIG: C + "  ep2: {source: scripts/more/ep2.txt}\n"},
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    "target,content,expected", CASES, ids=[f"{t[0][:6]}{i}" for i, t in enumerate(CASES)]
-)
-def test_bad_input_gives_one_clear_line(project, target, content, expected):
-    store_before = project.segments()
+def _write(project: ProjectDir, relative: str, content: str | bytes) -> None:
+    path = project.path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, bytes):
-        (project.path / target).write_bytes(content)
+        path.write_bytes(content)
     else:
-        (project.path / target).write_text(content, encoding="utf-8")
+        path.write_text(content, encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{t[0][:6]}{i}" for i, t in enumerate(CASES)])
+def test_bad_input_gives_one_clear_line(project, case):
+    target, content, expected, *more = case
+    store_before = project.segments()
+    for relative, data in (more[0] if more else {}).items():
+        _write(project, relative, data)
+    _write(project, target, content)
     result = project.snakemake("-j1", "out/ep1.wav")
     assert result.returncode != 0
     assert expected in _error_line(result)
