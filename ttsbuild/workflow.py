@@ -86,8 +86,13 @@ def claim_workdir(root: Path) -> list[str]:
     removed: list[str] = []
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        pass  # another build of this project is running: its locks are live
+    except OSError:  # another build of this project is running: its locks are live
+        log.warning(
+            "ttsbuild: another build of this project is running. If Snakemake says the "
+            "directory cannot be locked, wait for it (do not use --unlock): builds of episodes "
+            "that share segments cannot overlap in one project; build them in one call, e.g. "
+            "snakemake out/ep1.wav out/ep2.wav"
+        )
     else:
         locks = root / ".snakemake" / "locks"
         for lock in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
