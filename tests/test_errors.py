@@ -310,6 +310,7 @@ def test_failing_segment_keeps_the_others(project):
     result = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_FAIL="today")
     assert result.returncode != 0
     assert "scripts/ep1.txt:6 (alice): engine 'fake' failed: fake failure" in result.output
+    assert "Cannot restore" not in result.output  # no line per update()-flagged segment
     assert len(project.segments()) == 5  # every other segment rendered and kept
     resumed = project.snakemake("-j1", "out/ep1.wav")
     assert resumed.returncode == 0, resumed.output

@@ -57,6 +57,26 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.propagate = False
 
 
+class _NoBackupNoise(logging.Filter):
+    """Drop Snakemake's "Cannot restore <segment>: no backup found." lines.
+
+    Segment outputs are flagged update() (see rules/render.smk), so when a render job fails
+    Snakemake tries to restore every one of them from a backup that exists only for segments
+    another build finished meanwhile: one useless warning per segment of the batch, which
+    would bury the one line naming the failing script line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Cannot restore ") and message.endswith("no backup found."))
+
+
+def quiet_snakemake_restore_warnings() -> None:
+    snakemake_logger = logging.getLogger("snakemake.logging")
+    if not any(isinstance(f, _NoBackupNoise) for f in snakemake_logger.filters):
+        snakemake_logger.addFilter(_NoBackupNoise())
+
+
 def fail(exc: TTSBuildError) -> None:
     """Report a user error as one line and stop (no traceback), as at parse time."""
     sys.stderr.write(f"ttsbuild: error: {exc}\n")
@@ -261,6 +281,7 @@ def preflight(config_file: str) -> None:
 def load_build(config: Mapping[str, Any], main_process: bool) -> Build:
     """Build the plan for the Snakefile; a user error ends the run with one clear line."""
     setup_logging()
+    quiet_snakemake_restore_warnings()
     try:
         if main_process:
             claim_workdir(Path.cwd())
