@@ -120,6 +120,11 @@ def test_gc_keeps_every_referenced_segment(make_project, tmp_path):
     again = project.snakemake("-j1", "out/ep1.wav", "--forceall")
     assert again.returncode == 0 and rendered_count(again) == 0
     assert "nothing to remove" in project.ttsbuild("gc").stdout
+    # An episode that cannot be planned: gc cannot know its references, so it deletes nothing.
+    project.write("scripts/ep1.txt", "[Carol] Who?\n")
+    refused = project.ttsbuild("gc", "--yes")
+    assert refused.returncode == 1 and "unknown character 'carol'" in refused.stderr
+    assert len(list(store.glob("*.wav"))) == 6
 
 
 def test_gc_with_a_shared_store_warns_and_keeps_named_projects(make_project, tmp_path):
