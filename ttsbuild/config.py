@@ -145,7 +145,7 @@ def config_line(config_path: Path, key_path: str | None, exact: bool = False) ->
     line = None
     for part in key_path.split("."):
         if not isinstance(node, yaml.MappingNode):
-            break
+            return None if exact else line
         for k, v in node.value:
             if str(k.value) == part or str(k.value).casefold() == part.casefold():
                 line, node = k.start_mark.line + 1, v

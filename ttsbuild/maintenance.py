@@ -183,7 +183,7 @@ def plan_gc(store: Path, referenced: set[str]) -> GcPlan:
         referenced=len(referenced),
         segments=sorted(audio - referenced),
         orphan_sidecars=sorted(sidecars - audio - referenced),
-        temps=[t for t in temp_files(store) if temp_file_key(t) not in referenced],
+        temps=temp_files(store),  # leftovers of killed writes; one being written is locked
         stale_locks=sorted(lock_keys - audio - referenced),
     )
 
