@@ -323,3 +323,17 @@ def test_nan_audio_is_rejected(project):
     assert result.returncode != 0
     assert "scripts/ep1.txt:6 (alice): the engine returned NaN" in result.output
     assert len(project.segments()) == 5
+
+
+def test_keep_going_renders_every_other_batch(project):
+    shutil.rmtree(project.path / "build/segments")
+    project.write(CONFIG, FAKE_CONFIG + "batch_size: 2\n")  # three render jobs
+    result = project.snakemake("-j1", "--keep-going", "out/ep1.wav", TTSBUILD_FAKE_FAIL="Hello")
+    assert result.returncode != 0
+    # "Hello Bob." and "Hello Alice." fail; the four other segments are rendered and kept.
+    assert "scripts/ep1.txt:3 (alice): engine 'fake' failed" in result.output
+    assert "scripts/ep1.txt:4 (bob): engine 'fake' failed" in result.output
+    assert len(project.segments()) == 4
+    resumed = project.snakemake("-j1", "out/ep1.wav")
+    assert resumed.returncode == 0, resumed.output
+    assert rendered_count(resumed) == 2
