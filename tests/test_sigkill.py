@@ -29,7 +29,11 @@ def _store(project) -> Path:
 
 def _wavs(project) -> list[Path]:
     store = _store(project)
-    return sorted(store.glob("*.wav")) if store.is_dir() else []
+    if not store.is_dir():
+        return []
+    # Finished segments only: pathlib's glob also matches the dot-prefixed temp files that a
+    # kill during a write leaves behind.
+    return sorted(p for p in store.glob("*.wav") if not p.name.startswith("."))
 
 
 def _wait_for(condition, limit: float = 60) -> bool:
@@ -90,16 +94,15 @@ def test_sigkill_at_random_points_then_resume(make_project, tmp_path):
         ("assemble", None),
     ]
     kills = 0
-    for phase, wanted in points:
+    history: list[str] = []  # what each run did, for failure messages
+    for number, (phase, wanted) in enumerate(points):
         # At least one new segment in this run, so the kill lands while it renders.
         count = max(wanted or 0, len(_wavs(project)) + 1)
-        proc = subprocess.Popen(
-            cmd,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        log_file = tmp_path / f"run{number}.log"
+        with open(log_file, "w") as log:
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         if phase == "parse":
             time.sleep(rng.uniform(0.2, 1.0))
         elif phase == "render":
@@ -112,7 +115,11 @@ def test_sigkill_at_random_points_then_resume(make_project, tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)  # the whole process group
             kills += 1
         proc.wait(timeout=60)
+        history.append(f"{phase}: exit {proc.returncode}, {len(_wavs(project))} stored")
+        if proc.returncode not in (0, -signal.SIGKILL):
+            history.append(log_file.read_text()[-2000:])
         _check_nothing_partial(project, reference)
+    seed = f"{seed} {history}"
     assert kills >= 4, f"seed {seed}: the build finished before it could be killed"
 
     missing = N - len(_wavs(project))
