@@ -66,7 +66,12 @@ class ProjectDir:
 
     def segments(self) -> dict[str, bytes]:
         store = self.path / "build" / "segments"
-        return {p.name: p.read_bytes() for p in sorted(store.glob("*.wav"))}
+        # pathlib's glob matches dot-files too: leave out temp files of interrupted writes
+        return {
+            p.name: p.read_bytes()
+            for p in sorted(store.glob("*.wav"))
+            if not p.name.startswith(".")
+        }
 
 
 FAKE_CONFIG = """\

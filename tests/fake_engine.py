@@ -4,7 +4,9 @@ Registered through ``TTSBUILD_ENGINE_PLUGINS=fake=tests.fake_engine:FakeEngine``
 tone whose pitch and length depend on the text, speed, voice and seed; it records each model
 load as a line in the file named by ``TTSBUILD_FAKE_LOADS`` and can sleep on load
 (``TTSBUILD_FAKE_LOAD_SECONDS``) to stand in for a slow engine. ``TTSBUILD_FAKE_FAIL`` makes
-any text containing that word fail; ``TTSBUILD_FAKE_NAN`` makes it return NaN.
+any text containing that word fail; ``TTSBUILD_FAKE_NAN`` makes it return NaN;
+``TTSBUILD_FAKE_RENDER_SECONDS`` sleeps per render, and ``TTSBUILD_FAKE_RENDERS`` names a file
+that gets one line per synthesized text (to count renders across processes).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class FakeModel:
         sleep = float(os.environ.get("TTSBUILD_FAKE_RENDER_SECONDS", "0") or 0)
         if sleep:
             time.sleep(sleep)
+        renders = os.environ.get("TTSBUILD_FAKE_RENDERS")
+        if renders:
+            with open(renders, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()} {request.text}\n")  # pid first, then the text
         t = np.arange(int(seconds * RATE), dtype=np.float32) / RATE
         samples = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
         if os.environ.get("TTSBUILD_FAKE_NAN") and os.environ["TTSBUILD_FAKE_NAN"] in request.text:

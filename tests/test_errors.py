@@ -1,10 +1,25 @@
-"""User errors: one clear line naming the file and line, non-zero exit, store untouched."""
+"""User errors: one clear line naming the file and line (or key), non-zero exit, store untouched.
+
+The corpus below is run through real `snakemake` builds of a project that was already built
+once (copied from one template build, so each case costs one Snakemake run).
+
+Hook for other input kinds (subtitles, voice audio): a case is ``(path, content, expected)``
+and may add a fourth item, a dict of other files to write first (``{path: str | bytes}``), e.g.
+a config whose episode source is ``subs/ep1.srt`` and the malformed ``.srt`` itself, or a voice
+file; add such cases to ``CASES`` (or extend it from the feature's test module).
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
-from tests.conftest import FAKE_CONFIG
+from tests.conftest import FAKE_CONFIG, FAKE_SCRIPT, ProjectDir, rendered_count
+
+SCRIPT = "scripts/ep1.txt"
+CONFIG = "config/config.yaml"
 
 
 def _error_line(result) -> str:
@@ -14,65 +29,311 @@ def _error_line(result) -> str:
     return lines[0]
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> ProjectDir:
+    base = tmp_path_factory.mktemp("built")
+    project = ProjectDir(base / "show", base / "loads.txt")
+    project.write(CONFIG, FAKE_CONFIG)
+    project.write(SCRIPT, FAKE_SCRIPT)
+    result = project.snakemake("-j1", "out/ep1.wav")
+    assert result.returncode == 0, result.output
+    return project
+
+
+@pytest.fixture
+def project(built, tmp_path) -> ProjectDir:
+    """A fresh copy of a project whose episode is already built."""
+    shutil.copytree(built.path, tmp_path / "show", symlinks=True)
+    return ProjectDir(tmp_path / "show", tmp_path / "loads.txt")
+
+
+C = FAKE_CONFIG
+
 CASES = [
-    ("script", "[Carol] Who am I?\n", "scripts/ep1.txt:1: unknown character 'carol'"),
-    ("script", "Fine.\n[Alice Hello\n", "scripts/ep1.txt:2: unclosed tag"),
-    ("script", "Fine.\n\nAlice] Hello\n", "scripts/ep1.txt:3: stray ']'"),
-    ("script", "[pause:2 minutes]\nHi.\n", "scripts/ep1.txt:1: bad pause length"),
-    ("script", "[alice|volume:3] Hi.\n", "scripts/ep1.txt:1: unknown parameter 'volume'"),
-    ("script", "[alice|speed:9] Hi.\n", "scripts/ep1.txt:1: parameter 'speed' = 9 is out of range"),
-    ("script", "[ja:alice] Konnichiwa.\n", "scripts/ep1.txt:1: engine 'fake' cannot speak 'ja'"),
-    ("script", "# only a comment\n", "scripts/ep1.txt: the episode has nothing to say"),
-    ("config", FAKE_CONFIG.replace("engine: fake", "engine: nosuch"), "unknown engine 'nosuch'"),
-    ("config", FAKE_CONFIG.replace("  alice: {params", "  alice: {voice: voices/a.wav, params"),
-     "voice file 'voices/a.wav' not found"),
-    ("config", FAKE_CONFIG + "outptu: {}\n", "config/config.yaml:9: unknown key 'outptu' in the top level (did you mean 'output'?)"),
-    ("config", FAKE_CONFIG.replace("{speed: 1.1}", "{sped: 1.1}"), "unknown parameter 'sped'"),
-    ("config", FAKE_CONFIG.replace("al: alice", "al: alicia"), "alias 'al' points to unknown character 'alicia'"),
-    ("config", FAKE_CONFIG + "max_chars: five\n", "config/config.yaml:9: 'max_chars': 'five' is not of type 'integer'"),
-    ("config", FAKE_CONFIG.replace("scripts/ep1.txt", "../../etc/passwd"), "outside the project directory"),
-    ("config", FAKE_CONFIG.replace("scripts/ep1.txt", "scripts/missing.txt"), "scripts/missing.txt: script file not found"),
-    ("config", "characters: [oops\n", "config/config.yaml:2: invalid YAML"),
+    # scripts
+    (SCRIPT, "[Carol] Who am I?\n", "scripts/ep1.txt:1: unknown character 'carol'"),
+    (
+        SCRIPT,
+        "[Alise] Hi.\n",
+        "scripts/ep1.txt:1: unknown character 'alise'; did you mean 'alice'?",
+    ),
+    (SCRIPT, "Fine.\n[Alice Hello\n", "scripts/ep1.txt:2: unclosed tag starting at column 1"),
+    (SCRIPT, "Fine.\n[Alice [Bob] Hello\n", "scripts/ep1.txt:2: unclosed tag"),
+    (SCRIPT, "Fine.\n\nAlice] Hello\n", "scripts/ep1.txt:3: stray ']' at column 6"),
+    (SCRIPT, "[] Hi.\n", "scripts/ep1.txt:1: bad tag []: expected [Name]"),
+    (
+        SCRIPT,
+        "[xx1:bob] Hi.\n",
+        "scripts/ep1.txt:1: bad tag [xx1:bob]: 'xx1' is not a language code",
+    ),
+    (SCRIPT, "[pause:2 minutes]\nHi.\n", "scripts/ep1.txt:1: bad pause length"),
+    (SCRIPT, "Fine.\n[pause:700s]\n", "scripts/ep1.txt:2: pause of 700s is longer than 10 minutes"),
+    (SCRIPT, "[alice|volume:3] Hi.\n", "scripts/ep1.txt:1: unknown parameter 'volume'"),
+    (
+        SCRIPT,
+        "[alice|speed] Hi.\n",
+        "scripts/ep1.txt:1: bad parameter 'speed': write parameters as name:number",
+    ),
+    (SCRIPT, "[alice|seed:1|seed:2] Hi.\n", "scripts/ep1.txt:1: parameter 'seed' given twice"),
+    (SCRIPT, "[alice|speed:9] Hi.\n", "scripts/ep1.txt:1: parameter 'speed' = 9 is out of range"),
+    (SCRIPT, "[ja:alice] Konnichiwa.\n", "scripts/ep1.txt:1: engine 'fake' cannot speak 'ja'"),
+    (SCRIPT, "# only a comment\n", "scripts/ep1.txt: the episode has nothing to say"),
+    (SCRIPT, "", "scripts/ep1.txt: the episode has nothing to say"),
+    (SCRIPT, "[alice] [pause:1s] ...\n", "scripts/ep1.txt: the episode has nothing to say"),
+    (
+        SCRIPT,
+        "Fine.\nHello\x00 there.\n",
+        "scripts/ep1.txt:2: control character U+0000 at column 6",
+    ),
+    (
+        SCRIPT,
+        "Caf\xe9 au lait.\n".encode("cp1252"),
+        "scripts/ep1.txt:1: not valid UTF-8 (byte 0xe9)",
+    ),
+    (SCRIPT, b"Fine.\nStill fine.\nCaf\xe9.\n", "scripts/ep1.txt:3: not valid UTF-8 (byte 0xe9)"),
+    (
+        SCRIPT,
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        "scripts/ep1.txt:1: not valid UTF-8 (byte 0x89)",
+    ),
+    # config
+    (
+        CONFIG,
+        C.replace("engine: fake", "engine: nosuch"),
+        "config/config.yaml:1: unknown engine 'nosuch'",
+    ),
+    (
+        CONFIG,
+        C.replace("  alice: {params", "  alice: {voice: voices/a.wav, params"),
+        "voice file 'voices/a.wav' not found",
+    ),
+    (
+        CONFIG,
+        C + "outptu: {}\n",
+        "config/config.yaml:9: unknown key 'outptu' in the top level (did you mean 'output'?)",
+    ),
+    (
+        CONFIG,
+        C + "narator: bob\n",
+        "config/config.yaml:9: unknown key 'narator' in the top level (did you mean 'narrator'?)",
+    ),
+    (
+        CONFIG,
+        C + "output: {sample_rat: 8000}\n",
+        "config/config.yaml:9: unknown key 'sample_rat' in 'output' (did you mean 'sample_rate'?)",
+    ),
+    (
+        CONFIG,
+        C + "output:\n  sample_rate: 100\n",
+        "config/config.yaml:10: 'output.sample_rate': 100 is less than the minimum of 8000",
+    ),
+    (
+        CONFIG,
+        C + "batch_size: 0\n",
+        "config/config.yaml:9: 'batch_size': 0 is less than the minimum of 1",
+    ),
+    (
+        CONFIG,
+        C + "max_chars: five\n",
+        "config/config.yaml:9: 'max_chars': 'five' is not of type 'integer'",
+    ),
+    (
+        CONFIG,
+        C.replace("speed: 1.1", "speed: fast"),
+        "config/config.yaml:4: 'characters.alice.params.speed': 'fast' is not of type 'number'",
+    ),
+    (
+        CONFIG,
+        C + "allow_outside: /tmp\n",
+        "config/config.yaml:9: 'allow_outside': '/tmp' is not of type 'array'",
+    ),
+    (CONFIG, C.replace("{speed: 1.1}", "{sped: 1.1}"), "unknown parameter 'sped'"),
+    (
+        CONFIG,
+        C.replace("al: alice", "al: alicia"),
+        "config/config.yaml:6: alias 'al' points to unknown character 'alicia'",
+    ),
+    (
+        CONFIG,
+        C + "narrator: nobody\n",
+        "scripts/ep1.txt:2: this line is spoken by the narrator, 'nobody', which is not a character",
+    ),
+    (
+        CONFIG,
+        C.replace("  bob: {params: {brightness: 0.8}}", "  bob: {}\n  alice: {}"),
+        "config/config.yaml:6: invalid YAML: key 'alice' is given twice (first on line 4)",
+    ),
+    (
+        CONFIG,
+        C.replace("narrator: {}", "narrator: {}\n  Alice: {}"),
+        "config/config.yaml:4: character 'alice' is listed twice (names are case-insensitive)",
+    ),
+    (CONFIG, C.split("episodes:")[0], "config/config.yaml: the top level is missing 'episodes'"),
+    (
+        CONFIG,
+        C.replace("{source: scripts/ep1.txt}", "{title: One}"),
+        "config/config.yaml:8: 'episodes.ep1' is missing 'source'",
+    ),
+    (
+        CONFIG,
+        C.replace("scripts/ep1.txt", "audio/ep1.mp3"),
+        "config/config.yaml:8: episode 'ep1': unsupported source type '.mp3'",
+    ),
+    (
+        CONFIG,
+        C.replace("scripts/ep1.txt", "../../etc/passwd"),
+        "config/config.yaml:8: source '../../etc/passwd' is outside the project directory",
+    ),
+    (
+        CONFIG,
+        C.replace("  alice: {params", "  alice: {voice: ../../outside.wav, params"),
+        "config/config.yaml:4: voice '../../outside.wav' is outside the project directory",
+    ),
+    (
+        CONFIG,
+        C.replace("scripts/ep1.txt", "scripts/missing.txt"),
+        "scripts/missing.txt: script file not found",
+    ),
+    (
+        CONFIG,
+        C.replace("scripts/ep1.txt", "scripts"),
+        "scripts: cannot read script: Is a directory",
+    ),
+    (CONFIG, "characters: [oops\n", "config/config.yaml:2: invalid YAML"),
+    (
+        CONFIG,
+        C.replace("  narrator: {}", "\tnarrator: {}"),
+        "config/config.yaml:3: invalid YAML: found character '\\t'",
+    ),
+    (CONFIG, "- a\n- b\n", "config/config.yaml: the config is a list, not a mapping"),
+    (CONFIG, "", "config/config.yaml: the config is empty"),
+    (
+        CONFIG,
+        "engine: fake\ncharacters: {narrator: {}}\nepisodes: {ep1: {source: caf\xe9.txt}}\n".encode(
+            "latin-1"
+        ),
+        "config/config.yaml:3: not valid UTF-8 (byte 0xe9)",
+    ),
+    (
+        CONFIG,
+        "!!python/object/apply:os.system ['touch pwned']\n",
+        "config/config.yaml:1: invalid YAML: could not determine a constructor for the tag",
+    ),
+    # another episode's script is broken: every episode is planned before anything renders
+    (
+        "scripts/more/ep2.txt",
+        "Fine.\n[Bob|speed:0.1] Too slow.\n",
+        "scripts/more/ep2.txt:2: parameter 'speed' = 0.1 is out of range",
+        {CONFIG: C + "  ep2: {source: scripts/more/ep2.txt}\n"},
+    ),
 ]
 
 
-@pytest.mark.parametrize("kind,text,expected", CASES)
-def test_bad_input_gives_one_clear_line(make_project, kind, text, expected):
-    project = make_project()
-    assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
-    store_before = project.segments()
-    if kind == "script":
-        project.write("scripts/ep1.txt", text)
+def _write(project: ProjectDir, relative: str, content: str | bytes) -> None:
+    path = project.path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
     else:
-        project.write("config/config.yaml", text)
+        path.write_text(content, encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{t[0][:6]}{i}" for i, t in enumerate(CASES)])
+def test_bad_input_gives_one_clear_line(project, case):
+    target, content, expected, *more = case
+    store_before = project.segments()
+    for relative, data in (more[0] if more else {}).items():
+        _write(project, relative, data)
+    _write(project, target, content)
     result = project.snakemake("-j1", "out/ep1.wav")
     assert result.returncode != 0
     assert expected in _error_line(result)
     assert project.segments() == store_before  # nothing already rendered was touched
+    assert not (project.path / "pwned").exists()  # YAML is safe-loaded: no object tags run
 
 
-def test_script_not_utf8(make_project):
-    project = make_project()
-    (project.path / "scripts/ep1.txt").write_bytes("Caf\xe9 au lait.\n".encode("cp1252"))
+def test_corpus_is_large_enough():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        FAKE_SCRIPT.encode("utf-16"),  # UTF-16 with a byte-order mark
+        b"\xef\xbb\xbf" + FAKE_SCRIPT.replace("\n", "\r\n").encode("utf-8"),  # BOM + CRLF
+    ],
+    ids=["utf16-bom", "utf8-bom-crlf"],
+)
+def test_other_encodings_of_the_same_script_render_the_same(project, data):
+    episode = (project.path / "out/ep1.wav").read_bytes()
+    (project.path / SCRIPT).write_bytes(data)
+    result = project.snakemake("-j1", "out/ep1.wav")
+    assert result.returncode == 0, result.output
+    assert rendered_count(result) == 0  # the same text, so the same segments
+    assert (project.path / "out/ep1.wav").read_bytes() == episode
+
+
+def test_symlink_out_of_the_project_is_refused_unless_allowed(project, tmp_path):
+    outside = tmp_path / "shared-scripts"
+    outside.mkdir()
+    (outside / "ep1.txt").write_text(FAKE_SCRIPT, encoding="utf-8")
+    (project.path / SCRIPT).unlink()
+    os.symlink(outside / "ep1.txt", project.path / SCRIPT)
+    refused = project.snakemake("-j1", "out/ep1.wav")
+    assert refused.returncode != 0
+    assert "config/config.yaml:8: source 'scripts/ep1.txt' is outside the project directory" in (
+        _error_line(refused)
+    )
+    project.write(CONFIG, FAKE_CONFIG + f"allow_outside: [{outside}]\n")
+    allowed = project.snakemake("-j1", "out/ep1.wav")
+    assert allowed.returncode == 0, allowed.output
+    assert rendered_count(allowed) == 0
+
+
+def test_voice_symlink_out_of_the_project_is_refused(project, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a voice")
+    (project.path / "voices").mkdir()
+    os.symlink(secret, project.path / "voices/alice.txt")
+    project.write(
+        CONFIG, FAKE_CONFIG.replace("  alice: {params", "  alice: {voice: voices/alice.txt, params")
+    )
     result = project.snakemake("-j1", "out/ep1.wav")
     assert result.returncode != 0
-    assert "scripts/ep1.txt:1: not valid UTF-8" in _error_line(result)
+    assert "config/config.yaml:4: voice 'voices/alice.txt' is outside the project directory" in (
+        _error_line(result)
+    )
 
 
-def test_failing_segment_keeps_the_others(make_project):
-    project = make_project()
+def test_failing_segment_keeps_the_others(project):
+    shutil.rmtree(project.path / "build/segments")
     result = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_FAIL="today")
     assert result.returncode != 0
     assert "scripts/ep1.txt:6 (alice): engine 'fake' failed: fake failure" in result.output
+    assert "Cannot restore" not in result.output  # no line per update()-flagged segment
     assert len(project.segments()) == 5  # every other segment rendered and kept
     resumed = project.snakemake("-j1", "out/ep1.wav")
     assert resumed.returncode == 0, resumed.output
     assert "rendered 1 of 1 segments" in resumed.output
 
 
-def test_nan_audio_is_rejected(make_project):
-    project = make_project()
+def test_nan_audio_is_rejected(project):
+    shutil.rmtree(project.path / "build/segments")
     result = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_NAN="today")
     assert result.returncode != 0
     assert "scripts/ep1.txt:6 (alice): the engine returned NaN" in result.output
     assert len(project.segments()) == 5
+
+
+def test_keep_going_renders_every_other_batch(project):
+    shutil.rmtree(project.path / "build/segments")
+    project.write(CONFIG, FAKE_CONFIG + "batch_size: 2\n")  # three render jobs
+    result = project.snakemake("-j1", "--keep-going", "out/ep1.wav", TTSBUILD_FAKE_FAIL="Hello")
+    assert result.returncode != 0
+    # "Hello Bob." and "Hello Alice." fail; the four other segments are rendered and kept.
+    assert "scripts/ep1.txt:3 (alice): engine 'fake' failed" in result.output
+    assert "scripts/ep1.txt:4 (bob): engine 'fake' failed" in result.output
+    assert len(project.segments()) == 4
+    resumed = project.snakemake("-j1", "out/ep1.wav")
+    assert resumed.returncode == 0, resumed.output
+    assert rendered_count(resumed) == 2

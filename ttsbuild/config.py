@@ -147,8 +147,11 @@ def _validator_with_defaults() -> Any:
     return jsonschema.validators.extend(base, {"properties": set_defaults})
 
 
-def config_line(config_path: Path, key_path: str | None) -> int | None:
-    """The line of a dotted key in a YAML file (for error messages), or None."""
+def config_line(config_path: Path, key_path: str | None, exact: bool = False) -> int | None:
+    """The line of a dotted key in a YAML file (for error messages), or None.
+
+    Without ``exact``, a key that is not there gives the line of its closest parent.
+    """
     if not key_path:
         return None
     try:
@@ -158,13 +161,13 @@ def config_line(config_path: Path, key_path: str | None) -> int | None:
     line = None
     for part in key_path.split("."):
         if not isinstance(node, yaml.MappingNode):
-            break
+            return None if exact else line
         for k, v in node.value:
             if str(k.value) == part or str(k.value).casefold() == part.casefold():
                 line, node = k.start_mark.line + 1, v
                 break
         else:
-            break
+            return None if exact else line
     return line
 
 
@@ -194,21 +197,61 @@ def validate_config(config: dict[str, Any], config_file: str, config_path: Path 
         raise ConfigError(message, config_file, line)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            try:
+                key = self.construct_object(key_node, deep=deep)
+                hash(key)
+            except (TypeError, yaml.YAMLError):
+                continue  # reported by the base constructor
+            line = key_node.start_mark.line + 1
+            if key in first:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key '{key}' is given twice (first on line {first[key]}); keep one",
+                    key_node.start_mark,
+                )
+            first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load_yaml(text: str) -> Any:
+    """Safe-load YAML (no tags that build Python objects) and reject duplicate keys."""
+    return yaml.load(text, Loader=_StrictLoader)  # safe: _StrictLoader is a SafeLoader
+
+
 def read_config_file(path: Path, shown: str) -> dict[str, Any]:
     try:
-        text = path.read_text("utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("config file not found (create config/config.yaml)", shown) from None
-    except UnicodeDecodeError:
-        raise ConfigError("config file is not valid UTF-8", shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file: {exc.strerror}", shown) from None
     try:
-        data = yaml.safe_load(text)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the config as UTF-8",
+            shown,
+            data[: exc.start].count(b"\n") + 1,
+        ) from None
+    try:
+        data = safe_load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"invalid YAML: {problem}", shown, mark.line + 1 if mark else None) from None
     if not isinstance(data, dict):
-        raise ConfigError("the config must be a mapping of keys to values", shown)
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(
+            f"the config is {kind}: it must map keys to values (characters:, episodes:, ...)",
+            shown,
+        )
     return data
 
 
@@ -320,4 +363,6 @@ def project_from_config(
 def load_project(root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE) -> Project:
     """Read and validate ``<root>/<config_file>``."""
     root = Path(root)
+    if not root.is_dir():
+        raise ConfigError("project directory not found (check -C/--directory)", root)
     return project_from_config(read_config_file(root / config_file, config_file), root, config_file)

@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def _read_umask() -> int:
+def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
+#: Permissions of finished files: what ``open()`` would give (mkstemp's are 0600, which would
+#: make a shared store's segments unreadable to the rest of the team).
+_FILE_MODE = 0o666 & ~_current_umask()
 
 
 @contextlib.contextmanager
@@ -33,8 +35,8 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
     )
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files get normal modes
     try:
+        os.chmod(tmp, _FILE_MODE)
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())

@@ -153,6 +153,9 @@ class Planner:
                 engine = get_engine(name)
                 self._engines[name] = (engine, engine.version())
             except EngineError as exc:
+                p = self.project
+                if config_line(p.root / p.config_file, key, exact=True) is None:
+                    key = "engine"  # the character uses the top-level engine
                 raise self._config_error(str(exc), key) from None
         return self._engines[name]
 
@@ -187,6 +190,13 @@ class Planner:
         p = self.project
         name = p.narrator if utt.speaker == "narrator" else utt.speaker
         char = p.character(name)
+        if char is None and utt.speaker == "narrator":
+            raise ScriptError(
+                f"this line is spoken by the narrator, '{p.narrator}', which is not a character; "
+                f"add it under 'characters:' or set 'narrator:' in {p.config_file}",
+                source,
+                utt.line,
+            )
         if char is None:
             known = sorted({*p.characters, *p.aliases})
             hint = difflib.get_close_matches(utt.speaker, known, n=1)

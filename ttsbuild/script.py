@@ -13,6 +13,7 @@ Syntax (one physical line is one utterance; a tag applies until the next speaker
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ NARRATOR = "narrator"
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 _NAME = re.compile(r"^[^\[\]|:#]+$")
 _PAUSE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms)\s*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab
 _PARAM_VALUE = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
@@ -153,6 +155,14 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
     for line_no, raw in enumerate(source.splitlines(), start=1):
         if raw.lstrip().startswith("#"):
             continue
+        control = _CONTROL.search(raw)
+        if control:
+            raise ScriptError(
+                f"control character U+{ord(control.group()):04X} at column {control.start() + 1} "
+                "(is this a binary or a corrupted file?); remove it",
+                path,
+                line_no,
+            )
         for kind, value in _tokens(raw, path, line_no):
             if kind == "tag":
                 state, pause = _parse_tag(value, state, path, line_no)
@@ -179,8 +189,28 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
     return tuple(items)
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (a BOM is accepted), or UTF-16/32 when a byte-order mark says so.
+
+    >>> decode_text("Café".encode("utf-16"))
+    'Café'
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec)
+    return data.decode("utf-8-sig")
+
+
 def read_script(path: str | Path, display: str | None = None) -> tuple[ScriptItem, ...]:
-    """Read a UTF-8 script file (a BOM is accepted) and parse it."""
+    """Read a UTF-8 script file (or UTF-16/32 with a byte-order mark) and parse it."""
     shown = display or str(path)
     try:
         data = Path(path).read_bytes()
@@ -189,11 +219,13 @@ def read_script(path: str | Path, display: str | None = None) -> tuple[ScriptIte
     except OSError as exc:
         raise ScriptError(f"cannot read script: {exc.strerror}", shown) from None
     try:
-        text = data.decode("utf-8-sig")
+        text = decode_text(data)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        utf8 = exc.encoding.startswith("utf-8")
+        line = data[: exc.start].count(b"\n") + 1 if utf8 else None
+        name = "UTF-8" if utf8 else exc.encoding.upper()
         raise ScriptError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the script as UTF-8",
+            f"not valid {name} (byte 0x{data[exc.start]:02x}); save the script as UTF-8",
             shown,
             line,
         ) from None

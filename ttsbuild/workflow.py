@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -57,12 +58,76 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.propagate = False
 
 
+class _NoBackupNoise(logging.Filter):
+    """Drop Snakemake's "Cannot restore <segment>: no backup found." lines.
+
+    Segment outputs are flagged update() (see rules/render.smk), so when a render job fails
+    Snakemake tries to restore every one of them from a backup that exists only for segments
+    another build finished meanwhile: one useless warning per segment of the batch, which
+    would bury the one line naming the failing script line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Cannot restore ") and message.endswith("no backup found."))
+
+
+def quiet_snakemake_restore_warnings() -> None:
+    snakemake_logger = logging.getLogger("snakemake.logging")
+    if not any(isinstance(f, _NoBackupNoise) for f in snakemake_logger.filters):
+        snakemake_logger.addFilter(_NoBackupNoise())
+
+
 def fail(exc: TTSBuildError) -> None:
     """Report a user error as one line and stop (no traceback), as at parse time."""
     sys.stderr.write(f"ttsbuild: error: {exc}\n")
     if os.environ.get("TTSBUILD_DEBUG"):
         raise exc
     sys.exit(1)
+
+
+_claims: dict[str, int] = {}
+
+
+def claim_workdir(root: Path) -> list[str]:
+    """Hold a shared lock on the project for this Snakemake process's lifetime; remove stale
+    Snakemake locks first if no other ttsbuild build of this project is alive.
+
+    Snakemake's own locks (``.snakemake/locks``) are plain files: a build killed by SIGKILL or
+    a power loss leaves them behind, and the next build refuses to start until ``--unlock``.
+    Every build of this Snakefile holds ``build/.ttsbuild/build.lock`` (shared) while it runs;
+    the kernel releases it when the process dies. Getting it exclusively therefore proves
+    that every Snakemake lock file present belongs to a dead process. Returns what it removed.
+    """
+    path = root / STATE_DIR / "build.lock"
+    if str(path) in _claims:
+        return []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+    removed: list[str] = []
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # another build of this project is running: its locks are live
+        log.warning(
+            "ttsbuild: another build of this project is running. If Snakemake says the "
+            "directory cannot be locked, wait for it (do not use --unlock): builds of episodes "
+            "that share segments cannot overlap in one project; build them in one call, e.g. "
+            "snakemake out/ep1.wav out/ep2.wav"
+        )
+    else:
+        locks = root / ".snakemake" / "locks"
+        for lock in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+                removed.append(lock.name)
+        if removed:
+            log.warning(
+                "ttsbuild: removed Snakemake locks left by a build that was killed (%s)",
+                ", ".join(removed),
+            )
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _claims[str(path)] = fd  # held until the process exits
+    return removed
 
 
 @dataclass(frozen=True)
@@ -86,6 +151,7 @@ class Build:
         self.batches: dict[str, Batch] = {}
         self.started = time.time()
         self.reported = False
+        self.planned_at = str(time.time_ns())  # see rules/render.smk
         if main_process:
             self._plan()
             self._freeze()
@@ -249,7 +315,10 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
     """
     setup_logging()
     main = bool(getattr(workflow, "is_main_process", True))
+    quiet_snakemake_restore_warnings()
     try:
+        if main:
+            claim_workdir(Path.cwd())
         build = Build(dict(config), main)
     except TTSBuildError as exc:
         fail(exc)

@@ -1,0 +1,145 @@
+"""The ``ttsbuild`` command line on real projects (fake engine): check, plan/explain, verify, gc."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import rendered_count
+from ttsbuild import cli
+
+
+def _build(project, **env):
+    result = project.snakemake("-j1", "out/ep1.wav", **env)
+    assert result.returncode == 0, result.output
+    return result
+
+
+def test_check_and_clean_errors(make_project):
+    project = make_project()
+    ok = project.ttsbuild("check")
+    assert ok.returncode == 0, ok.output
+    assert "ep1: scripts/ep1.txt: 6 segments, ok" in ok.stdout
+    project.write("scripts/ep1.txt", "[Carol] Who?\n")
+    bad = project.ttsbuild("check")
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == [
+        (
+            "ttsbuild: error: scripts/ep1.txt:1: unknown character 'carol'; known: al, alice, "
+            "bob, narrator (add it under 'characters:' in config/config.yaml)"
+        )
+    ]
+    debug = project.ttsbuild("--debug", "check")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    assert project.ttsbuild("frobnicate").returncode == 2
+    missing = project.ttsbuild("-C", str(project.path / "nope"), "check")
+    assert missing.returncode == 1 and "project directory not found" in missing.stderr
+
+
+def test_internal_error_is_one_line(monkeypatch, capsys):
+    def boom(args):
+        raise ValueError("something broke")
+
+    monkeypatch.setitem(cli.COMMANDS, "check", boom)
+    assert cli.main(["check"]) == cli.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert err.startswith("ttsbuild: internal error: ValueError: something broke")
+    assert len(err.splitlines()) == 1
+    with pytest.raises(ValueError):
+        cli.main(["--debug", "check"])
+
+
+def test_explain_says_why(make_project):
+    project = make_project()
+    fresh = project.ttsbuild("explain")
+    assert fresh.returncode == 0
+    assert "ep1: 6 segments, 0 stored, 6 to render" in fresh.stdout
+    assert fresh.stdout.count("why: new: no earlier render") == 6
+    _build(project)
+    assert "6 stored, 0 to render" in project.ttsbuild("explain").stdout
+
+    script = (project.path / "scripts/ep1.txt").read_text()
+    project.write("scripts/ep1.txt", script.replace("Hello Bob.", "Hello there, Bob."))
+    config = (project.path / "config/config.yaml").read_text()
+    project.write("config/config.yaml", config.replace("brightness: 0.8", "brightness: 0.6"))
+    explained = project.ttsbuild("explain").stdout
+    assert "6 segments, 2 stored, 4 to render" in explained
+    assert (
+        "scripts/ep1.txt:3 alice: Hello there, Bob.\n         why: changed text (was: 'Hello Bob.')\n"
+        in explained
+    )
+    # Bob speaks three lines: a tag holds until the next one, so he also closes the scene.
+    assert explained.count("why: changed parameter brightness: 0.8 -> 0.6") == 3
+    assert "why: changed seed" not in explained  # derived seeds follow the text
+    plan = project.ttsbuild("plan").stdout
+    assert plan.count("  stored ") == 2 and plan.count("  render ") == 4 and "why" not in plan
+    assert rendered_count(_build(project)) == 4
+
+
+def test_verify_finds_and_removes_corrupt_segments(make_project):
+    project = make_project()
+    _build(project)
+    store = project.path / "build/segments"
+    assert project.ttsbuild("verify").returncode == 0
+    victim = sorted(store.glob("*.wav"))[2]
+    victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])  # truncated
+    (store / "0123456789abcdef0123.json").write_text("{}")  # sidecar of a render killed early
+    (store / ".0123456789abcdef0123.wav.x1y2.tmp.wav").write_bytes(b"RIFF")
+    report = project.ttsbuild("verify")
+    assert report.returncode == 1, report.output
+    assert f"corrupt: {victim}:" in report.stdout
+    assert "6 segments checked" in report.stdout and "1 corrupt, 2 notes" in report.stdout
+    fixed = project.ttsbuild("verify", "--delete")
+    assert fixed.returncode == 0, fixed.output
+    assert "3 files removed" in fixed.stdout
+    assert not victim.exists() and not victim.with_suffix(".json").exists()
+    assert [p.name for p in store.iterdir() if p.name.startswith(".") and p.is_file()] == []
+    assert project.ttsbuild("verify").returncode == 0
+    assert rendered_count(_build(project)) == 1
+
+
+def test_gc_keeps_every_referenced_segment(make_project, tmp_path):
+    project = make_project()
+    _build(project)
+    script = (project.path / "scripts/ep1.txt").read_text()
+    project.write("scripts/ep1.txt", script.replace("Hello Bob.", "Hello there, Bob."))
+    _build(project)
+    store = project.path / "build/segments"
+    before = sorted(p.name for p in store.glob("*.wav"))
+    assert len(before) == 7
+    dry = project.ttsbuild("gc")
+    assert dry.returncode == 0, dry.output
+    assert "1 unreferenced segments" in dry.stdout and "'Hello Bob.'" in dry.stdout
+    assert "dry run: nothing deleted" in dry.stdout
+    assert sorted(p.name for p in store.glob("*.wav")) == before
+    assert "warning" not in dry.stderr  # the store is inside the project
+    done = project.ttsbuild("gc", "--yes")
+    assert done.returncode == 0 and "removed 1" in done.stdout
+    assert len(list(store.glob("*.wav"))) == 6
+    again = project.snakemake("-j1", "out/ep1.wav", "--forceall")
+    assert again.returncode == 0 and rendered_count(again) == 0
+    assert "nothing to remove" in project.ttsbuild("gc").stdout
+    # An episode that cannot be planned: gc cannot know its references, so it deletes nothing.
+    project.write("scripts/ep1.txt", "[Carol] Who?\n")
+    refused = project.ttsbuild("gc", "--yes")
+    assert refused.returncode == 1 and "unknown character 'carol'" in refused.stderr
+    assert len(list(store.glob("*.wav"))) == 6
+
+
+def test_gc_with_a_shared_store_warns_and_keeps_named_projects(make_project, tmp_path):
+    shared = tmp_path / "team-store"
+    a = make_project(name="a")
+    b = make_project(name="b", script="[Bob] Only b says this.\n")
+    for p in (a, b):
+        _build(p, TTSBUILD_STORE=str(shared))
+    assert len(list(shared.glob("*.wav"))) == 7
+    alone = a.ttsbuild("gc", TTSBUILD_STORE=str(shared))
+    assert "may be shared" in alone.stderr
+    assert "1 unreferenced segments" in alone.stdout
+    both = a.ttsbuild("gc", "--yes", "--project", str(b.path), TTSBUILD_STORE=str(shared))
+    assert both.returncode == 0, both.output
+    assert "nothing to remove" in both.stdout
+    assert len(list(shared.glob("*.wav"))) == 7
+    sidecars = [json.loads(p.read_text()) for p in shared.glob("*.json")]
+    assert len(sidecars) == 7
