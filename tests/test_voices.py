@@ -106,3 +106,10 @@ def test_engine_info_is_cheap_and_declares_params():
     cb = ChatterboxEngine.info.param_specs()
     assert cb["max_new_tokens"].resolve(40.4) == 40.0 and cb["exaggeration"].default == 0.5
     assert F5TTSEngine.info.param_specs()["nfe_step"].default == 32
+
+
+def test_every_engine_parameter_is_documented():
+    doc = (Path(__file__).parents[1] / "docs" / "engines.md").read_text(encoding="utf-8")
+    for engine in CLONERS:
+        for spec in engine.info.params:
+            assert f"| `{spec.name}` | " in doc, (engine.info.name, spec.name)

@@ -35,3 +35,22 @@ def make_request(
         params=tuple(sorted(resolved.items())),
         seed=seed if seed is not None else derive_seed(text, engine_name, model, language),
     )
+
+
+def render_concurrently(model: object, requests: list[RenderRequest]) -> list[bytes]:
+    """Render each request in its own thread, all starting at once; the samples' bytes."""
+    import threading
+
+    results: dict[int, bytes] = {}
+    barrier = threading.Barrier(len(requests))
+
+    def work(i: int) -> None:
+        barrier.wait()
+        results[i] = model.synthesize(requests[i]).samples.tobytes()  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [results[i] for i in range(len(requests))]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.engines.conftest import CHATTERBOX_TEST_PARAMS as SMALL
-from tests.engines.support import make_request
+from tests.engines.support import make_request, render_concurrently
 from ttsbuild.engines import EngineOptions, get_engine
 from ttsbuild.errors import EngineError, RenderError
 
@@ -82,19 +81,8 @@ def test_two_threads_give_the_same_bytes_as_one(en_model, chatterbox_en_dir: Pat
     ]
     serial = [en_model.synthesize(r).samples.tobytes() for r in requests]
     shared = engine.load(EngineOptions("cpu", checkpoint_dir=str(chatterbox_en_dir)))
-    results: dict[int, bytes] = {}
-    barrier = threading.Barrier(2)
-
-    def work(i: int) -> None:
-        barrier.wait()  # a fresh model: both threads condition their voice and generate at once
-        results[i] = shared.synthesize(requests[i]).samples.tobytes()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert [results[0], results[1]] == serial
+    # a fresh model: both threads condition their voice and generate at once
+    assert render_concurrently(shared, requests) == serial
 
 
 def test_runaway_generation_fails_the_segment(chatterbox_en_dir: Path, voices):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.engines.conftest import F5_TEST_PARAMS as SMALL
-from tests.engines.support import make_request
+from tests.engines.support import make_request, render_concurrently
 from ttsbuild.engines import EngineOptions, get_engine
 from ttsbuild.errors import EngineError, RenderError
 
@@ -47,19 +46,8 @@ def test_two_threads_give_the_same_bytes_as_one(f5_dir: Path, model, voices):
     requests = [request("First line.", voices["a"], seed=3), request("Second line.", voices["c"], seed=4)]
     serial = [model.synthesize(r).samples.tobytes() for r in requests]
     shared = get_engine("f5tts").load(EngineOptions("cpu", checkpoint_dir=str(f5_dir)))
-    results: dict[int, bytes] = {}
-    barrier = threading.Barrier(2)
-
-    def work(i: int) -> None:
-        barrier.wait()
-        results[i] = shared.synthesize(requests[i]).samples.tobytes()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert [results[0], results[1]] == serial
+    # a fresh model: both threads condition their voice and generate at once
+    assert render_concurrently(shared, requests) == serial
 
 
 def test_nan_generation_fails_the_segment(f5_nan_dir: Path, voices):
