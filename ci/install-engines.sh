@@ -22,12 +22,15 @@ if [[ -n "${TORCH_INDEX_URL:-}" ]]; then TORCH_ARGS=(--extra-index-url "$TORCH_I
 
 # 1. CPU torch first, pinned, so nothing below can pull a multi-GB CUDA build.
 "${PIP[@]}" "${TORCH_ARGS[@]}" "torch==2.13.0"
-# 2. F5-TTS with its own (loose) dependencies, torch held at the installed version.
-"${PIP[@]}" "f5-tts==1.1.22" "torch==2.13.0"
+# 2. F5-TTS with its own (loose) dependencies, torch held at the installed version and
+#    packaging kept where snakemake needs it.
+"${PIP[@]}" "f5-tts==1.1.22" "torch==2.13.0" "packaging<26"
 # 3. Chatterbox without its pins, plus what it imports.
 "${PIP[@]}" --no-deps "chatterbox-tts==0.1.7"
-"${PIP[@]}" "torch==2.13.0" "s3tokenizer" "resemble-perth" "conformer==0.3.2" "diffusers" \
-    "librosa" "transformers" "safetensors" "pyloudnorm" "omegaconf" "setuptools<81"
+#    (pykakasi and spacy-pkuseg: the multilingual tokenizer's Japanese and Chinese text paths.)
+"${PIP[@]}" "torch==2.13.0" "packaging<26" "s3tokenizer" "resemble-perth" "conformer==0.3.2" \
+    "diffusers" "librosa" "transformers" "safetensors" "pyloudnorm" "omegaconf" "setuptools<81" \
+    "pykakasi==2.3.0" "spacy-pkuseg"
 
 # 4. CPU torch only: drop torchaudio's CUDA-linked extension (see header).
 "$PY" - <<'PY'

@@ -56,17 +56,19 @@ def _save(state: dict, path: Path) -> None:
         torch.save(state, str(path))
 
 
-def build_chatterbox(folder: Path, multilingual: bool, *, nan: bool = False) -> Path:
-    """A random checkpoint for ``chatterbox`` (English) or ``chatterbox-multilingual``.
-
-    ``nan`` poisons the vocoder's output layer, so every render is NaN (for error tests).
-    """
+def build_chatterbox(folder: Path, multilingual: bool) -> Path:
+    """A random checkpoint for ``chatterbox`` (English) or ``chatterbox-multilingual``."""
     import torch
     from chatterbox.models.s3gen import S3Gen
     from chatterbox.models.t3 import T3
     from chatterbox.models.voice_encoder import VoiceEncoder
 
-    from ttsbuild.engines.chatterbox import ENGLISH_FILES, MULTILINGUAL_FILES, t3_config
+    from ttsbuild.engines.chatterbox import (
+        ENGLISH_FILES,
+        MULTILINGUAL_FILES,
+        MULTILINGUAL_LANGUAGES,
+        t3_config,
+    )
 
     torch.manual_seed(1234)
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,15 +77,9 @@ def build_chatterbox(folder: Path, multilingual: bool, *, nan: bool = False) -> 
     t3 = T3(t3_config(multilingual, layers=14 if multilingual else 2, intermediate=256))
     _save(t3.state_dict(), folder / t3_file)
     _save(VoiceEncoder().state_dict(), folder / ve_file)
-    s3gen = S3Gen()
-    state = s3gen.state_dict()
-    if nan:
-        for key in state:
-            if key.startswith("mel2wav.conv_post"):
-                state[key] = torch.full_like(state[key], float("nan"))
-    _save(state, folder / s3_file)
-    langs = sorted("ar da de el en es fi fr he hi it ja ko ms nl no pl pt ru sv sw tr zh".split())
-    _tokenizer(folder / tok_file, [f"[{l}]" for l in langs] if multilingual else [])
+    _save(S3Gen().state_dict(), folder / s3_file)
+    langs = sorted(MULTILINGUAL_LANGUAGES)
+    _tokenizer(folder / tok_file, [f"[{lang}]" for lang in langs] if multilingual else [])
     return folder
 
 
@@ -113,10 +109,15 @@ model:
 
 
 def build_f5(folder: Path, *, nan: bool = False) -> Path:
-    """A random F5-TTS checkpoint folder: model.yaml, model_0.safetensors, vocos/."""
+    """A random F5-TTS checkpoint folder: model.yaml, model_0.safetensors, vocos/.
+
+    ``nan`` poisons the DiT's output projection, so every render is NaN (for error tests).
+    """
+    from importlib.resources import files
+
     import torch
     from f5_tts.model import CFM, DiT
-    from importlib.resources import files
+    from f5_tts.model.utils import get_tokenizer
     from omegaconf import OmegaConf
     from vocos import Vocos
 
@@ -124,19 +125,15 @@ def build_f5(folder: Path, *, nan: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.yaml").write_text(F5_MODEL_YAML)
     cfg = OmegaConf.load(str(folder / "model.yaml")).model
-    vocab = files("f5_tts").joinpath("infer/examples/vocab.txt").read_text("utf-8").split("\n")
-    vocab_size = len([v for v in vocab if v != ""]) or 1
-    from f5_tts.model.utils import get_tokenizer
-
     char_map, vocab_size = get_tokenizer(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom")
     model = CFM(transformer=DiT(**cfg.arch, text_num_embeds=vocab_size, mel_dim=100),
                 vocab_char_map=char_map)
     state = {f"ema_model.{k}": v for k, v in model.state_dict().items()
              if not k.startswith("mel_spec.")}
     if nan:
-        for key in state:
+        for key, value in state.items():
             if key.startswith("ema_model.transformer.proj_out"):
-                state[key] = torch.full_like(state[key], float("nan"))
+                state[key] = torch.full_like(value, float("nan"))
     _save(state, folder / "model_0.safetensors")
     voc = folder / "vocos"
     voc.mkdir(exist_ok=True)

@@ -48,9 +48,11 @@ def decode_reference(path: Path) -> Audio:
     """Decode a reference to mono float32, or raise :class:`VoiceError` naming the file."""
     if not path.is_file():
         raise VoiceError(f"reference audio '{path}' not found")
+    import soundfile
+
     try:
         return read_audio(path)
-    except Exception as exc:  # soundfile raises its own error types (LibsndfileError, ...)
+    except (soundfile.SoundFileError, RuntimeError, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise VoiceError(
             f"reference audio '{path}' cannot be decoded ({reason}); use WAV, FLAC, OGG or MP3"

@@ -47,7 +47,7 @@ def hub_files(engine: str, repo_id: str, files: Sequence[str]) -> dict[str, Path
 
     try:
         return {f: Path(hf_hub_download(repo_id, f, local_files_only=True)) for f in files}
-    except Exception as exc:  # LocalEntryNotFoundError and friends: not (all) cached
+    except Exception as exc:  # noqa: BLE001 - any lookup failure means: not (all) cached
         log.debug("%s: %s not in the Hugging Face cache: %s", engine, repo_id, exc)
     if hub_offline():
         raise EngineError(
@@ -58,7 +58,7 @@ def hub_files(engine: str, repo_id: str, files: Sequence[str]) -> dict[str, Path
     log.info("ttsbuild: downloading %s from the Hugging Face hub", repo_id)
     try:
         return {f: Path(hf_hub_download(repo_id, f)) for f in files}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - network, auth, disk: one clear line for all
         raise EngineError(
             f"engine '{engine}': could not download {repo_id} ({str(exc).splitlines()[0]}); "
             f"put {', '.join(files)} in one folder and set engines.{engine}.checkpoint_dir"
