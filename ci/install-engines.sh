@@ -27,10 +27,12 @@ if [[ -n "${TORCH_INDEX_URL:-}" ]]; then TORCH_ARGS=(--extra-index-url "$TORCH_I
 "${PIP[@]}" "f5-tts==1.1.22" "torch==2.13.0" "packaging<26"
 # 3. Chatterbox without its pins, plus what it imports.
 "${PIP[@]}" --no-deps "chatterbox-tts==0.1.7"
-#    (pykakasi and spacy-pkuseg: the multilingual tokenizer's Japanese and Chinese text paths.)
+#    pykakasi: the multilingual tokenizer's Japanese path. Not spacy-pkuseg (Chinese word
+#    segmentation): it downloads its model from GitHub when the multilingual model loads, which
+#    fails offline; without it Chatterbox skips Chinese segmentation (see docs/engines.md).
 "${PIP[@]}" "torch==2.13.0" "packaging<26" "s3tokenizer" "resemble-perth" "conformer==0.3.2" \
     "diffusers" "librosa" "transformers" "safetensors" "pyloudnorm" "omegaconf" "setuptools<81" \
-    "pykakasi==2.3.0" "spacy-pkuseg"
+    "pykakasi==2.3.0"
 
 # 4. CPU torch only: drop torchaudio's CUDA-linked extension (see header).
 "$PY" - <<'PY'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +68,9 @@ def test_checkpoint_folder_layout_errors(tmp_path: Path, f5_dir: Path):
     # swapping the weights in a folder changes the model id, so segments re-render
     before = engine.model_id(EngineOptions(checkpoint_dir=str(f5_dir)))
     assert before.startswith("F5TTS_v1_Base@")
+    broken = tmp_path / "broken"
+    shutil.copytree(f5_dir, broken)
+    (broken / "model_0.safetensors").write_bytes(b"not a checkpoint")
+    assert engine.model_id(EngineOptions(checkpoint_dir=str(broken))) != before
+    with pytest.raises(EngineError, match=r"^engine 'f5tts' failed to load from .*broken: "):
+        engine.load(EngineOptions("cpu", checkpoint_dir=str(broken)))

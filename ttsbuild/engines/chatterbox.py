@@ -319,6 +319,10 @@ class ChatterboxEngine(CloningEngine):
             raise EngineError(
                 f"engine '{self.info.name}' cannot be imported ({exc}); see docs/engines.md"
             ) from None
+        except EngineError:
+            raise
+        except Exception as exc:  # the files are there but do not load: corrupt, wrong model
+            raise weights.load_failed(self.info.name, options.checkpoint_dir or REPO_ID, exc) from exc
 
     def _build(self, files: dict[str, Path], device: str) -> ChatterboxModel:
         from chatterbox.models.s3gen import S3Gen

@@ -178,6 +178,10 @@ class F5TTSEngine(CloningEngine):
             return self._build(name, layout, options.device)
         except ImportError as exc:
             raise EngineError(f"engine 'f5tts' cannot be imported ({exc}); see docs/engines.md") from None
+        except EngineError:
+            raise
+        except Exception as exc:  # the files are there but do not load: corrupt, wrong model
+            raise weights.load_failed("f5tts", options.checkpoint_dir or REPO_ID, exc) from exc
 
     def _build(self, name: str, layout: dict[str, Path], device: str) -> F5Model:
         from importlib.resources import files

@@ -80,3 +80,9 @@ def fingerprint(engine: str, folder: str | Path, files: Sequence[str]) -> str:
     for name in sorted(paths):
         digest.update(f"{name}={content_hash(paths[name])};".encode())
     return digest.hexdigest()[:12]
+
+
+def load_failed(engine: str, where: str | Path, exc: BaseException) -> EngineError:
+    """One line for a checkpoint that is there but does not load (corrupt, wrong model, ...)."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return EngineError(f"engine '{engine}' failed to load from {where}: {reason}")
