@@ -295,6 +295,13 @@ def assemble(build: Build, plan_file: str, wav: str, srt: str, timing: str) -> N
     )
 
 
+def release_models() -> None:
+    """End of a build: drop every loaded model and free accelerator memory."""
+    from .models import release_models as release
+
+    release()
+
+
 def preflight(config_file: str) -> None:
     """Read and validate the project's config file; a user error ends the run with one line."""
     setup_logging()

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 BUILTIN: dict[str, str] = {
     "piper": "ttsbuild.engines.piper:PiperEngine",
+    "chatterbox": "ttsbuild.engines.chatterbox:ChatterboxEngine",
+    "chatterbox-multilingual": "ttsbuild.engines.chatterbox:ChatterboxMultilingualEngine",
+    "f5tts": "ttsbuild.engines.f5tts:F5TTSEngine",
 }
 
 _lock = threading.Lock()

@@ -1,0 +1,366 @@
+"""Chatterbox (Resemble AI): voice cloning from a few seconds of reference audio.
+
+Two engine names, one per model, because the two checkpoints are different models with
+different tokenizers:
+
+* ``chatterbox``: ``ChatterboxTTS``, English only. Lines in any other language are refused at
+  plan time, so the English model and tokenizer are never used for another language.
+* ``chatterbox-multilingual``: ``ChatterboxMultilingualTTS`` with ``language_id``, the 23
+  languages of :data:`MULTILINGUAL_LANGUAGES`.
+
+Give a character a per-language engine (``characters.<name>.languages.de.engine:
+chatterbox-multilingual``) to use the English model for English and the multilingual one for
+the rest; each model is then loaded once per build and shared by every character.
+
+The adapter drives the library's own components (``T3.inference``, ``S3Gen.inference``,
+``S3Gen.embed_ref``, ``VoiceEncoder.embeds_from_wavs``, the Perth watermarker) exactly as
+``generate()`` does, with two differences that matter here: ``generate()`` keeps the voice
+conditioning as mutable state on the shared model (unsafe under threads) and hard-codes
+``max_new_tokens=1000``. Here conditioning is memoized per voice content hash and each request
+builds its own, and ``max_new_tokens`` and ``cfm_steps`` are parameters.
+
+torch and chatterbox are imported only in :meth:`ChatterboxEngine.load` and at synthesis.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..audio import Audio
+from ..errors import EngineError, RenderError
+from . import weights
+from .base import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
+from .reference import CloningEngine, ConditioningMemo, load_reference
+
+log = logging.getLogger(__name__)
+
+REPO_ID = "ResembleAI/chatterbox"
+SAMPLE_RATE = 24000
+#: Longest reference accepted; Chatterbox itself uses the first 6 s (T3) and 10 s (S3Gen).
+MAX_REFERENCE_SECONDS = 60.0
+
+ENGLISH_FILES = ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")
+MULTILINGUAL_FILES = (
+    "ve.pt",
+    "t3_mtl23ls_v2.safetensors",
+    "s3gen.pt",
+    "grapheme_mtl_merged_expanded_v1.json",
+)
+
+#: ``chatterbox.mtl_tts.SUPPORTED_LANGUAGES`` (0.1.7), kept here so planning needs no torch.
+MULTILINGUAL_LANGUAGES = frozenset(
+    ["ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja", "ko", "ms", "nl", "no", "pl", "pt", "ru", "sv", "sw", "tr", "zh"]
+)
+
+
+def _params(repetition_penalty: float) -> tuple[ParamSpec, ...]:
+    return (
+        ParamSpec("exaggeration", 0.5, 0.25, 2.0, help="emotion intensity; 0.5 is neutral"),
+        ParamSpec("cfg_weight", 0.5, 0.0, 1.0, help="classifier-free guidance; lower is slower speech"),
+        ParamSpec("temperature", 0.8, 0.05, 5.0, help="sampling temperature of the speech tokens"),
+        ParamSpec("repetition_penalty", repetition_penalty, 1.0, 3.0, help="penalty on repeated tokens"),
+        ParamSpec("min_p", 0.05, 0.0, 1.0, help="min-p sampling threshold"),
+        ParamSpec("top_p", 1.0, 0.0, 1.0, help="top-p sampling threshold"),
+        ParamSpec(
+            "max_new_tokens", 1000, 1, 4096, integer=True,
+            help="cap on speech tokens (25 per second of audio); upstream hard-codes 1000",
+        ),
+        ParamSpec(
+            "cfm_steps", 10, 1, 100, integer=True,
+            help="flow-matching steps of the S3Gen decoder (upstream default 10)",
+        ),
+    )
+
+
+def t3_config(multilingual: bool, layers: int | None = None, intermediate: int | None = None) -> Any:
+    """The ``T3Config`` for a checkpoint, sized by its transformer depth and MLP width.
+
+    Released checkpoints have the upstream size (``Llama_520M``) and get the upstream config
+    unchanged. A checkpoint with another depth or width (a distilled model, or the tiny random
+    checkpoints the tests build) gets a named variant in Chatterbox's ``LLAMA_CONFIGS`` table,
+    the table ``T3`` reads its backbone size from.
+    """
+    from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS
+    from chatterbox.models.t3.modules.t3_config import T3Config
+
+    hp = T3Config.multilingual() if multilingual else T3Config.english_only()
+    base = LLAMA_CONFIGS[hp.llama_config_name]
+    layers = layers or base["num_hidden_layers"]
+    intermediate = intermediate or base["intermediate_size"]
+    if (layers, intermediate) != (base["num_hidden_layers"], base["intermediate_size"]):
+        name = f"{hp.llama_config_name}_L{layers}_I{intermediate}"
+        LLAMA_CONFIGS.setdefault(
+            name, {**base, "num_hidden_layers": layers, "intermediate_size": intermediate}
+        )
+        hp.llama_config_name = name
+    return hp
+
+
+def _t3_config_from_state(state: dict[str, Any], multilingual: bool) -> Any:
+    prefix = "tfmr.layers."
+    indices = {int(k[len(prefix) :].split(".")[0]) for k in state if k.startswith(prefix)}
+    if not indices:
+        raise EngineError("chatterbox: the T3 checkpoint has no transformer layers (tfmr.layers.*)")
+    intermediate = int(state[f"{prefix}0.mlp.gate_proj.weight"].shape[0])
+    return t3_config(multilingual, max(indices) + 1, intermediate)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every RNG that sampling touches (Python, NumPy, torch on all devices)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@contextmanager
+def _no_leaked_hooks(t3: Any) -> Iterator[None]:
+    """Remove the attention hooks one multilingual ``T3.inference`` call leaves behind.
+
+    chatterbox-tts 0.1.7 builds a fresh ``AlignmentStreamAnalyzer`` per call, which registers
+    forward hooks on three attention layers and never removes them, so every later call runs
+    (and copies attention maps for) all earlier calls' hooks: a build slows down line by line.
+    """
+    modules = [layer.self_attn for layer in getattr(t3.tfmr, "layers", [])]
+    before = [set(m._forward_hooks) for m in modules]
+    try:
+        yield
+    finally:
+        for module, keep in zip(modules, before):
+            for hook_id in [h for h in module._forward_hooks if h not in keep]:
+                del module._forward_hooks[hook_id]
+
+
+@dataclass(frozen=True)
+class _VoiceConditioning:
+    """What Chatterbox derives from a reference; never mutated after it is built."""
+
+    speaker_emb: Any  # (1, 256) voice-encoder embedding
+    prompt_tokens: Any  # (1, <=150) S3 speech tokens of the first 6 s
+    gen: dict[str, Any]  # S3Gen reference dict (prompt tokens, mels, x-vector)
+
+
+class ChatterboxModel:
+    """One loaded Chatterbox model (English or multilingual), shared by all its voices."""
+
+    def __init__(self, tts: Any, multilingual: bool, device: str):
+        self.tts = tts
+        self.multilingual = multilingual
+        self.device = device
+        self._lock = threading.Lock()  # one generation at a time: RNG and T3's backend are shared
+        self._conditioning = ConditioningMemo()
+
+    @property
+    def voices_conditioned(self) -> int:
+        return len(self._conditioning)
+
+    def _condition(self, voice: Voice) -> _VoiceConditioning:
+        """Chatterbox's ``prepare_conditionals``, returning a value instead of storing it."""
+        import torch
+        from chatterbox.models.s3gen import S3GEN_SR
+        from chatterbox.models.s3tokenizer import S3_SR
+
+        tts = self.tts
+        ref24 = load_reference(voice, S3GEN_SR)
+        ref16 = ref24.resampled(S3_SR).samples
+        with torch.inference_mode():
+            gen = tts.s3gen.embed_ref(
+                np.array(ref24.samples[: tts.DEC_COND_LEN]), S3GEN_SR, device=self.device
+            )
+            plen = tts.t3.hp.speech_cond_prompt_len
+            tokens, _ = tts.s3gen.tokenizer.forward([np.array(ref16[: tts.ENC_COND_LEN])], max_len=plen)
+            tokens = torch.atleast_2d(tokens).to(self.device)
+            embeds = tts.ve.embeds_from_wavs([np.array(ref16)], sample_rate=S3_SR)
+            speaker = torch.from_numpy(embeds).mean(dim=0, keepdim=True).to(self.device)
+        return _VoiceConditioning(speaker, tokens, gen)
+
+    def _text_tokens(self, request: RenderRequest) -> Any:
+        import torch
+        import torch.nn.functional as F
+
+        if self.multilingual:
+            from chatterbox.mtl_tts import punc_norm
+
+            text = punc_norm(request.text)
+            tokens = self.tts.tokenizer.text_to_tokens(text, language_id=request.language)
+        else:
+            from chatterbox.tts import punc_norm
+
+            if request.language != "en":  # the plan refuses this; never run English on German
+                raise EngineError(
+                    f"engine 'chatterbox' is English only, got language '{request.language}'; "
+                    "use chatterbox-multilingual"
+                )
+            tokens = self.tts.tokenizer.text_to_tokens(punc_norm(request.text))
+        tokens = tokens.to(self.device)
+        tokens = torch.cat([tokens, tokens], dim=0)  # conditional and unconditional (CFG) rows
+        hp = self.tts.t3.hp
+        tokens = F.pad(tokens, (1, 0), value=hp.start_text_token)
+        return F.pad(tokens, (0, 1), value=hp.stop_text_token)
+
+    def synthesize(self, request: RenderRequest) -> Audio:
+        import torch
+        from chatterbox.models.s3tokenizer import drop_invalid_tokens
+        from chatterbox.models.t3.modules.cond_enc import T3Cond
+
+        p = request.param
+        with self._lock:
+            cond = self._conditioning.get(
+                request.voice.content_hash, lambda: self._condition(request.voice)
+            )
+            assert isinstance(cond, _VoiceConditioning)
+            seed_everything(request.seed)
+            t3_cond = T3Cond(  # built per request: T3 writes into it (cond_prompt_speech_emb)
+                speaker_emb=cond.speaker_emb,
+                cond_prompt_speech_tokens=cond.prompt_tokens,
+                emotion_adv=p("exaggeration", 0.5) * torch.ones(1, 1, 1),
+            ).to(device=self.device)
+            text_tokens = self._text_tokens(request)
+            max_new_tokens = int(p("max_new_tokens", 1000))
+            with torch.inference_mode(), _no_leaked_hooks(self.tts.t3):
+                speech = self.tts.t3.inference(
+                    t3_cond=t3_cond,
+                    text_tokens=text_tokens,
+                    max_new_tokens=max_new_tokens,
+                    temperature=p("temperature", 0.8),
+                    cfg_weight=p("cfg_weight", 0.5),
+                    repetition_penalty=p("repetition_penalty", 1.2),
+                    min_p=p("min_p", 0.05),
+                    top_p=p("top_p", 1.0),
+                )[0]
+                generated = int(speech.numel())
+                speech = drop_invalid_tokens(speech)
+                speech = speech[speech < 6561].to(self.device)  # speech vocabulary only
+                if speech.numel() == 0:
+                    raise RenderError("chatterbox generated no speech tokens")
+                wav, _ = self.tts.s3gen.inference(
+                    speech_tokens=speech,
+                    ref_dict=dict(cond.gen),
+                    n_cfm_timesteps=int(p("cfm_steps", 10)),
+                )
+                samples = wav.squeeze(0).detach().cpu().numpy().astype(np.float32)
+            if generated >= max_new_tokens:
+                log.warning(
+                    "chatterbox: generation hit max_new_tokens=%d without a stop token", max_new_tokens
+                )
+            if not np.all(np.isfinite(samples)):
+                raise RenderError("chatterbox returned NaN or infinite samples")
+            samples = self.tts.watermarker.apply_watermark(samples, sample_rate=self.tts.sr)
+        audio = Audio.from_array(samples, self.tts.sr)
+        speed = p("speed", 1.0)
+        return audio.time_stretched(1.0 / speed) if speed != 1.0 else audio
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu")
+    return torch.load(str(path), map_location="cpu", weights_only=True)
+
+
+def _info(name: str, languages: frozenset[str], repetition_penalty: float, model: str) -> EngineInfo:
+    return EngineInfo(
+        name=name,
+        sample_rate=SAMPLE_RATE,
+        languages=languages,
+        needs_reference_audio=True,
+        needs_reference_text=False,
+        params=_params(repetition_penalty),
+        default_model=model,
+        description=f"Chatterbox ({model}, ResembleAI/chatterbox): zero-shot voice cloning",
+        uses_torch=True,
+    )
+
+
+class ChatterboxEngine(CloningEngine):
+    """Chatterbox English (``ChatterboxTTS``)."""
+
+    multilingual = False
+    files = ENGLISH_FILES
+    info = _info("chatterbox", frozenset({"en"}), 1.2, "chatterbox-en")
+    package = "chatterbox-tts"
+    extra = "chatterbox"
+    max_reference_seconds = MAX_REFERENCE_SECONDS
+
+    def model_id(self, options: EngineOptions) -> str:
+        if options.model and options.model != self.info.default_model:
+            raise EngineError(
+                f"engine '{self.info.name}' has one model, '{self.info.default_model}'; "
+                f"remove engines.{self.info.name}.model ('{options.model}')"
+            )
+        if options.checkpoint_dir:
+            return f"{self.info.default_model}@{weights.fingerprint(self.info.name, options.checkpoint_dir, self.files)}"
+        return self.info.default_model
+
+    def checkpoint_files(self, options: EngineOptions) -> dict[str, Path]:
+        if options.checkpoint_dir:
+            return weights.local_files(self.info.name, options.checkpoint_dir, self.files)
+        return weights.hub_files(self.info.name, REPO_ID, self.files)
+
+    def load(self, options: EngineOptions) -> ChatterboxModel:
+        """Build the model from its checkpoint files, as ``from_local`` does."""
+        files = self.checkpoint_files(options)
+        try:
+            return self._build(files, options.device)
+        except ImportError as exc:
+            raise EngineError(
+                f"engine '{self.info.name}' cannot be imported ({exc}); see docs/engines.md"
+            ) from None
+        except EngineError:
+            raise
+        except Exception as exc:  # the files are there but do not load: corrupt, wrong model
+            raise weights.load_failed(self.info.name, options.checkpoint_dir or REPO_ID, exc) from exc
+
+    def _build(self, files: dict[str, Path], device: str) -> ChatterboxModel:
+        from chatterbox.models.s3gen import S3Gen
+        from chatterbox.models.t3 import T3
+        from chatterbox.models.voice_encoder import VoiceEncoder
+
+        names = self.files
+        ve = VoiceEncoder()
+        ve.load_state_dict(_load_state(files[names[0]]))
+        ve.to(device).eval()
+
+        t3_state = _load_state(files[names[1]])
+        if "model" in t3_state:
+            t3_state = t3_state["model"][0]
+        t3 = T3(_t3_config_from_state(t3_state, self.multilingual))
+        t3.load_state_dict(t3_state)
+        t3.to(device).eval()
+
+        s3gen = S3Gen()
+        s3gen.load_state_dict(_load_state(files[names[2]]), strict=False)
+        s3gen.to(device).eval()
+
+        if self.multilingual:
+            from chatterbox.models.tokenizers import MTLTokenizer
+            from chatterbox.mtl_tts import ChatterboxMultilingualTTS
+
+            tts = ChatterboxMultilingualTTS(t3, s3gen, ve, MTLTokenizer(str(files[names[3]])), device)
+        else:
+            from chatterbox.models.tokenizers import EnTokenizer
+            from chatterbox.tts import ChatterboxTTS
+
+            tts = ChatterboxTTS(t3, s3gen, ve, EnTokenizer(str(files[names[3]])), device)
+        return ChatterboxModel(tts, self.multilingual, device)
+
+
+class ChatterboxMultilingualEngine(ChatterboxEngine):
+    """Chatterbox multilingual (``ChatterboxMultilingualTTS``, 23 languages)."""
+
+    multilingual = True
+    files = MULTILINGUAL_FILES
+    info = _info("chatterbox-multilingual", MULTILINGUAL_LANGUAGES, 2.0, "chatterbox-mtl23ls-v2")
