@@ -24,14 +24,6 @@ wildcard_constraints:
     key=KEY_PATTERN,
 
 
-onsuccess:
-    ttsbuild_workflow.release_models()
-
-
-onerror:
-    ttsbuild_workflow.release_models()
-
-
 include: "rules/render.smk"
 include: "rules/assemble.smk"
 

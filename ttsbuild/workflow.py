@@ -349,9 +349,10 @@ def encode(src: str, dest: str) -> None:
 
 
 def finish(build: Build, success: bool) -> None:
-    """End of a build (Snakemake's onsuccess/onerror): write the build reports."""
+    """End of a build (Snakemake's onsuccess/onerror): release the models, write the reports."""
     from .report import write_reports
 
+    release_models()
     if not build.plans or build.reported:  # job processes on cluster nodes do not report
         return
     build.reported = True
