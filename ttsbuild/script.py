@@ -215,7 +215,7 @@ def read_script(path: str | Path, display: str | None = None) -> tuple[ScriptIte
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise ScriptError("script file not found; check 'script:' in the config", shown) from None
+        raise ScriptError("script file not found; check the episode's 'source:' in the config", shown) from None
     except OSError as exc:
         raise ScriptError(f"cannot read script: {exc.strerror}", shown) from None
     try:
