@@ -62,3 +62,15 @@ def test_delivery_formats_decode_with_the_same_length(make_project):
         assert rate == 24000 and abs(data).max() > 0.01
         lengths.add(len(data))
     assert len(lengths) == 1
+
+
+def test_episodes_not_built_are_not_reported(make_project):
+    from tests.conftest import FAKE_CONFIG
+
+    project = make_project(FAKE_CONFIG + "  ep2: {source: scripts/ep2.txt}\n")
+    project.write("scripts/ep2.txt", "[bob] Only in episode two.\n")
+    assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
+    summary = json.loads((project.path / "out/build-report.json").read_text())
+    assert list(summary["episodes"]) == ["ep1"] and summary["not_built"] == ["ep2"]
+    assert summary["segments_total"] == 6 and summary["rendered_now"] == 6
+    assert not (project.path / "out/ep2.report.json").exists()

@@ -82,22 +82,30 @@ def write_reports(
     success: bool,
     started: float,
 ) -> dict[str, Any]:
-    episodes = {
-        name: episode_report(plan, store, missing_at_start, out_dir) for name, plan in plans.items()
-    }
-    for name, report in episodes.items():
+    episodes: dict[str, dict[str, Any]] = {}
+    not_built: list[str] = []
+    for name, plan in plans.items():
+        report = episode_report(plan, store, missing_at_start, out_dir)
+        if report["audio"] is None and not report["rendered_now"] and not report["failed"]:
+            not_built.append(name)  # not a target of this build, and never built
+            continue
+        episodes[name] = report
         write_text_atomic(out_dir / f"{name}.report.json", json.dumps(report, indent=1) + "\n")
     summary = {
         "success": success,
         "wall_seconds": round(time.time() - started, 3),
         "segments_total": sum(r["segments_total"] for r in episodes.values()),
-        "rendered_now": len({k for k in missing_at_start if segment_path(store, k).exists()}),
+        "rendered_now": len(
+            {k for k in missing_at_start if segment_path(store, k).exists()}
+            & {s.key for n in episodes for s in plans[n].segments()}
+        ),
         "failed": sum(len(r["failed"]) for r in episodes.values()),
         "qa_flagged": sum(len(r["qa"]["flagged"]) for r in episodes.values()),
         "episodes": {
             n: {k: r[k] for k in ("ok", "segments_total", "rendered_now", "reused", "audio")}
             for n, r in episodes.items()
         },
+        "not_built": not_built,
     }
     write_text_atomic(out_dir / "build-report.json", json.dumps(summary, indent=1) + "\n")
     return summary
