@@ -23,7 +23,8 @@ import numpy.typing as npt
 from .audio import Audio, read_audio
 from .cachekey import RENDER_PIPELINE_VERSION, canonical_json
 from .config import OutputSettings
-from .errors import RenderError, StoreError
+from .encode import output_format
+from .errors import StoreError
 from .fsutil import atomic_path, write_bytes_atomic, write_text_atomic
 from .loudness import (
     block_powers,
@@ -40,9 +41,6 @@ log = logging.getLogger(__name__)
 
 #: Bump when clip preparation or its measurements change (invalidates the clip cache).
 CLIP_CACHE_VERSION = 2
-
-FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "OPUS"),
-           ".mp3": ("MP3", "MPEG_LAYER_III")}
 
 
 @dataclass(frozen=True)
@@ -124,22 +122,13 @@ class ClipCache:
         return Audio(samples, self.settings.sample_rate)
 
 
-def _audio_writer(path: Path, rate: int) -> tuple[str, str]:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise RenderError(f"{path}: unsupported output format (use .wav, .flac, .ogg or .mp3)")
-    if fmt[0] == "OGG" and rate not in (8000, 12000, 16000, 24000, 48000):
-        raise RenderError(f"{path}: Opus needs a sample rate of 8, 12, 16, 24 or 48 kHz")
-    return fmt
-
-
 def _stream(
     path: Path, rate: int, total: int, pieces: Iterator[tuple[int, npt.NDArray[np.float32]]]
 ) -> None:
     """Write ``total`` samples to ``path``: silence, with each (start, samples) piece placed."""
     import soundfile as sf
 
-    fmt, subtype = _audio_writer(path, rate)
+    fmt, subtype = output_format(path, rate)
     zeros = np.zeros(rate * 10, dtype=np.float32)
     with atomic_path(path) as tmp:
         with sf.SoundFile(str(tmp), "w", rate, 1, subtype=subtype, format=fmt) as out:
