@@ -55,3 +55,15 @@ class RenderError(TTSBuildError):
 
 class StoreError(TTSBuildError):
     """A problem with the segment store."""
+
+
+def read_source(path: str | Path, shown: str, error: type[LocatedError], what: str) -> bytes:
+    """The bytes of an episode source; a missing or unreadable file is one located error."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(
+            f"{what} file not found; check the episode's 'source:' in the config", shown
+        ) from None
+    except OSError as exc:
+        raise error(f"cannot read {what}: {exc.strerror}", shown) from None

@@ -18,8 +18,14 @@ from .store import read_failure, read_sidecar, segment_path
 
 
 def episode_report(
-    plan: EpisodePlan, store: Path, missing_at_start: set[str], out_dir: Path
+    plan: EpisodePlan,
+    store: Path,
+    missing_at_start: set[str],
+    out_dir: Path,
+    qa_enabled: bool = False,
 ) -> dict[str, Any]:
+    """One episode's report. Sidecars are read only where needed (segments rendered now, and
+    every segment when QA is on), so a no-op build of a long episode stays cheap."""
     segments = plan.segments()
     rendered, failed, pending = [], [], []
     engine_seconds = 0.0
@@ -27,7 +33,8 @@ def episode_report(
     qa_flagged: list[dict[str, Any]] = []
     for seg in segments:
         present = segment_path(store, seg.key).exists()
-        side = read_sidecar(store, seg.key) if present else None
+        wanted = present and (qa_enabled or seg.key in missing_at_start)
+        side = read_sidecar(store, seg.key) if wanted else None
         if side and "qa" in side:
             verdict = side["qa"]
             qa_checked += 1
@@ -81,11 +88,12 @@ def write_reports(
     out_dir: Path,
     success: bool,
     started: float,
+    qa_enabled: bool = False,
 ) -> dict[str, Any]:
     episodes: dict[str, dict[str, Any]] = {}
     not_built: list[str] = []
     for name, plan in plans.items():
-        report = episode_report(plan, store, missing_at_start, out_dir)
+        report = episode_report(plan, store, missing_at_start, out_dir, qa_enabled)
         if report["audio"] is None and not report["rendered_now"] and not report["failed"]:
             not_built.append(name)  # not a target of this build, and never built
             continue

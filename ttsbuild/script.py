@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ScriptError
+from .errors import ScriptError, read_source
 from .text import has_speakable, normalize_text
 
 NARRATOR = "narrator"
@@ -212,12 +212,7 @@ def decode_text(data: bytes) -> str:
 def read_script(path: str | Path, display: str | None = None) -> tuple[ScriptItem, ...]:
     """Read a UTF-8 script file (or UTF-16/32 with a byte-order mark) and parse it."""
     shown = display or str(path)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ScriptError("script file not found; check the episode's 'source:' in the config", shown) from None
-    except OSError as exc:
-        raise ScriptError(f"cannot read script: {exc.strerror}", shown) from None
+    data = read_source(path, shown, ScriptError, "script")
     try:
         text = decode_text(data)
     except UnicodeDecodeError as exc:

@@ -31,7 +31,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SubtitleError
+from .errors import SubtitleError, read_source
 from .text import normalize_text
 
 log = logging.getLogger(__name__)
@@ -237,12 +237,7 @@ def read_subtitles(
 ) -> Subtitles:
     """Read and parse an .srt file (see the module docstring for what is accepted)."""
     shown = display or str(path)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise SubtitleError("subtitle file not found; check 'source:' in the config", shown) from None
-    except OSError as exc:
-        raise SubtitleError(f"cannot read subtitles: {exc.strerror}", shown) from None
+    data = read_source(path, shown, SubtitleError, "subtitle")
     text, used = decode_subtitles(data, shown, encoding)
     return Subtitles(shown, used, parse_srt(text, shown))
 

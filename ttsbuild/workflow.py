@@ -358,7 +358,7 @@ def finish(build: Build, success: bool) -> None:
     build.reported = True
     summary = write_reports(
         build.plans, build.store, set(build.jobs), build.project.root / "out", success,
-        build.started,
+        build.started, build.project.qa.enabled,
     )
     log.info(
         "ttsbuild: build %s: %d segments, %d rendered now, %d failed, %d flagged by QA "
