@@ -155,12 +155,19 @@ def bench_slow_load(seconds: float, workdir: Path) -> dict[str, float]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"load_s": seconds, "edit_no_server_s": without, "edit_first_server_s": first,
-            "edit_warm_server_s": warm, "saving_s": without - warm}
+    return {
+        "load_s": seconds,
+        "edit_no_server_s": without,
+        "edit_first_server_s": first,
+        "edit_warm_server_s": warm,
+        "saving_s": without - warm,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=[10, 1000, 5000])
     parser.add_argument("--piper-lines", type=int, default=0)
     parser.add_argument("--slow-load", type=float, default=0)
@@ -171,7 +178,11 @@ def main() -> None:
         if rows:
             base = rows[0]
             print("\n## Bookkeeping (fake engine, same rules and profile)\n")
-            print("| N | cold build s | no-op s | no-op / no-op(N=%d) | edit 1 line s | rendered on edit | edit - no-op s | model loads (cold, edit) | peak RSS MB | stat floor s |" % base["n"])
+            print(
+                "| N | cold build s | no-op s | no-op / no-op(N={}) | edit 1 line s | rendered on edit | edit - no-op s | model loads (cold, edit) | peak RSS MB | stat floor s |".format(
+                    base["n"]
+                )
+            )
             print("|---|---|---|---|---|---|---|---|---|---|")
             for r in rows:
                 print(
@@ -182,15 +193,21 @@ def main() -> None:
         if args.piper_lines:
             p = bench_piper(args.piper_lines, workdir)
             print("\n## Cold build with Piper vs a bare Python loop (same texts, one load)\n")
-            print("| N | ttsbuild build s | bare loop s | ratio | piper voice loads | peak RSS MB |")
+            print(
+                "| N | ttsbuild build s | bare loop s | ratio | piper voice loads | peak RSS MB |"
+            )
             print("|---|---|---|---|---|---|")
-            print(f"| {p['n']} | {p['build_s']:.1f} | {p['bare_loop_s']:.1f} | {p['ratio']:.3f} | {p['voice_loads']} | {p['peak_rss_mb']:.0f} |")
+            print(
+                f"| {p['n']} | {p['build_s']:.1f} | {p['bare_loop_s']:.1f} | {p['ratio']:.3f} | {p['voice_loads']} | {p['peak_rss_mb']:.0f} |"
+            )
         if args.slow_load:
             s = bench_slow_load(args.slow_load, workdir)
             print(f"\n## Edit one line with a slow-loading engine ({s['load_s']:.0f} s load)\n")
             print("| no server s | server, first edit s | server, warm edit s | saving s |")
             print("|---|---|---|---|")
-            print(f"| {s['edit_no_server_s']:.2f} | {s['edit_first_server_s']:.2f} | {s['edit_warm_server_s']:.2f} | {s['saving_s']:.2f} |")
+            print(
+                f"| {s['edit_no_server_s']:.2f} | {s['edit_first_server_s']:.2f} | {s['edit_warm_server_s']:.2f} | {s['saving_s']:.2f} |"
+            )
 
 
 if __name__ == "__main__":

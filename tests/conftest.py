@@ -53,6 +53,45 @@ class ProjectDir:
         env.update(extra)
         return env
 
+    def plan_in_process(self) -> Result:
+        """What the Snakefile runs before any rule (preflight, then load_build: config
+        validation, planning, batches), in this process: a bad-input case in milliseconds
+        instead of a Snakemake start. Exit code and stderr as a ``snakemake`` run would give."""
+        import contextlib
+        import io
+        from types import SimpleNamespace
+
+        from ttsbuild import workflow
+        from ttsbuild.config.schema import DEFAULT_CONFIG_FILE, read_config_file
+
+        err = io.StringIO()
+        saved_env = {
+            k: os.environ.get(k) for k in ("TTSBUILD_ENGINE_PLUGINS", "TTSBUILD_FAKE_LOADS")
+        }
+        os.environ.update(
+            TTSBUILD_ENGINE_PLUGINS="fake=tests.fake_engine:FakeEngine",
+            TTSBUILD_FAKE_LOADS=str(self.loads_file),
+        )
+        cwd = os.getcwd()
+        code = 0
+        try:
+            os.chdir(self.path)
+            with contextlib.redirect_stderr(err):
+                try:
+                    workflow.preflight(SimpleNamespace(overwrite_configfiles=[]))
+                    config = read_config_file(Path(DEFAULT_CONFIG_FILE), DEFAULT_CONFIG_FILE)
+                    workflow.load_build(config, None)
+                except SystemExit as exc:
+                    code = int(exc.code or 0)
+        finally:
+            os.chdir(cwd)
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        return Result(code, "", err.getvalue())
+
     def snakemake(self, *args: str, timeout: float = 300, **env: str) -> Result:
         cmd = [*SNAKEMAKE, "-s", str(SNAKEFILE), "-d", str(self.path), *args]
         proc = subprocess.run(
@@ -121,4 +160,6 @@ def rendered_count(result: Result) -> int:
     """Segments rendered in a build, from ttsbuild's own log lines."""
     import re
 
-    return sum(int(m) for m in re.findall(r"ttsbuild: rendered (\d+) of \d+ segments", result.output))
+    return sum(
+        int(m) for m in re.findall(r"ttsbuild: rendered (\d+) of \d+ segments", result.output)
+    )

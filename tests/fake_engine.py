@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ttsbuild.audio import Audio
-from ttsbuild.content import audio_content_hash, content_hash
+from ttsbuild.core.audio import Audio
+from ttsbuild.core.content import audio_content_hash, content_hash
 from ttsbuild.engines import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
 
 RATE = 16000
@@ -76,7 +76,7 @@ class FakeEngine:
             return Voice("", "fake-default", reference_text)
         path = Path(reference)
         if not path.is_file():
-            from ttsbuild.errors import VoiceError
+            from ttsbuild.core.errors import VoiceError
 
             raise VoiceError(f"voice file {reference!r} not found")
         digest = audio_content_hash(path) if path.suffix != ".txt" else content_hash(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from ttsbuild.audio import Audio
+from ttsbuild.core.audio import Audio
 from ttsbuild.engines import EngineOptions, RenderRequest
 from ttsbuild.engines.piper import PiperEngine, PiperModel
 

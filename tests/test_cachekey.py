@@ -7,8 +7,9 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ttsbuild.cachekey import KEY_LENGTH, derive_seed, segment_key
-from ttsbuild.engines.base import ParamSpec, RenderRequest, Voice
+from ttsbuild.core.request import RenderRequest, Voice
+from ttsbuild.engines.base import ParamSpec
+from ttsbuild.planning.key import KEY_LENGTH, derive_seed, segment_key
 
 BASE = RenderRequest(
     text="Hello there.",
@@ -66,3 +67,38 @@ def test_float_noise_does_not_change_the_key():
 def test_derived_seed_is_deterministic_31_bit(a, b):
     assert derive_seed(a, b) == derive_seed(a, b)
     assert 0 <= derive_seed(a, b) < 2**31
+
+
+def test_key_of_a_fixed_request_is_pinned():
+    """A change here re-renders every user's store: bump RENDER_PIPELINE_VERSION on purpose
+    (docs/architecture.md, "Key stability") and update this value in the same commit."""
+    from ttsbuild.planning.key import RENDER_PIPELINE_VERSION
+
+    request = RenderRequest(
+        "Hello there, Bob.",
+        "piper",
+        "piper-tts 1.8.0",
+        "en_US-joe-medium",
+        "en",
+        Voice("/x/joe.onnx", "0123456789abcdef", ""),
+        (("pitch", 4.0), ("speed", 1.08)),
+        12345,
+    )
+    assert RENDER_PIPELINE_VERSION == 1
+    assert segment_key(request) == "fd550f587d782a566a6c"
+    assert derive_seed("Hello there, Bob.", "piper", "m", "en", "abc") == 658136594
+    # Where the voice file lives is not part of the sound.
+    moved = RenderRequest(
+        *[*request.__dict__.values()][:5],
+        Voice("/elsewhere.onnx", "0123456789abcdef"),
+        request.params,
+        request.seed,
+    )
+    assert segment_key(moved) == segment_key(request)
+
+
+def test_request_round_trips_through_its_own_form():
+    request = RenderRequest(
+        "Hi.", "piper", "1", "m", "en", Voice("/a.onnx", "abc", "ref"), (("speed", 1.2),), 7
+    )
+    assert RenderRequest.from_dict(request.to_dict()) == request

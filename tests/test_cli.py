@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import rendered_count
-from ttsbuild import cli
+from ttsbuild.cli import commands as cli
 
 
 def _build(project, **env):

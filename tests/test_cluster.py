@@ -19,18 +19,21 @@ def test_cluster_jobs_render_batches_with_one_load_each(make_project, tmp_path):
         "engines:\n  fake:\n    resources: {mem_mb: 1200, runtime: 7, gpu: 1, gpu_model: a100}\n",
     )
     project = make_project(config, script, name="cluster")
-    local = make_project(FAKE_CONFIG.replace("engine: fake\n", "engine: fake\nbatch_size: 4\n"),
-                         script, name="local")
+    local = make_project(
+        FAKE_CONFIG.replace("engine: fake\n", "engine: fake\nbatch_size: 4\n"), script, name="local"
+    )
     assert local.snakemake("-j1", "out/ep1.wav").returncode == 0
 
     submitted = tmp_path / "submitted.txt"
     result = project.snakemake(
         "-j4",
-        "--executor", "cluster-generic",
+        "--executor",
+        "cluster-generic",
         "--cluster-generic-submit-cmd",
         f"{SUBMIT} --mem={{resources.mem_mb}} --time={{resources.runtime}} "
         f"--gpu={{resources.gpu}} --gpu-model={{resources.gpu_model}}",
-        "--latency-wait", "30",
+        "--latency-wait",
+        "30",
         "out/ep1.wav",
         TTSBUILD_SUBMIT_LOG=str(submitted),
     )

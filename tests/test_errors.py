@@ -1,7 +1,8 @@
 """User errors: one clear line naming the file and line (or key), non-zero exit, store untouched.
 
-The corpus below is run through real `snakemake` builds of a project that was already built
-once (copied from one template build, so each case costs one Snakemake run).
+The corpus below runs in-process through the Snakefile's own entry point (``preflight`` and
+``load_build``: config validation and planning), on a copy of a project that was already built
+once; a handful of cases (``E2E``) also run through real ``snakemake`` builds (marked slow).
 
 Hook for other input kinds (subtitles, voice audio): a case is ``(path, content, expected)``
 and may add a fourth item, a dict of other files to write first (``{path: str | bytes}``), e.g.
@@ -13,17 +14,18 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import FAKE_CONFIG, FAKE_SCRIPT, ProjectDir, rendered_count
+from tests.conftest import FAKE_CONFIG, FAKE_SCRIPT, ProjectDir, Result, rendered_count
 
 SCRIPT = "scripts/ep1.txt"
 CONFIG = "config/config.yaml"
 
 
 def _error_line(result) -> str:
-    lines = [l for l in result.stderr.splitlines() if l.startswith("ttsbuild: error:")]
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("ttsbuild: error:")]
     assert len(lines) == 1, result.output
     assert "Traceback" not in result.output
     return lines[0]
@@ -238,22 +240,34 @@ def _write(project: ProjectDir, relative: str, content: str | bytes) -> None:
         path.write_text(content, encoding="utf-8")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{t[0][:6]}{i}" for i, t in enumerate(CASES)])
-def test_bad_input_gives_one_clear_line(project, case):
+def _check_case(project: ProjectDir, case: tuple, run: Callable[[ProjectDir], Result]) -> None:
     target, content, expected, *more = case
     store_before = project.segments()
+    assert store_before, "the template build should have stored segments"
     for relative, data in (more[0] if more else {}).items():
         _write(project, relative, data)
     _write(project, target, content)
-    result = project.snakemake("-j1", "out/ep1.wav")
+    result = run(project)
     assert result.returncode != 0
     assert expected in _error_line(result)
     assert project.segments() == store_before  # nothing already rendered was touched
     assert not (project.path / "pwned").exists()  # YAML is safe-loaded: no object tags run
 
 
-def test_corpus_is_large_enough():
-    assert len(CASES) >= 30
+@pytest.mark.parametrize("case", CASES, ids=[f"{t[0][:6]}{i}" for i, t in enumerate(CASES)])
+def test_bad_input_gives_one_clear_line(project, case):
+    _check_case(project, case, ProjectDir.plan_in_process)
+
+
+#: One case of each kind through a real ``snakemake`` run: script, config value, YAML syntax,
+#: another episode's script.
+E2E = [CASES[0], CASES[27], CASES[-5], CASES[-1]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", E2E, ids=[f"e2e-{t[0][:6]}" for t in E2E])
+def test_bad_input_through_snakemake(project, case):
+    _check_case(project, case, lambda p: p.snakemake("-j1", "out/ep1.wav"))
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,14 @@ import time
 
 import pytest
 
-from ttsbuild.fsutil import atomic_path, write_text_atomic
-from ttsbuild.store import remove_segment, segment_lock, segment_path, stored_keys, temp_files
+from ttsbuild.core.fsutil import atomic_path, write_text_atomic
+from ttsbuild.store.segments import (
+    remove_segment,
+    segment_lock,
+    segment_path,
+    stored_keys,
+    temp_files,
+)
 
 KEY = "0123456789abcdef0123"
 
@@ -29,7 +35,7 @@ def test_killed_writer_leaves_only_a_dot_temp_file(tmp_path):
     dest = tmp_path / f"{KEY}.wav"
     code = (
         "import os, signal, sys\n"
-        "from ttsbuild.fsutil import atomic_path\n"
+        "from ttsbuild.core.fsutil import atomic_path\n"
         f"with atomic_path({str(dest)!r}) as tmp:\n"
         "    tmp.write_bytes(b'RIFF' + b'x' * 1000)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

@@ -13,10 +13,10 @@ from tests.engines.checkpoints import write_voice
 
 SCRIPT = """
 import importlib.util, json, sys
-import ttsbuild, ttsbuild.plan, ttsbuild.render, ttsbuild.workflow, ttsbuild.models
+import ttsbuild, ttsbuild.planning.planner, ttsbuild.rendering.render, ttsbuild.workflow, ttsbuild.rendering.models
 import ttsbuild.engines.chatterbox, ttsbuild.engines.f5tts, ttsbuild.engines.piper
 from ttsbuild.engines import get_engine
-from ttsbuild.workflow import Build
+from ttsbuild.workflow.build import Build
 
 root = sys.argv[1]
 for name in ("chatterbox", "chatterbox-multilingual", "f5tts"):
@@ -51,7 +51,11 @@ def test_no_torch_for_import_planning_and_piper_builds(tmp_path: Path):
     (tmp_path / "ep2.txt").write_text("Hello.\n[de:] Hallo.\n[bob] Hi.\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SCRIPT), str(tmp_path)],
-        check=False, capture_output=True, text=True, cwd=REPO, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
         env={"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 0, proc.stderr

@@ -8,8 +8,8 @@ import numpy as np
 import pyloudnorm
 import soundfile as sf
 
-from ttsbuild.audio import Audio
-from ttsbuild.loudness import block_powers, integrated_loudness, limit, true_peak
+from ttsbuild.assembly.mastering import block_powers, integrated_loudness, limit, true_peak
+from ttsbuild.core.audio import Audio
 
 
 def _burst(rate: int, seconds: float, freq: float, amp: float) -> Audio:

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from ttsbuild import engines, models
+from ttsbuild import engines
 from ttsbuild.engines import EngineOptions
+from ttsbuild.rendering import models
 
 
 @pytest.fixture
@@ -24,7 +25,9 @@ def fake_engine(monkeypatch, tmp_path):
 def test_concurrent_requests_share_one_load(fake_engine):
     got = []
     threads = [
-        threading.Thread(target=lambda: got.append(models.get_model("fake", EngineOptions())))
+        threading.Thread(
+            target=lambda: got.append(models.get_model("fake", EngineOptions.from_dict({})))
+        )
         for _ in range(6)
     ]
     for t in threads:
@@ -33,15 +36,15 @@ def test_concurrent_requests_share_one_load(fake_engine):
         t.join()
     assert len(fake_engine.read_text().split()) == 1
     assert all(m is got[0] for m in got)
-    other = models.get_model("fake", EngineOptions(model="fake-2"))
+    other = models.get_model("fake", EngineOptions.from_dict({"model": "fake-2"}))
     assert other is not got[0]  # another model id is another instance
     assert len(fake_engine.read_text().split()) == 2
 
 
 def test_release_drops_models(fake_engine):
-    first = models.get_model("fake", EngineOptions())
+    first = models.get_model("fake", EngineOptions.from_dict({}))
     models.release_models()
-    second = models.get_model("fake", EngineOptions())
+    second = models.get_model("fake", EngineOptions.from_dict({}))
     assert second is not first
     assert len(fake_engine.read_text().split()) == 2
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ttsbuild.qa import normalize_words, word_error_rate
+from ttsbuild.rendering.qa import normalize_words, word_error_rate
 
 pytest.importorskip("faster_whisper")
 pytest.importorskip("piper")
@@ -47,7 +47,10 @@ def test_wrong_render_is_retried_with_a_new_seed(make_project):
     verdicts = [s["qa"] for s in _sidecars(project)]
     assert len(verdicts) == 2
     for v in verdicts:
-        assert v["attempts"] == 2 and not v["flagged"] and v["wer"] <= 0.3, (v, result.output[-3000:])
+        assert v["attempts"] == 2 and not v["flagged"] and v["wer"] <= 0.3, (
+            v,
+            result.output[-3000:],
+        )
         assert v["seed"] != 0
     report = json.loads((project.path / "out/ep1.report.json").read_text())
     assert report["qa"]["checked"] == 2 and report["qa"]["retried"] == 2
@@ -68,7 +71,9 @@ def test_always_wrong_is_flagged_and_never_checked_again(make_project):
     again = project.snakemake("-j1", "out/ep1.wav", **_env(project, "always"))
     assert again.returncode == 0
     assert "loaded QA model" not in again.output  # the verdict is stored, not recomputed
-    assert json.loads((project.path / "out/ep1.report.json").read_text())["qa"]["flagged"] == flagged
+    assert (
+        json.loads((project.path / "out/ep1.report.json").read_text())["qa"]["flagged"] == flagged
+    )
 
 
 def test_ci_run_checks_each_new_segment_once(make_project):

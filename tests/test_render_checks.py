@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ttsbuild.audio import Audio, check_audio
-from ttsbuild.errors import RenderError
+from ttsbuild.core.audio import Audio, check_audio
+from ttsbuild.core.errors import RenderError
 
 WHAT = "scripts/ep1.txt:7 (alice)"
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ttsbuild.errors import ScriptError
-from ttsbuild.script import Pause, Utterance, parse_script
-from ttsbuild.text import chunk_text, normalize_text
+from ttsbuild.core.errors import ScriptError
+from ttsbuild.core.text import chunk_text, normalize_text
+from ttsbuild.sources.script import Pause, Utterance, parse_script
 
 
 def test_example_line():
@@ -97,8 +97,10 @@ def test_parse_never_crashes_on_untagged_text(text):
 
 @given(
     st.lists(
-        st.tuples(st.text(alphabet="abcdefghijklmnop", min_size=1, max_size=30),
-                  st.sampled_from(["", ".", "!", "?", ","])),
+        st.tuples(
+            st.text(alphabet="abcdefghijklmnop", min_size=1, max_size=30),
+            st.sampled_from(["", ".", "!", "?", ","]),
+        ),
         min_size=1,
         max_size=60,
     ),

@@ -9,7 +9,7 @@ import sys
 import time
 
 from tests.conftest import rendered_count
-from ttsbuild import server
+from ttsbuild.rendering import server
 
 
 def _start(project, *extra: str) -> subprocess.Popen:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ttsbuild.audio import Audio
-from ttsbuild.srt_assemble import render_cue
-from ttsbuild.srt_timing import CueSpan, TimingOptions, place_cues
+from ttsbuild.assembly.cues import render_cue
+from ttsbuild.assembly.srt_timing import CueSpan, TimingOptions, place_cues
+from ttsbuild.core.audio import Audio
 
 RATE = 24000
 
@@ -20,7 +20,11 @@ def tone(seconds: float) -> Audio:
 @pytest.mark.parametrize("target", [9_001, 24_000, 37_777])
 def test_stretched_clip_has_exactly_the_cue_length(target):
     clip = tone(1.0)
-    (timing,) = place_cues([CueSpan(0, target, clip.num_samples)], TimingOptions("stretch_to_fit"), RATE)
+    (timing,) = place_cues(
+        [CueSpan(0, target, clip.num_samples)],
+        TimingOptions.from_dict({"mode": "stretch_to_fit"}),
+        RATE,
+    )
     out = render_cue(clip, timing, fade_ms=5)
     assert out.num_samples == target
     # Rubber Band keeps the pitch: the zero crossings per second stay those of a 220 Hz tone.
@@ -32,7 +36,7 @@ def test_stretched_clip_has_exactly_the_cue_length(target):
 def test_truncated_clip_is_cut_and_faded():
     clip = tone(1.0)
     spans = [CueSpan(0, 10_000, clip.num_samples), CueSpan(12_000, 20_000, clip.num_samples)]
-    first = place_cues(spans, TimingOptions("pad_with_silence"), RATE)[0]
+    first = place_cues(spans, TimingOptions.from_dict({"mode": "pad_with_silence"}), RATE)[0]
     out = render_cue(clip, first, fade_ms=5)
     assert out.num_samples == first.length == 12_000
     assert abs(out.samples[-1]) < 1e-3  # faded out, no click

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ttsbuild.srt_timing import (
+from ttsbuild.assembly.srt_timing import (
     MODES,
     CueSpan,
     TimingOptions,
@@ -23,11 +23,15 @@ RATE = 1000  # one sample per millisecond keeps the examples readable
 
 
 def place(spans, mode, **kw):
-    return place_cues([CueSpan(*s) for s in spans], TimingOptions(mode, **kw), RATE, 50, 10)
+    return place_cues(
+        [CueSpan(*s) for s in spans], TimingOptions.from_dict({"mode": mode, **kw}), RATE, 50, 10
+    )
 
 
 def test_pad_with_silence_rule_truncates_only_into_the_next_cue():
-    t = place([(0, 100, 80), (200, 300, 250), (300, 400, 30), (1000, 1100, 500)], "pad_with_silence")
+    t = place(
+        [(0, 100, 80), (200, 300, 250), (300, 400, 30), (1000, 1100, 500)], "pad_with_silence"
+    )
     assert [x.start for x in t] == [0, 200, 300, 1000]
     assert [x.length for x in t] == [80, 100, 30, 500]  # cue 2 cut at cue 3's start
     assert t[1].flags == ("overlap", "truncated") and t[1].truncated == 150
@@ -36,9 +40,18 @@ def test_pad_with_silence_rule_truncates_only_into_the_next_cue():
 
 
 def test_stretch_to_fit_hits_every_cue_length():
-    t = place([(0, 100, 80), (200, 300, 250), (500, 500, 40), (600, 620, 40), (610, 700, 50)],
-              "stretch_to_fit", max_stretch=2.0)
-    assert [(x.start, x.length) for x in t] == [(0, 100), (200, 100), (500, 40), (600, 10), (610, 90)]
+    t = place(
+        [(0, 100, 80), (200, 300, 250), (500, 500, 40), (600, 620, 40), (610, 700, 50)],
+        "stretch_to_fit",
+        max_stretch=2.0,
+    )
+    assert [(x.start, x.length) for x in t] == [
+        (0, 100),
+        (200, 100),
+        (500, 40),
+        (600, 10),
+        (610, 90),
+    ]
     assert t[0].ratio == pytest.approx(1.25) and t[0].flags == ("stretched",)
     assert "beyond_max_stretch" in t[1].flags  # 250 -> 100 is a 2.5x squeeze
     assert t[2].flags == ("zero_length",) and t[2].ratio == 1.0  # natural length fits
@@ -49,7 +62,9 @@ def test_smart_natural_ladder():
     # gap, shift (tolerance 100), stretch (max 1.25), truncate
     t = place(
         [(0, 100, 150), (300, 400, 200), (500, 600, 90), (1000, 1100, 400), (1300, 1400, 50)],
-        "smart_natural", shift_tolerance_ms=100, max_stretch=1.25,
+        "smart_natural",
+        shift_tolerance_ms=100,
+        max_stretch=1.25,
     )
     a, b, c, d, e = t
     assert (a.start, a.length, a.flags) == (0, 150, ("used_gap",))  # uses the gap
@@ -59,12 +74,14 @@ def test_smart_natural_ladder():
     # cue 4: room 300 (+100 shift) = 400 fits 400: cue 5 is pushed by 100, no stretch
     assert (d.start, d.length, d.shift_next, d.ratio) == (1000, 400, 100, 1.0)
     assert (e.start, e.shift, e.flags) == (1400, 100, ("shifted", "used_gap"))
-    t2 = place([(0, 100, 150), (100, 200, 50)], "smart_natural", shift_tolerance_ms=20,
-               max_stretch=1.25)
+    t2 = place(
+        [(0, 100, 150), (100, 200, 50)], "smart_natural", shift_tolerance_ms=20, max_stretch=1.25
+    )
     assert (t2[0].stretched, t2[0].length, t2[0].flags) == (120, 120, ("stretched", "used_gap"))
     assert t2[0].ratio == pytest.approx(0.8)
-    t3 = place([(0, 100, 300), (100, 200, 50)], "smart_natural", shift_tolerance_ms=20,
-               max_stretch=1.25)
+    t3 = place(
+        [(0, 100, 300), (100, 200, 50)], "smart_natural", shift_tolerance_ms=20, max_stretch=1.25
+    )
     assert (t3[0].stretched, t3[0].length) == (240, 120)  # sped up 1.25x, then truncated
     assert "truncated" in t3[0].flags and t3[0].truncated == 120
 

@@ -60,7 +60,9 @@ def check_outputs(project, mode: str) -> dict:
     for sub, cue in zip(subs, shown):
         assert abs(sub.start.ordinal - cue["final"]["start"] * 1000) <= 1
         assert abs(sub.end.ordinal - cue["final"]["end"] * 1000) <= 1
-    spoken = [c for c in timing["cues"] if c["final"]["audio_end_sample"] > c["final"]["start_sample"]]
+    spoken = [
+        c for c in timing["cues"] if c["final"]["audio_end_sample"] > c["final"]["start_sample"]
+    ]
     assert spoken
     previous_end = 0
     for cue in spoken:
@@ -133,7 +135,9 @@ def test_tight_cues_shift_stretch_and_truncate(make_project):
     one, two, three = timing["cues"]
     assert one["actions"]["shift_next_samples"] == int(0.2 * 24000) and "shifted" in two["flags"]
     assert one["actions"]["stretch_ratio"] == pytest.approx(0.8, abs=1e-4)
-    assert "truncated" in two["flags"] and two["actions"]["stretch_ratio"] == pytest.approx(0.8, abs=1e-4)
+    assert "truncated" in two["flags"] and two["actions"]["stretch_ratio"] == pytest.approx(
+        0.8, abs=1e-4
+    )
     assert three["final"]["start_sample"] - three["target"]["start_sample"] == int(0.2 * 24000)
     assert timing["flags"]["truncated"] >= 1
 
@@ -184,15 +188,24 @@ def test_encoding_override_and_detection(make_project):
     [
         ("bad_timing.srt", None, "subs/episode.srt:6: cue 2: bad timing line"),
         ("bad_number.srt", None, "subs/episode.srt:9: cue 3: the cue number is not followed"),
-        ("basic.srt", ("timing:", "encoding: klingon\n    timing:"),
-         "config/config.yaml:11: episode 'ep1': unknown text encoding 'klingon'"),
-        ("basic.srt", ("smart_natural", "fastest"), "'episodes.ep1.timing.mode': 'fastest' is not one of"),
+        (
+            "basic.srt",
+            ("timing:", "encoding: klingon\n    timing:"),
+            "config/config.yaml:11: episode 'ep1': unknown text encoding 'klingon'",
+        ),
+        (
+            "basic.srt",
+            ("smart_natural", "fastest"),
+            "'episodes.ep1.timing.mode': 'fastest' is not one of",
+        ),
     ],
 )
 def test_srt_errors_are_one_line(make_project, source, config_edit, expected):
     project = srt_project(make_project, DATA / source)
     if config_edit:
-        project.write("config/config.yaml", SRT_CONFIG.replace("MODE", "smart_natural").replace(*config_edit))
+        project.write(
+            "config/config.yaml", SRT_CONFIG.replace("MODE", "smart_natural").replace(*config_edit)
+        )
     result = project.snakemake("-j1", "out/ep1.wav")
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.startswith("ttsbuild: error:")]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ttsbuild.errors import SubtitleError
-from ttsbuild.subtitles import (
+from ttsbuild.core.errors import SubtitleError
+from ttsbuild.sources.subtitles import (
     classify_bracket,
     cue_text,
     decode_subtitles,
@@ -63,7 +63,11 @@ def test_explicit_encoding_overrides_detection():
 @pytest.mark.parametrize("name", ["crlf.srt", "cr_only.srt"])
 def test_line_endings(name):
     got = cues(name)
-    assert [c.lines for c in got] == [("First line.",), ("Second line,", "two rows."), ("Third line.",)]
+    assert [c.lines for c in got] == [
+        ("First line.",),
+        ("Second line,", "two rows."),
+        ("Third line.",),
+    ]
     assert [c.line for c in got] == [2, 6, 11]
 
 
@@ -84,7 +88,10 @@ def test_unordered_cues_are_sorted_by_start():
 def test_loose_timestamps():
     got = cues("loose_times.srt")
     assert [(c.start_ms, c.end_ms) for c in got] == [
-        (1000, 2000), (3500, 4250), (5000, 6000), (7250, 8125)
+        (1000, 2000),
+        (3500, 4250),
+        (5000, 6000),
+        (7250, 8125),
     ]
     assert parse_timing("00:00:01,000 --> 00:00:02,000") == (1000, 2000)
     assert parse_timing("00:61:01,000 --> 00:62:02,000") is None
@@ -94,14 +101,21 @@ def test_loose_timestamps():
 def test_no_blank_lines_and_no_final_newline():
     got = cues("no_final_blank.srt")
     assert [c.lines for c in got] == [
-        ("No blank line follows.",), ("Nor here.",), ("And the file just ends.",)
+        ("No blank line follows.",),
+        ("Nor here.",),
+        ("And the file just ends.",),
     ]
 
 
 def test_overlapping_and_zero_length_cues_are_read():
     got = cues("overlap_zero.srt")
     assert [(c.start_ms, c.end_ms) for c in got] == [
-        (1000, 4000), (2000, 3000), (5000, 5000), (7000, 6000), (8000, 9000), (8000, 9000)
+        (1000, 4000),
+        (2000, 3000),
+        (5000, 5000),
+        (7000, 6000),
+        (8000, 9000),
+        (8000, 9000),
     ]
     assert got[4].lines[0].startswith("Two cues") and got[5].lines[0].startswith("The second")
 
@@ -109,7 +123,10 @@ def test_overlapping_and_zero_length_cues_are_read():
 @pytest.mark.parametrize(
     "name,message",
     [
-        ("bad_timing.srt", r"bad_timing\.srt:6: cue 2: bad timing line '00:00:03,000 --> 00:00:0x,000'"),
+        (
+            "bad_timing.srt",
+            r"bad_timing\.srt:6: cue 2: bad timing line '00:00:03,000 --> 00:00:0x,000'",
+        ),
         ("bad_number.srt", r"bad_number\.srt:9: cue 3: the cue number is not followed by a timing"),
         ("text_first.srt", r"text_first\.srt:1: expected a cue number or a timing line"),
         ("empty.srt", r"empty\.srt: no subtitle cues found"),
@@ -152,7 +169,7 @@ def test_cue_text_descriptions_music_and_dashes():
 
 
 def test_subtitle_script_one_line_per_cue_and_hash_is_not_a_comment():
-    from ttsbuild.script import Utterance, parse_script
+    from ttsbuild.sources.script import Utterance, parse_script
 
     got = cues("basic.srt")
     script, texts = subtitle_script(got, NAMES, True)
@@ -168,18 +185,19 @@ def test_subtitle_script_one_line_per_cue_and_hash_is_not_a_comment():
 
 
 def test_parse_srt_round_trips_what_format_srt_writes():
-    from ttsbuild.timing import format_srt
+    from ttsbuild.assembly.timing import format_srt
 
     text = format_srt([(0, 24000, "One"), (36000, 48000, "Two\nrows")], 24000)
     got = parse_srt(text)
     assert [(c.start_ms, c.end_ms, c.lines) for c in got] == [
-        (0, 1000, ("One",)), (1500, 2000, ("Two", "rows"))
+        (0, 1000, ("One",)),
+        (1500, 2000, ("Two", "rows")),
     ]
 
 
 def _plan(tmp_path, monkeypatch, timing: str, source: str = "basic.srt"):
     from ttsbuild.config import project_from_config
-    from ttsbuild.plan import Planner
+    from ttsbuild.planning.planner import Planner
 
     monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
     (tmp_path / "subs").mkdir(exist_ok=True)
@@ -197,11 +215,20 @@ def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatc
     smart = _plan(tmp_path, monkeypatch, "smart_natural")
     segments = smart.segments()
     assert [(s.cue, s.line, s.speaker) for s in segments] == [
-        (1, 3, "narrator"), (2, 7, "alice"), (5, 19, "bob"), (6, 24, "bob"), (6, 24, "bob"),
-        (8, 31, "narrator"), (8, 31, "alice"), (9, 36, "alice"),  # the speaker carries on
+        (1, 3, "narrator"),
+        (2, 7, "alice"),
+        (5, 19, "bob"),
+        (6, 24, "bob"),
+        (6, 24, "bob"),
+        (8, 31, "narrator"),
+        (8, 31, "alice"),
+        (9, 36, "alice"),  # the speaker carries on
     ]
-    assert [s.text for s in segments][:3] == ["The storm had passed.", "Bob, come & look!",
-                                              "A boat? Nobody sails here."]
+    assert [s.text for s in segments][:3] == [
+        "The storm had passed.",
+        "Bob, come & look!",
+        "A boat? Nobody sails here.",
+    ]
     pauses = [i for i in smart.items if not hasattr(i, "key")]
     assert [(p.cue, p.milliseconds) for p in pauses] == [(6, 300.0)]
     cues = smart.extra["srt"]["cues"]
@@ -214,7 +241,7 @@ def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatc
 
 def test_long_cue_is_chunked_within_its_cue(tmp_path, monkeypatch):
     from ttsbuild.config import project_from_config
-    from ttsbuild.plan import Planner
+    from ttsbuild.planning.planner import Planner
 
     monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
     long = " ".join(f"Sentence number {i} is here." for i in range(12))

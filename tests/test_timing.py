@@ -5,13 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ttsbuild.timing import Slot, format_srt, ms_to_samples, place, samples_to_ms
+from ttsbuild.assembly.timing import Slot, format_srt, ms_to_samples, place, samples_to_ms
 
 
 @given(
     st.lists(
         st.one_of(
-            st.builds(lambda n, line: Slot("segment", n, line), st.integers(1, 10**6), st.integers(1, 50)),
+            st.builds(
+                lambda n, line: Slot("segment", n, line), st.integers(1, 10**6), st.integers(1, 50)
+            ),
             st.builds(lambda n: Slot("pause", n), st.integers(0, 10**5)),
         ),
         max_size=30,
@@ -35,8 +37,13 @@ def test_placements_are_ordered_and_sum_up(slots, rate):
 
 
 def test_pause_replaces_gap_and_chunks_use_chunk_gap():
-    slots = [Slot("segment", 10, 1, 0), Slot("segment", 10, 1, 1), Slot("segment", 10, 2, 0),
-             Slot("pause", 7), Slot("segment", 10, 3, 0)]
+    slots = [
+        Slot("segment", 10, 1, 0),
+        Slot("segment", 10, 1, 1),
+        Slot("segment", 10, 2, 0),
+        Slot("pause", 7),
+        Slot("segment", 10, 3, 0),
+    ]
     placements, total = place(slots, 1000, gap_ms=5, chunk_gap_ms=2, padding_ms=0)
     assert [(p.start, p.end) for p in placements] == [(0, 10), (12, 22), (27, 37), (44, 54)]
     assert total == 54

@@ -12,10 +12,10 @@ import pytest
 import soundfile as sf
 
 from tests.engines.checkpoints import write_voice
+from ttsbuild.core.errors import VoiceError
 from ttsbuild.engines.chatterbox import ChatterboxEngine, ChatterboxMultilingualEngine
 from ttsbuild.engines.f5tts import F5TTSEngine
 from ttsbuild.engines.reference import normalize_transcript
-from ttsbuild.errors import VoiceError
 
 CLONERS = [ChatterboxEngine(), ChatterboxMultilingualEngine(), F5TTSEngine()]
 
@@ -69,22 +69,28 @@ def test_unusable_references_are_clear_errors(tmp_path: Path, engine):
 
 def test_f5_needs_a_transcript_from_config_or_sidecar(tmp_path: Path, voice_file: Path):
     engine = F5TTSEngine()
-    with pytest.raises(VoiceError, match=r"needs the transcript of .*alice\.wav.*alice\.reference\.txt"):
+    with pytest.raises(
+        VoiceError, match=r"needs the transcript of .*alice\.wav.*alice\.reference\.txt"
+    ):
         engine.voice(str(voice_file), "", str(tmp_path))
     sidecar = voice_file.with_name("alice.reference.txt")
     sidecar.write_text("Some call me\nnature", encoding="utf-8")
-    assert engine.voice(str(voice_file), "", str(tmp_path)).reference_text == "Some call me nature. "
-    # config wins over the sidecar
-    assert engine.voice(str(voice_file), "Others call me mother.", str(tmp_path)).reference_text == (
-        "Others call me mother. "
+    assert (
+        engine.voice(str(voice_file), "", str(tmp_path)).reference_text == "Some call me nature. "
     )
+    # config wins over the sidecar
+    assert engine.voice(
+        str(voice_file), "Others call me mother.", str(tmp_path)
+    ).reference_text == ("Others call me mother. ")
     # a transcript changes the voice (it enters segment keys); Chatterbox ignores transcripts
     assert ChatterboxEngine().voice(str(voice_file), "words", str(tmp_path)).reference_text == ""
 
 
 def test_f5_rejects_references_longer_than_it_uses(tmp_path: Path):
     long = write_voice(tmp_path / "long.wav", 180, seconds=14)
-    with pytest.raises(VoiceError, match=r"long\.wav' is 14\.0 s long; engine 'f5tts' takes at most 12 s"):
+    with pytest.raises(
+        VoiceError, match=r"long\.wav' is 14\.0 s long; engine 'f5tts' takes at most 12 s"
+    ):
         F5TTSEngine().voice(str(long), "Words.", str(tmp_path))
     ChatterboxEngine().voice(str(long), "", str(tmp_path))  # Chatterbox uses the first seconds
 

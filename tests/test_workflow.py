@@ -38,9 +38,9 @@ def test_build_incremental_rebuilds(make_project):
     wav_before = sf.info(str(project.path / "out/ep1.wav")).frames
     project.write(
         "scripts/ep1.txt",
-        (project.path / "scripts/ep1.txt").read_text().replace(
-            "[Bob] Hello Alice.", "[pause:2s]\n[Bob] Hello Alice."
-        ),
+        (project.path / "scripts/ep1.txt")
+        .read_text()
+        .replace("[Bob] Hello Alice.", "[pause:2s]\n[Bob] Hello Alice."),
     )
     paused = project.snakemake("-j1", "out/ep1.wav")
     assert paused.returncode == 0, paused.output

@@ -19,8 +19,9 @@ SPECIAL = ["[START]", "[STOP]", "[UNK]", "[SPACE]", "[PAD]", "[SEP]", "[CLS]", "
 CHARS = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'\"-:;()äöüßéèàç")
 
 
-def write_voice(path: Path, freq: float, seconds: float = 3.0, rate: int = 22050,
-                channels: int = 1) -> Path:
+def write_voice(
+    path: Path, freq: float, seconds: float = 3.0, rate: int = 22050, channels: int = 1
+) -> Path:
     """A voiced, speech-like test reference: a harmonic tone with vibrato and syllable envelope."""
     t = np.arange(int(seconds * rate)) / rate
     f0 = freq * (1 + 0.03 * np.sin(2 * np.pi * 5 * t))
@@ -125,11 +126,16 @@ def build_f5(folder: Path, *, nan: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.yaml").write_text(F5_MODEL_YAML)
     cfg = OmegaConf.load(str(folder / "model.yaml")).model
-    char_map, vocab_size = get_tokenizer(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom")
-    model = CFM(transformer=DiT(**cfg.arch, text_num_embeds=vocab_size, mel_dim=100),
-                vocab_char_map=char_map)
-    state = {f"ema_model.{k}": v for k, v in model.state_dict().items()
-             if not k.startswith("mel_spec.")}
+    char_map, vocab_size = get_tokenizer(
+        str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom"
+    )
+    model = CFM(
+        transformer=DiT(**cfg.arch, text_num_embeds=vocab_size, mel_dim=100),
+        vocab_char_map=char_map,
+    )
+    state = {
+        f"ema_model.{k}": v for k, v in model.state_dict().items() if not k.startswith("mel_spec.")
+    }
     if nan:
         for key, value in state.items():
             if key.startswith("ema_model.transformer.proj_out"):
@@ -138,5 +144,7 @@ def build_f5(folder: Path, *, nan: bool = False) -> Path:
     voc = folder / "vocos"
     voc.mkdir(exist_ok=True)
     (voc / "config.yaml").write_text(VOCOS_CONFIG)
-    torch.save(Vocos.from_hparams(str(voc / "config.yaml")).state_dict(), str(voc / "pytorch_model.bin"))
+    torch.save(
+        Vocos.from_hparams(str(voc / "config.yaml")).state_dict(), str(voc / "pytorch_model.bin")
+    )
     return folder

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ttsbuild.cachekey import derive_seed
 from ttsbuild.engines import RenderRequest, get_engine
+from ttsbuild.planning.key import derive_seed
 
 
 def make_request(

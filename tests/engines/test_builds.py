@@ -123,13 +123,18 @@ def test_two_languages_three_characters_one_load_per_model(
     new_plan = json.loads((project.path / "build/plans/ep1.json").read_text())
     new_alice = {i["key"] for i in new_plan["items"] if i.get("speaker") == "alice"}
     assert not new_alice & alice
-    others = {f"{i['key']}.wav" for i in new_plan["items"] if i.get("speaker") in ("bob", "narrator")}
+    others = {
+        f"{i['key']}.wav" for i in new_plan["items"] if i.get("speaker") in ("bob", "narrator")
+    }
     assert all(after[name] == segments[name] for name in others)  # untouched, byte for byte
 
 
-def test_plan_time_language_and_voice_errors(make_project, chatterbox_en_dir, chatterbox_mtl_dir, f5_dir):
-    project = _project(make_project, chatterbox_en_dir, chatterbox_mtl_dir, f5_dir,
-                       script="[fr:Bob] Bonjour.\n")
+def test_plan_time_language_and_voice_errors(
+    make_project, chatterbox_en_dir, chatterbox_mtl_dir, f5_dir
+):
+    project = _project(
+        make_project, chatterbox_en_dir, chatterbox_mtl_dir, f5_dir, script="[fr:Bob] Bonjour.\n"
+    )
     result = project.ttsbuild("check")
     assert result.returncode != 0
     assert (
@@ -139,9 +144,17 @@ def test_plan_time_language_and_voice_errors(make_project, chatterbox_en_dir, ch
     project.write("scripts/ep1.txt", "[de:narrator] Hallo.\n")
     assert project.ttsbuild("check").returncode == 0  # routed to chatterbox-multilingual
     config = (project.path / "config/config.yaml").read_text()
-    project.write("config/config.yaml", config.replace("    languages:\n      de: {engine: chatterbox-multilingual}\n  alice", "  alice", 1))
+    project.write(
+        "config/config.yaml",
+        config.replace(
+            "    languages:\n      de: {engine: chatterbox-multilingual}\n  alice", "  alice", 1
+        ),
+    )
     result = project.ttsbuild("check")
-    assert "engine 'chatterbox' cannot speak 'de' for character 'narrator' (it speaks: en)" in result.output
+    assert (
+        "engine 'chatterbox' cannot speak 'de' for character 'narrator' (it speaks: en)"
+        in result.output
+    )
     (project.path / "voices/bob.reference.txt").unlink()
     project.write("scripts/ep1.txt", "[Bob] Hi.\n")
     result = project.ttsbuild("check")
@@ -151,12 +164,22 @@ def test_plan_time_language_and_voice_errors(make_project, chatterbox_en_dir, ch
     ), result.output
 
 
-def test_a_nan_generation_fails_only_its_segment(make_project, chatterbox_en_dir, chatterbox_mtl_dir,
-                                                 f5_dir, f5_nan_dir):
-    project = _project(make_project, chatterbox_en_dir, chatterbox_mtl_dir, f5_dir,
-                       script="[Bob] Hello.\n", f5_ckpt=f5_nan_dir)
+def test_a_nan_generation_fails_only_its_segment(
+    make_project, chatterbox_en_dir, chatterbox_mtl_dir, f5_dir, f5_nan_dir
+):
+    project = _project(
+        make_project,
+        chatterbox_en_dir,
+        chatterbox_mtl_dir,
+        f5_dir,
+        script="[Bob] Hello.\n",
+        f5_ckpt=f5_nan_dir,
+    )
     result = project.snakemake("-j1", "out/ep1.wav")
     assert result.returncode != 0
-    assert "ttsbuild: scripts/ep1.txt:1 (bob): the engine returned NaN or infinite samples" in result.output
+    assert (
+        "ttsbuild: scripts/ep1.txt:1 (bob): the engine returned NaN or infinite samples"
+        in result.output
+    )
     assert project.segments() == {}
     shutil.rmtree(project.path / "build", ignore_errors=True)

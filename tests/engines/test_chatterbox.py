@@ -12,19 +12,23 @@ import pytest
 from tests.conftest import REPO
 from tests.engines.conftest import CHATTERBOX_TEST_PARAMS as SMALL
 from tests.engines.support import make_request, render_concurrently
+from ttsbuild.core.errors import EngineError, RenderError
 from ttsbuild.engines import EngineOptions, get_engine
-from ttsbuild.errors import EngineError, RenderError
 
 
 @pytest.fixture(scope="module")
 def en_model(chatterbox_en_dir: Path):
-    return get_engine("chatterbox").load(EngineOptions("cpu", checkpoint_dir=str(chatterbox_en_dir)))
+    return get_engine("chatterbox").load(
+        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_en_dir)})
+    )
 
 
 @pytest.fixture(scope="module")
 def mtl_model(chatterbox_mtl_dir: Path):
     engine = get_engine("chatterbox-multilingual")
-    return engine.load(EngineOptions("cpu", checkpoint_dir=str(chatterbox_mtl_dir)))
+    return engine.load(
+        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_mtl_dir)})
+    )
 
 
 def test_english_render_is_seeded_and_uses_its_parameters(en_model, voices):
@@ -36,37 +40,50 @@ def test_english_render_is_seeded_and_uses_its_parameters(en_model, voices):
     assert 0.3 < first.duration <= 30 / 25 + 0.05
     again = en_model.synthesize(request)
     assert again.samples.tobytes() == first.samples.tobytes()
-    reseeded = en_model.synthesize(make_request("chatterbox", "Hello there, Bob.", voices["a"], seed=8, **SMALL))
+    reseeded = en_model.synthesize(
+        make_request("chatterbox", "Hello there, Bob.", voices["a"], seed=8, **SMALL)
+    )
     assert reseeded.samples.tobytes() != first.samples.tobytes()
     colder = en_model.synthesize(
-        make_request("chatterbox", "Hello there, Bob.", voices["a"], seed=7, temperature=0.05, **SMALL)
+        make_request(
+            "chatterbox", "Hello there, Bob.", voices["a"], seed=7, temperature=0.05, **SMALL
+        )
     )
     assert colder.samples.tobytes() != first.samples.tobytes()
-    other_voice = en_model.synthesize(make_request("chatterbox", "Hello there, Bob.", voices["b"], seed=7, **SMALL))
+    other_voice = en_model.synthesize(
+        make_request("chatterbox", "Hello there, Bob.", voices["b"], seed=7, **SMALL)
+    )
     assert other_voice.samples.tobytes() != first.samples.tobytes()
     assert en_model.voices_conditioned == 2  # conditioning memoized per voice content
 
 
 def test_speed_is_honoured(en_model, voices):
     normal = en_model.synthesize(make_request("chatterbox", "Quick.", voices["a"], seed=3, **SMALL))
-    fast = en_model.synthesize(make_request("chatterbox", "Quick.", voices["a"], seed=3, speed=1.5, **SMALL))
+    fast = en_model.synthesize(
+        make_request("chatterbox", "Quick.", voices["a"], seed=3, speed=1.5, **SMALL)
+    )
     assert fast.duration == pytest.approx(normal.duration / 1.5, rel=0.05)
 
 
 def test_multilingual_passes_the_language(mtl_model, en_model, voices):
     german_request = make_request(
-        "chatterbox-multilingual", "Guten Tag.", voices["a"], language="de", seed=5, **SMALL)
+        "chatterbox-multilingual", "Guten Tag.", voices["a"], language="de", seed=5, **SMALL
+    )
     german = mtl_model.synthesize(german_request)
     assert np.all(np.isfinite(german.samples)) and german.peak() > 1e-3
     # the multilingual tokenizer gets language_id: the text starts with the language token
     vocab = mtl_model.tts.tokenizer.tokenizer.get_vocab()
     for language in ("de", "fr", "ja"):
-        request = make_request("chatterbox-multilingual", "Guten Tag.", voices["a"], language=language)
+        request = make_request(
+            "chatterbox-multilingual", "Guten Tag.", voices["a"], language=language
+        )
         tokens = mtl_model._text_tokens(request)[0].tolist()
         assert tokens[1] == vocab[f"[{language}]"], language
     # the English model is never used for another language, even if asked directly
     with pytest.raises(EngineError, match="English only"):
-        en_model.synthesize(make_request("chatterbox", "Guten Tag.", voices["a"], language="de", **SMALL))
+        en_model.synthesize(
+            make_request("chatterbox", "Guten Tag.", voices["a"], language="de", **SMALL)
+        )
     # no attention hooks pile up across calls (upstream leaves three per call)
     mtl_model.synthesize(german_request)
     hooks = sum(len(layer.self_attn._forward_hooks) for layer in mtl_model.tts.t3.tfmr.layers)
@@ -80,18 +97,23 @@ def test_two_threads_give_the_same_bytes_as_one(en_model, chatterbox_en_dir: Pat
         make_request("chatterbox", "Second line.", voices["c"], seed=12, **SMALL),
     ]
     serial = [en_model.synthesize(r).samples.tobytes() for r in requests]
-    shared = engine.load(EngineOptions("cpu", checkpoint_dir=str(chatterbox_en_dir)))
+    shared = engine.load(
+        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_en_dir)})
+    )
     # a fresh model: both threads condition their voice and generate at once
     assert render_concurrently(shared, requests) == serial
 
 
 def test_runaway_generation_fails_the_segment(chatterbox_en_dir: Path, voices):
-    from ttsbuild.render import synthesize
+    from ttsbuild.rendering.render import synthesize
 
     # 350 tokens is up to 14 s of audio: far more than "Hi." warrants (random weights never stop)
     request = make_request("chatterbox", "Hi.", voices["a"], max_new_tokens=350, cfm_steps=1)
-    options = EngineOptions("cpu", checkpoint_dir=str(chatterbox_en_dir))
-    with pytest.raises(RenderError, match=r"ep1.txt:3 \(alice\): the engine returned 1\d\.\d s of audio, .*\(limit 9\.1 s\); the generation ran away"):
+    options = EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_en_dir)})
+    with pytest.raises(
+        RenderError,
+        match=r"ep1.txt:3 \(alice\): the engine returned 1\d\.\d s of audio, .*\(limit 9\.1 s\); the generation ran away",
+    ):
         synthesize(request, options, "ep1.txt:3 (alice)")
 
 
@@ -108,19 +130,32 @@ def test_missing_weights_are_a_clear_error(tmp_path: Path, chatterbox_en_dir: Pa
     partial.mkdir()
     (partial / "tokenizer.json").write_bytes((chatterbox_en_dir / "tokenizer.json").read_bytes())
     engine = get_engine("chatterbox")
-    with pytest.raises(EngineError, match=r"lacks ve\.safetensors, t3_cfg\.safetensors, s3gen\.safetensors \(config key engines\.chatterbox\.checkpoint_dir"):
-        engine.load(EngineOptions("cpu", checkpoint_dir=str(partial)))
+    with pytest.raises(
+        EngineError,
+        match=r"lacks ve\.safetensors, t3_cfg\.safetensors, s3gen\.safetensors \(config key engines\.chatterbox\.checkpoint_dir",
+    ):
+        engine.load(EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(partial)}))
     # No checkpoint_dir, an empty Hugging Face cache, offline: which files to put where.
     code = (
         "from ttsbuild.engines import get_engine, EngineOptions\n"
-        "from ttsbuild.errors import EngineError\n"
-        "try:\n    get_engine('chatterbox-multilingual').load(EngineOptions('cpu'))\n"
+        "from ttsbuild.core.errors import EngineError\n"
+        "try:\n    get_engine('chatterbox-multilingual').load(EngineOptions.from_dict({'device': 'cpu'}))\n"
         "except EngineError as exc:\n    print(exc)\n"
     )
-    env = {"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
-           "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env,
-                         timeout=120).stdout.strip()
+    env = {
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    ).stdout.strip()
     assert out == (
         "engine 'chatterbox-multilingual': model weights not found and HF_HUB_OFFLINE is set: "
         "put ve.pt, t3_mtl23ls_v2.safetensors, s3gen.pt, grapheme_mtl_merged_expanded_v1.json "

@@ -3,6 +3,10 @@
 Built-in engines are listed in :data:`BUILTIN`. Other engines register through the
 ``ttsbuild.engines`` entry-point group, or the ``TTSBUILD_ENGINE_PLUGINS`` environment variable
 (``name=module:Class,...``), which is how tests add a fast fake engine without shipping one.
+
+Stage 3, engines (a service of planning and rendering): one module per engine behind the
+Protocol in :mod:`ttsbuild.engines.base`. Planning asks an engine for its declared info and
+voices; rendering loads its model. May import: core, config.
 """
 
 from __future__ import annotations
@@ -13,17 +17,11 @@ import os
 import threading
 from importlib.metadata import entry_points
 
-from ..errors import EngineError
-from .base import (
-    COMMON_PARAMS,
-    Engine,
-    EngineInfo,
-    EngineOptions,
-    Model,
-    ParamSpec,
-    RenderRequest,
-    Voice,
-)
+from ttsbuild.config.settings import EngineOptions
+from ttsbuild.core.errors import EngineError
+from ttsbuild.core.request import RenderRequest, Voice
+
+from .base import COMMON_PARAMS, Engine, EngineInfo, Model, ParamSpec
 
 __all__ = [
     "BUILTIN",
@@ -74,9 +72,7 @@ def get_engine(name: str) -> Engine:
             return _instances[name]
         table = _registry()
         if name not in table:
-            raise EngineError(
-                f"unknown engine {name!r}; known engines: {', '.join(sorted(table))}"
-            )
+            raise EngineError(f"unknown engine {name!r}; known engines: {', '.join(sorted(table))}")
         module_name, _, attr = table[name].partition(":")
         try:
             cls = getattr(importlib.import_module(module_name), attr)

@@ -1,11 +1,17 @@
-"""The engine Protocol, and the values that cross it."""
+"""The engine Protocol and what an engine declares about itself (info, parameters).
+
+The request and voice values that cross the Protocol live in :mod:`ttsbuild.core.request`;
+per-process options in :mod:`ttsbuild.config.settings`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..audio import Audio
+from ttsbuild.config.settings import EngineOptions
+from ttsbuild.core.audio import Audio
+from ttsbuild.core.request import RenderRequest, Voice
 
 
 @dataclass(frozen=True)
@@ -50,42 +56,6 @@ class EngineInfo:
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {p.name: p for p in (*COMMON_PARAMS, *self.params)}
-
-
-@dataclass(frozen=True)
-class Voice:
-    """A resolved voice: where its reference lives (never hashed) and its content hash."""
-
-    reference: str  # path to reference audio or engine model file, or "" for the engine default
-    content_hash: str
-    reference_text: str = ""
-
-
-@dataclass(frozen=True)
-class RenderRequest:
-    """Everything that determines a segment's sound. Its canonical form is the cache key."""
-
-    text: str
-    engine: str
-    engine_version: str
-    model: str
-    language: str
-    voice: Voice
-    params: tuple[tuple[str, float], ...]
-    seed: int
-
-    def param(self, name: str, default: float = 0.0) -> float:
-        return dict(self.params).get(name, default)
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """Per-process engine settings from config: never part of a segment's identity."""
-
-    device: str = "cpu"
-    model: str = ""
-    checkpoint_dir: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import Audio
-from ..errors import EngineError, RenderError
+from ttsbuild.core.audio import Audio
+from ttsbuild.core.errors import EngineError, RenderError
+
 from . import weights
 from .base import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
 from .reference import CloningEngine, ConditioningMemo, load_reference
@@ -58,30 +59,68 @@ MULTILINGUAL_FILES = (
 
 #: ``chatterbox.mtl_tts.SUPPORTED_LANGUAGES`` (0.1.7), kept here so planning needs no torch.
 MULTILINGUAL_LANGUAGES = frozenset(
-    ["ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja", "ko", "ms", "nl", "no", "pl", "pt", "ru", "sv", "sw", "tr", "zh"]
+    [
+        "ar",
+        "da",
+        "de",
+        "el",
+        "en",
+        "es",
+        "fi",
+        "fr",
+        "he",
+        "hi",
+        "it",
+        "ja",
+        "ko",
+        "ms",
+        "nl",
+        "no",
+        "pl",
+        "pt",
+        "ru",
+        "sv",
+        "sw",
+        "tr",
+        "zh",
+    ]
 )
 
 
 def _params(repetition_penalty: float) -> tuple[ParamSpec, ...]:
     return (
         ParamSpec("exaggeration", 0.5, 0.25, 2.0, help="emotion intensity; 0.5 is neutral"),
-        ParamSpec("cfg_weight", 0.5, 0.0, 1.0, help="classifier-free guidance; lower is slower speech"),
+        ParamSpec(
+            "cfg_weight", 0.5, 0.0, 1.0, help="classifier-free guidance; lower is slower speech"
+        ),
         ParamSpec("temperature", 0.8, 0.05, 5.0, help="sampling temperature of the speech tokens"),
-        ParamSpec("repetition_penalty", repetition_penalty, 1.0, 3.0, help="penalty on repeated tokens"),
+        ParamSpec(
+            "repetition_penalty", repetition_penalty, 1.0, 3.0, help="penalty on repeated tokens"
+        ),
         ParamSpec("min_p", 0.05, 0.0, 1.0, help="min-p sampling threshold"),
         ParamSpec("top_p", 1.0, 0.0, 1.0, help="top-p sampling threshold"),
         ParamSpec(
-            "max_new_tokens", 1000, 1, 4096, integer=True,
+            "max_new_tokens",
+            1000,
+            1,
+            4096,
+            integer=True,
             help="cap on speech tokens (25 per second of audio); upstream hard-codes 1000",
         ),
         ParamSpec(
-            "cfm_steps", 10, 1, 100, integer=True,
+            "cfm_steps",
+            10,
+            1,
+            100,
+            integer=True,
             help="flow-matching steps of the S3Gen decoder (upstream default 10)",
         ),
     )
 
 
-def t3_config(multilingual: bool, layers: int | None = None, intermediate: int | None = None) -> Any:
+def t3_config(
+    multilingual: bool, layers: int | None = None, intermediate: int | None = None
+) -> Any:
     """The ``T3Config`` for a checkpoint, sized by its transformer depth and MLP width.
 
     Released checkpoints have the upstream size (``Llama_520M``) and get the upstream config
@@ -178,7 +217,9 @@ class ChatterboxModel:
                 np.array(ref24.samples[: tts.DEC_COND_LEN]), S3GEN_SR, device=self.device
             )
             plen = tts.t3.hp.speech_cond_prompt_len
-            tokens, _ = tts.s3gen.tokenizer.forward([np.array(ref16[: tts.ENC_COND_LEN])], max_len=plen)
+            tokens, _ = tts.s3gen.tokenizer.forward(
+                [np.array(ref16[: tts.ENC_COND_LEN])], max_len=plen
+            )
             tokens = torch.atleast_2d(tokens).to(self.device)
             embeds = tts.ve.embeds_from_wavs([np.array(ref16)], sample_rate=S3_SR)
             speaker = torch.from_numpy(embeds).mean(dim=0, keepdim=True).to(self.device)
@@ -251,7 +292,8 @@ class ChatterboxModel:
                 samples = wav.squeeze(0).detach().cpu().numpy().astype(np.float32)
             if generated >= max_new_tokens:
                 log.warning(
-                    "chatterbox: generation hit max_new_tokens=%d without a stop token", max_new_tokens
+                    "chatterbox: generation hit max_new_tokens=%d without a stop token",
+                    max_new_tokens,
                 )
             if not np.all(np.isfinite(samples)):
                 raise RenderError("chatterbox returned NaN or infinite samples")
@@ -271,7 +313,9 @@ def _load_state(path: Path) -> dict[str, Any]:
     return torch.load(str(path), map_location="cpu", weights_only=True)
 
 
-def _info(name: str, languages: frozenset[str], repetition_penalty: float, model: str) -> EngineInfo:
+def _info(
+    name: str, languages: frozenset[str], repetition_penalty: float, model: str
+) -> EngineInfo:
     return EngineInfo(
         name=name,
         sample_rate=SAMPLE_RATE,
@@ -322,7 +366,9 @@ class ChatterboxEngine(CloningEngine):
         except EngineError:
             raise
         except Exception as exc:  # the files are there but do not load: corrupt, wrong model
-            raise weights.load_failed(self.info.name, options.checkpoint_dir or REPO_ID, exc) from exc
+            raise weights.load_failed(
+                self.info.name, options.checkpoint_dir or REPO_ID, exc
+            ) from exc
 
     def _build(self, files: dict[str, Path], device: str) -> ChatterboxModel:
         from chatterbox.models.s3gen import S3Gen
@@ -349,7 +395,9 @@ class ChatterboxEngine(CloningEngine):
             from chatterbox.models.tokenizers import MTLTokenizer
             from chatterbox.mtl_tts import ChatterboxMultilingualTTS
 
-            tts = ChatterboxMultilingualTTS(t3, s3gen, ve, MTLTokenizer(str(files[names[3]])), device)
+            tts = ChatterboxMultilingualTTS(
+                t3, s3gen, ve, MTLTokenizer(str(files[names[3]])), device
+            )
         else:
             from chatterbox.models.tokenizers import EnTokenizer
             from chatterbox.tts import ChatterboxTTS

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import Audio, concat
-from ..errors import EngineError
+from ttsbuild.core.audio import Audio, concat
+from ttsbuild.core.errors import EngineError
+
 from . import weights
 from .base import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
 from .reference import CloningEngine, ConditioningMemo, load_reference
@@ -84,7 +85,9 @@ class F5Model:
             )
             ref_seconds = ref.shape[-1] / SAMPLE_RATE
             # infer_process's batch size: as many characters as fit 22 s with the reference
-            max_chars = int(len(ref_text.encode("utf-8")) / ref_seconds * (22 - ref_seconds) * speed)
+            max_chars = int(
+                len(ref_text.encode("utf-8")) / ref_seconds * (22 - ref_seconds) * speed
+            )
             batches = chunk_text(request.text, max_chars=max(max_chars, 1))
             seed_everything(request.seed)
             parts: list[Audio] = []
@@ -146,7 +149,8 @@ class F5TTSEngine(CloningEngine):
                 layout[key] = base / name
         if (base / "vocos").is_dir():
             layout.update(
-                (f"vocos/{f}", p) for f, p in weights.local_files(self.info.name, base / "vocos", VOCOS_FILES).items()
+                (f"vocos/{f}", p)
+                for f, p in weights.local_files(self.info.name, base / "vocos", VOCOS_FILES).items()
             )
         return layout
 
@@ -170,14 +174,20 @@ class F5TTSEngine(CloningEngine):
             layout = self._local_layout(options.checkpoint_dir)
         else:
             self.model_id(options)  # validates the name
-            layout = {"weights": weights.hub_files(self.info.name, REPO_ID, [HUB_CHECKPOINTS[name]])[HUB_CHECKPOINTS[name]]}
+            layout = {
+                "weights": weights.hub_files(self.info.name, REPO_ID, [HUB_CHECKPOINTS[name]])[
+                    HUB_CHECKPOINTS[name]
+                ]
+            }
         if "vocos/config.yaml" not in layout:
             hub = weights.hub_files(self.info.name, VOCOS_REPO_ID, VOCOS_FILES)
             layout.update((f"vocos/{f}", p) for f, p in hub.items())
         try:
             return self._build(name, layout, options.device)
         except ImportError as exc:
-            raise EngineError(f"engine 'f5tts' cannot be imported ({exc}); see docs/engines.md") from None
+            raise EngineError(
+                f"engine 'f5tts' cannot be imported ({exc}); see docs/engines.md"
+            ) from None
         except EngineError:
             raise
         except Exception as exc:  # the files are there but do not load: corrupt, wrong model
@@ -205,7 +215,10 @@ class F5TTSEngine(CloningEngine):
         chatter = io.StringIO()  # F5-TTS prints progress while loading; keep it in the debug log
         with contextlib.redirect_stdout(chatter):
             vocoder = load_vocoder(
-                "vocos", is_local=True, local_path=str(layout["vocos/config.yaml"].parent), device=device
+                "vocos",
+                is_local=True,
+                local_path=str(layout["vocos/config.yaml"].parent),
+                device=device,
             )
             model = load_model(
                 get_class(f"f5_tts.model.{cfg.backbone}"),

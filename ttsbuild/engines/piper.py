@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import Audio, concat
-from ..content import content_hash
-from ..errors import EngineError, VoiceError
+from ttsbuild.core.audio import Audio, concat
+from ttsbuild.core.content import content_hash
+from ttsbuild.core.errors import EngineError, VoiceError
+
 from .base import EngineInfo, EngineOptions, RenderRequest, Voice
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ A character's voice is a short recording of the target speaker (any format sound
 any rate, any channel count) and, for engines that need it, its transcript. Plan-time checks
 turn every way a reference can be unusable into one :class:`VoiceError` naming the file. The
 voice's identity in segment keys is the hash of its *decoded* audio
-(:func:`ttsbuild.content.audio_content_hash`), so re-encoding a file keeps its segments and
+(:func:`ttsbuild.core.content.audio_content_hash`), so re-encoding a file keeps its segments and
 replacing the recording re-renders exactly the lines of the characters that use it.
 
 No torch here: this module is imported at plan time.
@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import Audio, read_audio
-from ..content import audio_content_hash
-from ..errors import EngineError, VoiceError
+from ttsbuild.core.audio import Audio, read_audio
+from ttsbuild.core.content import audio_content_hash
+from ttsbuild.core.errors import EngineError, VoiceError
+
 from .base import EngineInfo, Voice
 
 log = logging.getLogger(__name__)

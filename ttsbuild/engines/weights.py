@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import EngineError
+from ttsbuild.core.errors import EngineError
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,12 @@ def hub_files(engine: str, repo_id: str, files: Sequence[str]) -> dict[str, Path
 def fingerprint(engine: str, folder: str | Path, files: Sequence[str]) -> str:
     """A short hash of a checkpoint folder's files, so swapped weights change segment keys.
 
-    File hashes are memoized by path, size and mtime (:mod:`ttsbuild.content`), so a large
+    File hashes are memoized by path, size and mtime (:mod:`ttsbuild.core.content`), so a large
     checkpoint is read once, not at every plan.
     """
     import hashlib
 
-    from ..content import content_hash
+    from ttsbuild.core.content import content_hash
 
     paths = local_files(engine, folder, files)
     digest = hashlib.sha256()

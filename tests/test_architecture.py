@@ -1,0 +1,128 @@
+"""The package's shape: stages import only earlier stages, no cycles, no oversized modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "ttsbuild"
+
+#: The pipeline, in order (docs/architecture.md). A module may import its own stage and the
+#: stages before it; workflow and cli sit on top of everything.
+STAGES = [
+    "core",
+    "config",
+    "sources",
+    "engines",
+    "planning",
+    "store",
+    "rendering",
+    "assembly",
+    "delivery",
+    "reports",
+    "workflow",
+    "cli",
+]
+RANK = {name: i for i, name in enumerate(STAGES)}
+RANK["cli"] = RANK["workflow"]  # two front doors, neither imports the other
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _stage(path: Path) -> str | None:
+    rel = path.relative_to(PACKAGE).parts
+    return rel[0] if len(rel) > 1 else None
+
+
+def _imported_stages(path: Path) -> set[tuple[str, int]]:
+    tree = ast.parse(path.read_text("utf-8"))
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            if node.level > 1:
+                found.add(("<relative import above its package>", node.lineno))
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "ttsbuild" and len(parts) > 1:
+                found.add((parts[1], node.lineno))
+    return found
+
+
+def test_every_module_lives_in_a_stage():
+    top = {p.name for p in PACKAGE.glob("*.py")}
+    assert top == {"__init__.py"}, f"modules outside the stage folders: {sorted(top)}"
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == {
+        *STAGES,
+        "schemas",
+    }
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_down_the_pipeline(path):
+    stage = _stage(path)
+    if stage is None:
+        return
+    for imported, line in _imported_stages(path):
+        assert imported in RANK, f"{path}:{line}: imports {imported}"
+        assert RANK[imported] <= RANK[stage], (
+            f"{path.relative_to(PACKAGE)}:{line}: stage '{stage}' imports the later stage "
+            f"'{imported}'"
+        )
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_stay_small(path):
+    lines = path.read_text("utf-8").count("\n")
+    assert lines <= 420, f"{path.relative_to(PACKAGE)} has {lines} lines; split it by concern"
+
+
+def test_each_stage_says_what_it_owns():
+    for stage in STAGES:
+        doc = ast.get_docstring(ast.parse((PACKAGE / stage / "__init__.py").read_text("utf-8")))
+        assert doc and "import" in doc, f"ttsbuild/{stage}/__init__.py: say what it may import"
+
+
+def test_no_import_cycles_between_modules():
+    graph: dict[str, set[str]] = {}
+    for path in _modules():
+        mod = ".".join(("ttsbuild", *path.relative_to(PACKAGE).with_suffix("").parts))
+        mod = mod.removesuffix(".__init__")
+        deps: set[str] = set()
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in tree.body:  # module-level imports only: lazy imports cannot cycle at import
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("ttsbuild")
+            ):
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("ttsbuild"))
+        graph[mod] = deps
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for dep in graph.get(node, ()):
+            if dep == node or dep not in graph:
+                continue
+            if state.get(dep) == 1:
+                cycle = trail[trail.index(dep) :] + [dep] if dep in trail else [node, dep]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if dep not in state:
+                visit(dep, [*trail, dep])
+        state[node] = 2
+
+    for mod in graph:
+        if mod not in state:
+            visit(mod, [mod])

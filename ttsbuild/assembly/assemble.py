@@ -1,0 +1,117 @@
+"""Assembly: stored segments + a frozen plan -> episode audio, SRT track and timing report.
+
+One pipeline for every source: a layout (:func:`script_layout` for scripts,
+:func:`ttsbuild.assembly.cues.cue_layout` for subtitle cues) places clips on the timeline using
+only their cached lengths; :func:`ttsbuild.assembly.writer.master_and_write` then applies one
+mastering gain, limits only the clips that would cross the peak ceiling and streams the episode
+to disk clip by clip. Memory stays flat in the episode's length for both kinds of source.
+
+Imports: core, config, planning, store, and the other assembly modules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ttsbuild.assembly.clips import ClipCache, Layout, Piece
+from ttsbuild.assembly.cues import cue_layout
+from ttsbuild.assembly.timing import Slot, format_srt, ms_to_samples, place
+from ttsbuild.assembly.writer import master_and_write
+from ttsbuild.config.settings import OutputSettings
+from ttsbuild.core.fsutil import write_text_atomic
+from ttsbuild.planning.plan import EpisodePlan, Segment
+
+log = logging.getLogger(__name__)
+
+
+def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings) -> Layout:
+    """Segments one after another (gaps between lines, shorter gaps between chunks), pauses
+    as silence; one subtitle cue per segment."""
+    rate = settings.sample_rate
+    slots: list[Slot] = []
+    for item in plan.items:
+        if isinstance(item, Segment):
+            slots.append(Slot("segment", cache.info(item.key).samples, item.line, item.chunk))
+        else:
+            slots.append(Slot("pause", ms_to_samples(item.milliseconds, rate), item.line))
+    placements, total = place(
+        slots, rate, settings.gap_ms, settings.chunk_gap_ms, settings.padding_ms
+    )
+    pieces: list[Piece] = []
+    cues: list[tuple[int, int, str]] = []
+    report_items: list[dict[str, Any]] = []
+    for p in placements:
+        seg = plan.items[p.index]
+        assert isinstance(seg, Segment)
+        pieces.append(Piece(p.start, cache.info(seg.key), partial(cache.audio, seg.key)))
+        cues.append((p.start, p.end, seg.text))
+        report_items.append(
+            {
+                "index": len(report_items) + 1,
+                "line": seg.line,
+                "chunk": seg.chunk,
+                "speaker": seg.speaker,
+                "language": seg.request.language,
+                "text": seg.text,
+                "key": seg.key,
+                "start_sample": p.start,
+                "end_sample": p.end,
+                "start": round(p.start / rate, 6),
+                "end": round(p.end / rate, 6),
+            }
+        )
+    report = {
+        "segments": len(report_items),
+        "pauses": sum(1 for s in slots if s.kind == "pause"),
+        "mastering": None,  # filled in after writing
+        "items": report_items,
+    }
+    summary = f"{len(report_items)} segments"
+    return Layout(total, pieces, cues, report, summary)
+
+
+def assemble_episode(
+    plan_file: str | Path,
+    store: str | Path,
+    settings: OutputSettings,
+    wav_out: str | Path,
+    srt_out: str | Path,
+    timing_out: str | Path,
+    cache_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    plan = EpisodePlan.from_dict(json.loads(Path(plan_file).read_text("utf-8")))
+    cache = ClipCache(Path(store), Path(cache_dir) if cache_dir else None, settings)
+    rate = settings.sample_rate
+    srt = plan.extra.get("srt")
+    layout = (
+        cue_layout(plan, srt, cache, settings)
+        if srt is not None
+        else script_layout(plan, cache, settings)
+    )
+    mastering = master_and_write(wav_out, rate, layout.total, layout.pieces, settings)
+    write_text_atomic(srt_out, format_srt(layout.cues, rate))
+    report: dict[str, Any] = {
+        "episode": plan.episode,
+        "source": plan.source,
+        "sample_rate": rate,
+        **{k: v for k, v in layout.report.items() if k in ("mode", "timing", "encoding")},
+        "duration_samples": layout.total,
+        "duration": round(layout.total / rate, 6),
+        **{k: v for k, v in layout.report.items() if k not in ("mode", "timing", "encoding")},
+    }
+    report["mastering"] = mastering
+    write_text_atomic(timing_out, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    log.info(
+        "ttsbuild: assembled %s: %s, %.1f s, %s LUFS, true peak %s dBTP%s",
+        plan.episode,
+        layout.summary,
+        layout.total / rate,
+        mastering["integrated_lufs"],
+        mastering["true_peak_dbtp"],
+        layout.details,
+    )
+    return report

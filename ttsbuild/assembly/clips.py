@@ -1,0 +1,148 @@
+"""Prepared clips: stored segments resampled, trimmed and faded for the episode, cached on disk
+with their length, true peak and loudness blocks, so placement and mastering need no audio.
+
+Imports: core, config, planning.key, store, assembly.mastering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ttsbuild.assembly.mastering import block_powers, true_peak
+from ttsbuild.config.settings import OutputSettings
+from ttsbuild.core.audio import Audio, read_audio
+from ttsbuild.core.errors import StoreError
+from ttsbuild.core.fsutil import write_bytes_atomic
+from ttsbuild.planning.key import RENDER_PIPELINE_VERSION, canonical_json
+from ttsbuild.store.segments import segment_path
+
+log = logging.getLogger(__name__)
+
+
+#: Bump when clip preparation or its measurements change (invalidates the clip cache).
+CLIP_CACHE_VERSION = 2
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What placement and mastering need to know about a prepared clip."""
+
+    samples: int
+    true_peak: float
+    blocks: npt.NDArray[np.float64]  # BS.1770 gating-block powers
+
+
+class ClipCache:
+    """Prepared clips on disk, keyed by segment key and the settings that shape them.
+
+    ``<key>.f32`` holds the samples (raw float32) and ``<key>.info`` the length, true peak and
+    loudness blocks (raw float64), so reading one back costs a single small read, no parsing.
+    """
+
+    def __init__(self, store: Path, cache_dir: Path | None, settings: OutputSettings):
+        self.store = store
+        self.settings = settings
+        digest = hashlib.sha256(
+            canonical_json(
+                [
+                    CLIP_CACHE_VERSION,
+                    RENDER_PIPELINE_VERSION,
+                    settings.sample_rate,
+                    settings.trim_db,
+                    settings.fade_ms,
+                ]
+            ).encode()
+        ).hexdigest()[:12]
+        self.dir = cache_dir / digest if cache_dir is not None else None
+        self._info: dict[str, ClipInfo] = {}
+        self._audio: dict[str, Audio] = {}  # only without a cache directory
+        self._builders: dict[str, Callable[[], Audio]] = {}
+
+    def derive(self, name: str, build: Callable[[], Audio]) -> str:
+        """Register a clip made from other clips (a subtitle cue stretched to its slot);
+        ``name`` must change whenever what ``build`` returns would. Cached like segments, so
+        a long subtitle episode never holds its clips in memory."""
+        self._builders[name] = build
+        return name
+
+    def _prepare(self, key: str) -> tuple[Audio, ClipInfo]:
+        build = self._builders.get(key)
+        if build is not None:
+            audio = build()
+        else:
+            path = segment_path(self.store, key)
+            try:
+                audio = read_audio(path)
+            except Exception as exc:
+                raise StoreError(
+                    f"{path}: stored segment cannot be decoded ({exc}); run 'ttsbuild verify "
+                    "--delete' and build again"
+                ) from None
+            s = self.settings
+            audio = audio.resampled(s.sample_rate).trimmed(s.trim_db).faded(s.fade_ms)
+        info = ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio))
+        if self.dir is None:
+            self._audio[key] = audio
+        else:
+            write_bytes_atomic(self.dir / f"{key}.f32", audio.samples.tobytes())
+            meta = np.concatenate([[info.samples, info.true_peak], info.blocks]).astype(np.float64)
+            write_bytes_atomic(self.dir / f"{key}.info", meta.tobytes())
+        return audio, info
+
+    def info(self, key: str) -> ClipInfo:
+        info = self._info.get(key)
+        if info is None:
+            raw = None
+            if self.dir is not None:
+                try:
+                    raw = np.fromfile(self.dir / f"{key}.info", dtype=np.float64)
+                except OSError:
+                    raw = None
+            if raw is not None and raw.size >= 2:
+                info = ClipInfo(int(raw[0]), float(raw[1]), raw[2:])
+            else:
+                info = self._prepare(key)[1]
+            self._info[key] = info
+        return info
+
+    def audio(self, key: str) -> Audio:
+        if self.dir is None:
+            if key not in self._audio:
+                self._prepare(key)
+            return self._audio[key]
+        try:
+            samples = np.fromfile(self.dir / f"{key}.f32", dtype=np.float32)
+        except OSError:
+            samples = None
+        if samples is None or samples.size != self.info(key).samples:
+            return self._prepare(key)[0]
+        return Audio(samples, self.settings.sample_rate)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One clip placed on the episode timeline; ``load`` gives its audio when it is written."""
+
+    start: int
+    info: ClipInfo
+    load: Callable[[], Audio]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """An episode placed on its timeline: what the writer streams and what the reports say."""
+
+    total: int  # samples
+    pieces: list[Piece]
+    cues: list[tuple[int, int, str]]  # (start, end, text) of each subtitle cue written
+    report: dict[str, Any]  # the source-specific part of the timing report
+    summary: str  # for the log line
+    details: str = ""  # extra log lines (the cue timing table)

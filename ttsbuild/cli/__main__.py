@@ -1,0 +1,3 @@
+from ttsbuild.cli.commands import main
+
+raise SystemExit(main())

@@ -1,0 +1,269 @@
+"""The ``ttsbuild`` command line: inspect a project and maintain its segment store.
+
+Exit codes: 0 success; 1 a user error (one line on stderr) or problems found; 2 bad command-line
+usage; 3 an internal error (a bug: one line, ``--debug`` shows the traceback); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
+from ttsbuild.core.errors import TTSBuildError
+from ttsbuild.planning.plan import EpisodePlan
+from ttsbuild.planning.planner import Planner
+from ttsbuild.reports.explain import SidecarIndex, explain_plan, summary
+from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
+from ttsbuild.store.segments import read_sidecar, stored_keys
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def out(line: str = "") -> None:
+    """The command's report goes to stdout (warnings and errors go to stderr)."""
+    sys.stdout.write(line + "\n")
+
+
+def warn(line: str) -> None:
+    sys.stderr.write(f"ttsbuild: warning: {line}\n")
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return load_project(args.directory, args.config)
+
+
+def _plans(project: Project, names: Sequence[str] | None = None) -> dict[str, EpisodePlan]:
+    planner = Planner(project)
+    chosen = list(names) if names else list(project.episodes)
+    return {name: planner.plan_episode(name) for name in chosen}
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def _store_is_shared(project: Project) -> bool:
+    root = project.root.resolve()
+    store = project.store.resolve()
+    return bool(os.environ.get("TTSBUILD_STORE")) or not (store == root or root in store.parents)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    project = _project(args)
+    total = 0
+    for name, plan in _plans(project).items():
+        total += len(plan.segments())
+        out(f"{name}: {plan.source}: {len(plan.segments())} segments, ok")
+    out(f"project ok: {len(project.episodes)} episodes, {total} segments; store {project.store}")
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    project = _project(args)
+    index = SidecarIndex(project.store)
+    for name, plan in _plans(project, args.episodes).items():
+        explanations = explain_plan(plan, project.store, index)
+        stored, missing = summary(explanations)
+        out(f"{name}: {len(explanations)} segments, {stored} stored, {missing} to render")
+        for e in explanations:
+            if e.stored and not args.all and args.command == "explain":
+                continue
+            state = "stored" if e.stored else "render"
+            text = e.segment.text if len(e.segment.text) <= 60 else e.segment.text[:57] + "..."
+            out(f"  {state:6} {e.segment.key} {e.where} {e.segment.speaker}: {text}")
+            if args.command == "explain":
+                for reason in e.reasons:
+                    out(f"         why: {reason}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    store = Path(args.store) if args.store else _project(args).store
+    if not store.is_dir():
+        out(f"{store}: no store yet (nothing rendered)")
+        return EXIT_OK
+    report = verify_store(store, delete=args.delete)
+    for p in report.problems:
+        kind = "corrupt" if p.corrupt else "note"
+        gone = " (removed)" if p.path in report.removed else ""
+        out(f"{kind}: {p.path}: {p.message}{gone}")
+    corrupt = len(report.corrupt)
+    out(
+        f"{report.checked} segments checked in {store}: {corrupt} corrupt, "
+        f"{len(report.problems) - corrupt} notes, {len(report.removed)} files removed"
+    )
+    if corrupt and not args.delete:
+        out(
+            "run 'ttsbuild verify --delete' to remove the corrupt segments; the next build "
+            "renders them again"
+        )
+        return EXIT_ERROR
+    left = [p for p in report.corrupt if p.path.exists()]  # e.g. locked by a running build
+    return EXIT_ERROR if left else EXIT_OK
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    project = _project(args)
+    referenced = {s.key for plan in _plans(project).values() for s in plan.segments()}
+    for other in args.project:
+        other_project = load_project(other, args.config)
+        if other_project.store.resolve() != project.store.resolve():
+            warn(f"{other}: its store {other_project.store} is not {project.store}; ignored")
+            continue
+        referenced |= {s.key for plan in _plans(other_project).values() for s in plan.segments()}
+    if _store_is_shared(project):
+        warn(
+            f"the store {project.store} is outside this project and may be shared: segments "
+            "only other projects use count as unreferenced (name those projects with "
+            "--project DIR to keep theirs)"
+        )
+    plan = plan_gc(project.store, referenced)
+    if plan.empty:
+        out(f"nothing to remove: {len(stored_keys(project.store))} stored segments, all referenced")
+        return EXIT_OK
+    for key in plan.segments:
+        side = read_sidecar(project.store, key)
+        origin = f" (from {side.where} {side.speaker}: {side.request.text[:40]!r})" if side else ""
+        out(f"unreferenced: {key}{origin}")
+    for key in plan.orphan_sidecars:
+        out(f"sidecar without audio: {key}")
+    for tmp in plan.temps:
+        out(f"temporary file: {tmp.name}")
+    out(
+        f"{len(plan.segments)} unreferenced segments, {len(plan.orphan_sidecars)} stray sidecars, "
+        f"{len(plan.temps)} temp files, {len(plan.stale_locks)} lock files ({_size(plan.bytes)}); "
+        f"{plan.referenced} segments referenced by {project.root}"
+    )
+    if not args.yes:
+        out("dry run: nothing deleted; run 'ttsbuild gc --yes' to delete")
+        return EXIT_OK
+    removed, skipped = run_gc(plan)
+    out(
+        f"removed {removed}" + (f", skipped {skipped} in use by a running build" if skipped else "")
+    )
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ttsbuild.rendering import server
+
+    root = Path(args.directory).resolve()
+    if args.stop:
+        stopped = server.stop(root)
+        out("render server stopped" if stopped else "no render server running")
+        return EXIT_OK
+    logging.getLogger("ttsbuild").setLevel(logging.INFO)
+    server.serve(root, args.idle)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ttsbuild.reports.htmlreport import render_report
+
+    project = _project(args)
+    output = Path(args.output) if args.output else project.root / "out" / "report.html"
+    render_report(project.root, args.episodes or list(project.episodes), output)
+    out(str(output))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ttsbuild",
+        description="Inspect a ttsbuild project and maintain its segment store "
+        "(builds run with snakemake).",
+    )
+    parser.add_argument("-C", "--directory", default=".", help="project directory (default: .)")
+    parser.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG_FILE,
+        help=f"config file (default: {DEFAULT_CONFIG_FILE})",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("check", help="validate config, scripts, voices and engines without rendering")
+    for name, text in (
+        ("plan", "per episode: each segment and whether it is stored or will render"),
+        ("explain", "like plan, with why each missing segment will render"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("episodes", nargs="*", help="episodes (default: all)")
+        p.add_argument("--all", action="store_true", help="explain: list stored segments too")
+    p = sub.add_parser("verify", help="decode every stored segment and report corrupt ones")
+    p.add_argument("--delete", action="store_true", help="remove corrupt segments and leftovers")
+    p.add_argument("--store", help="verify this store directory instead of the project's")
+    p = sub.add_parser("gc", help="remove stored segments no episode references (dry run first)")
+    p.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
+    p.add_argument(
+        "--project",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another project sharing the store whose segments to keep (repeatable)",
+    )
+    p = sub.add_parser("report", help="write out/report.html: audio, timeline and timing tables")
+    p.add_argument("episodes", nargs="*", help="episodes (default: all)")
+    p.add_argument("-o", "--output", help="where to write the page (default: out/report.html)")
+    p = sub.add_parser("serve", help="run a warm render server for this project (foreground)")
+    p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
+    p.add_argument("--stop", action="store_true", help="stop the running server")
+    return parser
+
+
+COMMANDS = {
+    "check": cmd_check,
+    "plan": cmd_plan,
+    "explain": cmd_plan,
+    "verify": cmd_verify,
+    "gc": cmd_gc,
+    "report": cmd_report,
+    "serve": cmd_serve,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # exits with 2 on bad usage
+    debug = args.debug or bool(os.environ.get("TTSBUILD_DEBUG"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except TTSBuildError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"ttsbuild: error: {exc}\n")
+        return EXIT_ERROR
+    except BrokenPipeError:  # e.g. `ttsbuild plan | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        sys.stderr.write("ttsbuild: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line unless --debug
+        if debug:
+            raise
+        sys.stderr.write(
+            f"ttsbuild: internal error: {type(exc).__name__}: {exc} (run with --debug for the "
+            "traceback, and please report it)\n"
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

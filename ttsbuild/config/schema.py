@@ -1,0 +1,211 @@
+"""The config schema: the one source of defaults, validation with file:line errors, YAML reading.
+
+Every default of every setting lives in ``ttsbuild/schemas/config.schema.yaml``. A config is
+validated once, where the build or the CLI first reads it (:func:`validate_config` fills the
+defaults in place); settings values (:mod:`ttsbuild.config.settings`) are then built from the
+validated dict and hold no defaults of their own. :func:`with_defaults` fills one section's
+defaults for code that builds a settings value without a whole config (tests, the server).
+
+Imports: :mod:`ttsbuild.core` only.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ttsbuild.core.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+DEFAULT_CONFIG_FILE = "config/config.yaml"
+
+#: Where each settings section's schema sits (JSON-pointer-like paths into the schema).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "output": ("properties", "output"),
+    "qa": ("properties", "qa"),
+    "render_server": ("properties", "render_server"),
+    "engine": ("properties", "engines", "additionalProperties"),
+    "timing": ("properties", "episodes", "additionalProperties", "properties", "timing"),
+    "episode": ("properties", "episodes", "additionalProperties"),
+}
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        loaded: dict[str, Any] = yaml.safe_load(f)
+    return loaded
+
+
+def load_schema() -> dict[str, Any]:
+    """A fresh copy of the schema (callers may not change the cached one)."""
+    return copy.deepcopy(_schema())
+
+
+def _validator_with_defaults() -> Any:
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+
+    def set_defaults(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub:
+                    instance.setdefault(prop, copy.deepcopy(sub["default"]))
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    def finite(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        # JSON-schema bounds are false for NaN, so NaN and infinity pass minimum/maximum.
+        if value and isinstance(instance, float) and not math.isfinite(instance):
+            yield jsonschema.ValidationError(f"{instance} is not a finite number")
+
+    def type_with_finite(validator: Any, types: Any, instance: Any, schema: Any) -> Any:
+        yield from base.VALIDATORS["type"](validator, types, instance, schema)
+        kinds = [types] if isinstance(types, str) else list(types)
+        if "number" in kinds:
+            yield from finite(validator, True, instance, schema)
+
+    return jsonschema.validators.extend(
+        base, {"properties": set_defaults, "type": type_with_finite}
+    )
+
+
+def _section_schema(section: str) -> dict[str, Any]:
+    node: Any = _schema()
+    for part in SECTIONS[section]:
+        node = node[part]
+    return {**copy.deepcopy(node), "definitions": copy.deepcopy(_schema()["definitions"])}
+
+
+def with_defaults(section: str, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One section's values with the schema's defaults filled in (validated).
+
+    >>> with_defaults("timing")["mode"]
+    'smart_natural'
+    >>> with_defaults("engine", {"model": "x"})["device"]
+    'auto'
+    """
+    filled = copy.deepcopy(dict(data or {}))
+    errors = list(_validator_with_defaults()(_section_schema(section)).iter_errors(filled))
+    if errors:
+        raise ConfigError(f"{section}: {errors[0].message}")
+    return filled
+
+
+def config_line(config_path: Path, key_path: str | None, exact: bool = False) -> int | None:
+    """The line of a dotted key in a YAML file (for error messages), or None.
+
+    Without ``exact``, a key that is not there gives the line of its closest parent.
+    """
+    if not key_path:
+        return None
+    try:
+        node = yaml.compose(config_path.read_text("utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for part in key_path.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return None if exact else line
+        for k, v in node.value:
+            if str(k.value) == part or str(k.value).casefold() == part.casefold():
+                line, node = k.start_mark.line + 1, v
+                break
+        else:
+            return None if exact else line
+    return line
+
+
+def _error_message(error: Any) -> tuple[str, str]:
+    path = ".".join(str(p) for p in error.absolute_path)
+    where = f"'{path}'" if path else "the top level"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+        bad = extra[0] if extra else "?"
+        hint = difflib.get_close_matches(str(bad), allowed, n=1)
+        suggestion = (
+            f" (did you mean '{hint[0]}'?)" if hint else f" (allowed: {', '.join(allowed)})"
+        )
+        key = f"{path}.{bad}" if path else str(bad)
+        return key, f"unknown key '{bad}' in {where}{suggestion}"
+    if error.validator == "required":
+        return path, f"{where} is missing {error.message.split(' is a required')[0]}"
+    return path, f"{where}: {error.message}"
+
+
+def validate_config(config: dict[str, Any], config_file: str, config_path: Path | None) -> None:
+    """Validate in place against the schema, filling defaults. Raises ConfigError."""
+    validator = _validator_with_defaults()(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        key, message = _error_message(errors[0])
+        line = config_line(config_path, key) if config_path else None
+        raise ConfigError(message, config_file, line)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            try:
+                key = self.construct_object(key_node, deep=deep)
+                hash(key)
+            except (TypeError, yaml.YAMLError):
+                continue  # reported by the base constructor
+            line = key_node.start_mark.line + 1
+            if key in first:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key '{key}' is given twice (first on line {first[key]}); keep one",
+                    key_node.start_mark,
+                )
+            first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load_yaml(text: str) -> Any:
+    """Safe-load YAML (no tags that build Python objects) and reject duplicate keys."""
+    return yaml.load(text, Loader=_StrictLoader)  # safe: _StrictLoader is a SafeLoader
+
+
+def read_config_file(path: Path, shown: str) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("config file not found (create config/config.yaml)", shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file: {exc.strerror}", shown) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the config as UTF-8",
+            shown,
+            data[: exc.start].count(b"\n") + 1,
+        ) from None
+    try:
+        data = safe_load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(
+            f"invalid YAML: {problem}", shown, mark.line + 1 if mark else None
+        ) from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(
+            f"the config is {kind}: it must map keys to values (characters:, episodes:, ...)",
+            shown,
+        )
+    return data

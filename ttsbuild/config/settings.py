@@ -1,0 +1,161 @@
+"""Settings values, each built from its validated config section by its own ``from_dict``.
+
+None of these classes has defaults: the schema (:mod:`ttsbuild.config.schema`) is the one
+source of them. ``from_dict`` runs the section through :func:`~ttsbuild.config.schema.with_defaults`
+so a partial mapping (a test, a server message) gets the same defaults as a config file.
+
+Imports: :mod:`ttsbuild.core` and :mod:`ttsbuild.config.schema` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ttsbuild.config.schema import with_defaults
+
+TIMING_MODES = ("smart_natural", "stretch_to_fit", "pad_with_silence", "concatenate")
+
+
+@dataclass(frozen=True)
+class VoiceSetting:
+    engine: str
+    voice: str
+    reference_text: str
+    language: str
+    params: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Character:
+    name: str
+    setting: VoiceSetting
+    languages: tuple[tuple[str, VoiceSetting], ...]
+
+    def for_language(self, language: str) -> VoiceSetting:
+        """The voice setting for ``language``: a per-language override, else the default."""
+        for lang, setting in self.languages:
+            if lang == language:
+                return setting
+        return self.setting
+
+
+@dataclass(frozen=True)
+class TimingOptions:
+    """How subtitle cues are timed (docs/timing.md)."""
+
+    mode: str
+    shift_tolerance_ms: float
+    max_stretch: float
+
+    def __post_init__(self) -> None:
+        if self.mode not in TIMING_MODES:
+            raise ValueError(f"unknown timing mode {self.mode!r}; modes: {', '.join(TIMING_MODES)}")
+        if self.max_stretch < 1.0:
+            raise ValueError("max_stretch must be at least 1.0")
+        if self.shift_tolerance_ms < 0:
+            raise ValueError("shift_tolerance_ms must not be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> TimingOptions:
+        d = with_defaults("timing", data)
+        return cls(str(d["mode"]), float(d["shift_tolerance_ms"]), float(d["max_stretch"]))
+
+
+@dataclass(frozen=True)
+class Episode:
+    name: str
+    source: str
+    title: str
+    # Subtitle (.srt) sources only: how cues are timed, how the file is decoded, and whether
+    # sound descriptions like [door slams] or (laughs) are left unspoken.
+    timing: TimingOptions
+    encoding: str | None
+    skip_sound_descriptions: bool
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> Episode:
+        d = with_defaults("episode", data)
+        return cls(
+            name,
+            str(d["source"]),
+            str(d.get("title", name)),
+            TimingOptions.from_dict(d["timing"]),
+            str(d["encoding"]) if d.get("encoding") else None,
+            bool(d["skip_sound_descriptions"]),
+        )
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    sample_rate: int
+    gap_ms: float
+    chunk_gap_ms: float
+    padding_ms: float
+    fade_ms: float
+    trim_db: float
+    loudness_lufs: float | None
+    peak_dbfs: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> OutputSettings:
+        d = with_defaults("output", data)
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class RenderServerSettings:
+    mode: str  # off | use (if running) | on (required) | auto (start on demand)
+    idle_seconds: float
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> RenderServerSettings:
+        d = with_defaults("render_server", data)
+        return cls(str(d["mode"]), float(d["idle_seconds"]))
+
+
+@dataclass(frozen=True)
+class QASettings:
+    """ASR verification of new renders (docs/ci.md)."""
+
+    enabled: bool
+    model: str  # "base" (the Whisper base model shipped on PyPI) or a model directory
+    max_wer: float
+    attempts: int
+    cache_dir: str  # where a model assembled from PyPI packages is kept (not in the schema)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None, cache_dir: str = "") -> QASettings:
+        raw = dict(data or {})
+        cache_dir = str(raw.pop("cache_dir", cache_dir))
+        d = with_defaults("qa", raw)
+        return cls(
+            bool(d["enabled"]), str(d["model"]), float(d["max_wer"]), int(d["attempts"]), cache_dir
+        )
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Per-process engine settings from config: never part of a segment's identity."""
+
+    device: str
+    model: str
+    checkpoint_dir: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> EngineOptions:
+        d = with_defaults("engine", {k: v for k, v in (data or {}).items() if k != "resources"})
+        return cls(str(d["device"]), str(d.get("model", "")), str(d.get("checkpoint_dir", "")))

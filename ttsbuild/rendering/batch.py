@@ -1,0 +1,94 @@
+"""Render jobs and batch manifests: the one form a batch of segments takes on disk and on a socket.
+
+The main Snakemake process freezes each batch into ``build/.ttsbuild/batches/<id>.json``
+(:meth:`Batch.write`); job processes on cluster nodes read them back (:meth:`Batch.read`); the
+render server receives the same job form (:meth:`RenderJob.to_dict`).
+
+Imports: core only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ttsbuild.core.fsutil import write_text_if_changed
+from ttsbuild.core.request import RenderRequest
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One segment to render, with where it came from (for error messages)."""
+
+    key: str
+    request: RenderRequest
+    where: str  # "scripts/episode01.txt:12"
+    speaker: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "request": self.request.to_dict(),
+            "where": self.where,
+            "speaker": self.speaker,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RenderJob:
+        return cls(
+            str(data["key"]),
+            RenderRequest.from_dict(data["request"]),
+            str(data["where"]),
+            str(data["speaker"]),
+        )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Segments rendered by one render job: one engine, one model load."""
+
+    id: str
+    episode: str
+    engine: str
+    jobs: tuple[RenderJob, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(j.key for j in self.jobs)
+
+    @staticmethod
+    def make_id(keys: Sequence[str]) -> str:
+        return hashlib.sha256(" ".join(keys).encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "episode": self.episode,
+            "engine": self.engine,
+            "jobs": [j.to_dict() for j in self.jobs],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Batch:
+        return cls(
+            str(data["id"]),
+            str(data["episode"]),
+            str(data["engine"]),
+            tuple(RenderJob.from_dict(j) for j in data["jobs"]),
+        )
+
+    def write(self, folder: Path) -> None:
+        write_text_if_changed(folder / f"{self.id}.json", json.dumps(self.to_dict()))
+
+    @classmethod
+    def read(cls, folder: Path, batch_id: str) -> Batch | None:
+        """A frozen manifest, or None when it is missing or unreadable."""
+        try:
+            data = json.loads((folder / f"{batch_id}.json").read_text("utf-8"))
+            return cls.from_dict(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None

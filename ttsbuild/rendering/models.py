@@ -1,0 +1,79 @@
+"""The model manager: one loaded model per (engine, model, device) per process.
+
+Shared by every character and language that uses it, safe under threads, released at the end
+of a build. Load counts are kept so tests and benchmarks can prove "one load per build".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import importlib.util
+import logging
+import threading
+import time
+from collections import Counter
+
+from ttsbuild.engines import EngineOptions, Model, get_engine
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_key_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_models: dict[tuple[str, str, str], Model] = {}
+LOAD_COUNTS: Counter[str] = Counter()
+
+
+def resolve_device(device: str, uses_torch: bool) -> str:
+    """Resolve "auto" before anything is hashed or loaded; the device never enters a key."""
+    if device != "auto":
+        return device
+    if not uses_torch or importlib.util.find_spec("torch") is None:
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def get_model(engine_name: str, options: EngineOptions) -> Model:
+    engine = get_engine(engine_name)
+    device = resolve_device(options.device, engine.info.uses_torch)
+    key = (engine_name, engine.model_id(options), device)
+    with _lock:
+        model = _models.get(key)
+        if model is not None:
+            return model
+        key_lock = _key_locks.setdefault(key, threading.Lock())
+    with key_lock:  # one loader per key; other threads wait for it
+        with _lock:
+            if key in _models:
+                return _models[key]
+        started = time.perf_counter()
+        resolved = dataclasses.replace(options, device=device)
+        model = engine.load(resolved)
+        with _lock:
+            _models[key] = model
+            LOAD_COUNTS[engine_name] += 1
+        log.info(
+            "ttsbuild: loaded engine %s model %s on %s in %.2f s",
+            engine_name,
+            key[1],
+            device,
+            time.perf_counter() - started,
+        )
+        return model
+
+
+def release_models() -> None:
+    """Drop every loaded model (end of build) and free accelerator memory."""
+    with _lock:
+        had_any = bool(_models)
+        _models.clear()
+    if had_any:
+        gc.collect()
+        if importlib.util.find_spec("torch") is not None:
+            import sys
+
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available():
+                torch.cuda.empty_cache()

@@ -1,0 +1,160 @@
+"""Why a segment will render: compare a planned request with the sidecars in the store.
+
+Every rendered segment has a sidecar (``<key>.json``) holding the request it was rendered from
+and where in which script it came from. A planned segment that is missing from the store is
+explained by the closest earlier render of the same line or the same text: what differs
+between the two requests is what made a new key.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ttsbuild.planning.plan import EpisodePlan, Segment
+from ttsbuild.store.segments import Sidecar, read_sidecar, segment_path, sidecar_keys, sidecar_path
+
+
+@dataclass(frozen=True)
+class Explanation:
+    segment: Segment
+    where: str
+    stored: bool
+    reasons: tuple[str, ...] = ()
+
+
+def _short(text: str, width: int = 50) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_LABELS = {
+    "engine": "engine",
+    "engine_version": "engine version",
+    "model": "model",
+    "language": "language",
+}
+
+
+def request_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What changed between two requests' identities (:meth:`RenderRequest.identity`), the
+    same form the segment key hashes.
+
+    >>> a = {"text": "Hi.", "engine": "fake", "params": [["speed", 1.0]], "seed": 1}
+    >>> request_differences(a, dict(a, params=[["speed", 1.2]], seed=2))
+    ['changed parameter speed: 1 -> 1.2', 'changed seed: 1 -> 2']
+    """
+    out: list[str] = []
+    if old.get("text") != new.get("text"):
+        out.append(f"changed text (was: {_short(str(old.get('text', '')))!r})")
+    for field, label in _LABELS.items():
+        if old.get(field) != new.get(field):
+            out.append(f"changed {label}: {old.get(field)} -> {new.get(field)}")
+    if old.get("voice") != new.get("voice"):
+        out.append("changed voice (the reference's content differs)")
+    if old.get("reference_text") != new.get("reference_text"):
+        out.append("changed voice reference text")
+    old_params = {str(k): v for k, v in old.get("params") or []}
+    new_params = {str(k): v for k, v in new.get("params") or []}
+    for name in sorted(set(old_params) | set(new_params)):
+        if old_params.get(name) != new_params.get(name):
+            before = _fmt(old_params[name]) if name in old_params else "unset"
+            after = _fmt(new_params[name]) if name in new_params else "unset"
+            out.append(f"changed parameter {name}: {before} -> {after}")
+    # A seed the script does not give is derived from the text, engine, model, language and
+    # voice: when one of those changed, a new seed follows and is not a reason of its own.
+    derived_from = (
+        "changed text",
+        "changed engine",
+        "changed model",
+        "changed language",
+        "changed voice (",
+    )
+    if old.get("seed") != new.get("seed") and not any(o.startswith(derived_from) for o in out):
+        out.append(f"changed seed: {old.get('seed')} -> {new.get('seed')}")
+    return out
+
+
+class SidecarIndex:
+    """The store's sidecars, indexed by source line and by (speaker, text). Loaded lazily."""
+
+    def __init__(self, store: Path):
+        self.store = store
+        self._loaded = False
+        self.by_where: dict[str, list[Sidecar]] = defaultdict(list)
+        self.by_text: dict[tuple[str, str], list[Sidecar]] = defaultdict(list)
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for key in sorted(sidecar_keys(self.store)):
+            side = read_sidecar(self.store, key)
+            if side is None:
+                continue
+            if not segment_path(self.store, key).exists():
+                continue  # its audio is gone: not an earlier render any more
+            self.by_where[side.where].append(side)
+            self.by_text[(side.speaker, side.request.text)].append(side)
+
+    def candidates(self, where: str, speaker: str, text: str) -> list[Sidecar]:
+        self._load()
+        seen: set[str] = set()
+        out: list[Sidecar] = []
+        for side in (*self.by_text.get((speaker, text), ()), *self.by_where.get(where, ())):
+            if side.key not in seen:
+                seen.add(side.key)
+                out.append(side)
+        return out
+
+
+def explain_segment(seg: Segment, where: str, store: Path, index: SidecarIndex) -> Explanation:
+    if segment_path(store, seg.key).exists():
+        return Explanation(seg, where, True)
+    if sidecar_path(store, seg.key).exists():
+        return Explanation(
+            seg,
+            where,
+            False,
+            (
+                (
+                    "rendered before, but its audio is gone (removed by verify or gc, or the "
+                    "build was killed between the sidecar and the audio)"
+                ),
+            ),
+        )
+    new = seg.request.identity()
+    best: list[str] | None = None
+    best_where = ""
+    for old in index.candidates(where, seg.speaker, seg.text):
+        diffs = request_differences(old.request.identity(), new)
+        if old.speaker != seg.speaker:
+            diffs.insert(0, f"changed speaker: {old.speaker} -> {seg.speaker}")
+        if not diffs:
+            diffs = ["ttsbuild's render pipeline changed (same request, new key)"]
+        if best is None or len(diffs) < len(best):
+            best, best_where = diffs, old.where
+    if best is None:
+        return Explanation(seg, where, False, ("new: no earlier render of this line or text",))
+    if best_where and best_where != where:
+        best = [*best, f"compared with the render from {best_where}"]
+    return Explanation(seg, where, False, tuple(best))
+
+
+def explain_plan(plan: EpisodePlan, store: Path, index: SidecarIndex) -> list[Explanation]:
+    """One explanation per distinct segment of ``plan``, in order."""
+    return [
+        explain_segment(seg, f"{plan.source}:{seg.line}", store, index) for seg in plan.segments()
+    ]
+
+
+def summary(explanations: Sequence[Explanation]) -> tuple[int, int]:
+    """(stored, to render)."""
+    stored = sum(1 for e in explanations if e.stored)
+    return stored, len(explanations) - stored

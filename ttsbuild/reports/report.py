@@ -1,0 +1,127 @@
+"""Machine-readable build reports: ``out/<episode>.report.json`` and ``out/build-report.json``.
+
+Written at the end of every build, successful or not, from what the planner knew at the start
+(which segments were missing) and what the store holds now (rendered, failed with a reason).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ttsbuild.core.fsutil import write_text_atomic
+from ttsbuild.planning.plan import EpisodePlan
+from ttsbuild.store.segments import read_failure, read_sidecar, segment_path
+
+
+def episode_report(
+    plan: EpisodePlan,
+    store: Path,
+    missing_at_start: set[str],
+    out_dir: Path,
+    qa_enabled: bool = False,
+) -> dict[str, Any]:
+    """One episode's report. Sidecars are read only where needed (segments rendered now, and
+    every segment when QA is on), so a no-op build of a long episode stays cheap."""
+    segments = plan.segments()
+    rendered, failed, pending = [], [], []
+    engine_seconds = 0.0
+    qa_checked = qa_retried = 0
+    qa_flagged: list[dict[str, Any]] = []
+    for seg in segments:
+        present = segment_path(store, seg.key).exists()
+        wanted = present and (qa_enabled or seg.key in missing_at_start)
+        side = read_sidecar(store, seg.key) if wanted else None
+        if side is not None and side.qa is not None:
+            verdict = side.qa
+            qa_checked += 1
+            qa_retried += int(verdict.get("attempts", 1) > 1)
+            if verdict.get("flagged"):
+                qa_flagged.append(
+                    {
+                        "key": seg.key,
+                        "where": f"{plan.source}:{seg.line}",
+                        "wer": verdict.get("wer"),
+                        "transcript": verdict.get("transcript"),
+                    }
+                )
+        if seg.key not in missing_at_start:
+            continue
+        if present:
+            rendered.append(seg.key)
+            engine_seconds += side.render_seconds if side is not None else 0.0
+            continue
+        reason = read_failure(store, seg.key)
+        entry = {
+            "key": seg.key,
+            "where": f"{plan.source}:{seg.line}",
+            "speaker": seg.speaker,
+            "text": seg.text,
+        }
+        if reason is not None:
+            failed.append({**entry, "reason": reason})
+        else:
+            pending.append(entry)
+    wav = out_dir / f"{plan.episode}.wav"
+    timing = out_dir / f"{plan.episode}.timing.json"
+    duration = None
+    if timing.exists():
+        try:
+            duration = json.loads(timing.read_text("utf-8")).get("duration")
+        except ValueError:
+            duration = None
+    return {
+        "episode": plan.episode,
+        "source": plan.source,
+        "segments_total": len(segments),
+        "rendered_now": len(rendered),
+        "reused": len(segments) - len(missing_at_start & {s.key for s in segments}),
+        "failed": failed,
+        "not_rendered": pending,
+        "engine_seconds": round(engine_seconds, 3),
+        "audio": str(wav) if wav.exists() else None,
+        "duration": duration,
+        "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
+        "ok": not failed and not pending,
+    }
+
+
+def write_reports(
+    plans: Mapping[str, EpisodePlan],
+    store: Path,
+    missing_at_start: set[str],
+    out_dir: Path,
+    success: bool,
+    started: float,
+    qa_enabled: bool = False,
+) -> dict[str, Any]:
+    episodes: dict[str, dict[str, Any]] = {}
+    not_built: list[str] = []
+    for name, plan in plans.items():
+        report = episode_report(plan, store, missing_at_start, out_dir, qa_enabled)
+        if report["audio"] is None and not report["rendered_now"] and not report["failed"]:
+            not_built.append(name)  # not a target of this build, and never built
+            continue
+        episodes[name] = report
+        write_text_atomic(out_dir / f"{name}.report.json", json.dumps(report, indent=1) + "\n")
+    summary = {
+        "success": success,
+        "wall_seconds": round(time.time() - started, 3),
+        "segments_total": sum(r["segments_total"] for r in episodes.values()),
+        "rendered_now": len(
+            {k for k in missing_at_start if segment_path(store, k).exists()}
+            & {s.key for n in episodes for s in plans[n].segments()}
+        ),
+        "failed": sum(len(r["failed"]) for r in episodes.values()),
+        "qa_flagged": sum(len(r["qa"]["flagged"]) for r in episodes.values()),
+        "episodes": {
+            n: {k: r[k] for k in ("ok", "segments_total", "rendered_now", "reused", "audio")}
+            for n, r in episodes.items()
+        },
+        "not_built": not_built,
+    }
+    write_text_atomic(out_dir / "build-report.json", json.dumps(summary, indent=1) + "\n")
+    return summary

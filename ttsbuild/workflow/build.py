@@ -1,0 +1,173 @@
+"""The build: every episode planned once per Snakemake process, and the missing segments
+grouped into render batches.
+
+The main Snakemake process plans every episode once per invocation, writes each episode's plan
+to ``build/plans/<episode>.json`` (only when it changed, so an unchanged project stays a no-op),
+and groups the segments missing from the store into render batches. Each batch becomes one
+render job whose outputs are its segment files; segments already in the store never enter the
+DAG, which keeps a no-op at thousands of segments near the cost of a stat per file.
+
+Job processes that Snakemake starts elsewhere (cluster executors) read the frozen batch
+manifests instead of re-planning, so they see exactly the batches the main process defined.
+
+Imports: every stage up to rendering (this is the top of the pipeline, with the CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ttsbuild.config.project import Project, project_from_config
+from ttsbuild.config.schema import DEFAULT_CONFIG_FILE
+from ttsbuild.config.settings import OutputSettings
+from ttsbuild.core import content
+from ttsbuild.core.errors import TTSBuildError
+from ttsbuild.core.fsutil import write_text_atomic, write_text_if_changed
+from ttsbuild.planning.plan import EpisodePlan
+from ttsbuild.planning.planner import Planner
+from ttsbuild.rendering import server
+from ttsbuild.rendering.batch import Batch, RenderJob
+from ttsbuild.rendering.render import render_jobs
+from ttsbuild.store.segments import segment_path
+from ttsbuild.workflow.lock import STATE_DIR
+
+log = logging.getLogger("ttsbuild")
+
+PLAN_DIR = "build/plans"
+
+
+class Build:
+    """Everything the Snakefile needs, computed once per Snakemake process."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        main_process: bool = True,
+        root: str = ".",
+        config_file: str = DEFAULT_CONFIG_FILE,
+    ):
+        self.project: Project = project_from_config(config, root, config_file)
+        content.use_cache(self.project.root / STATE_DIR / "hashes.json")
+        self.state = self.project.root / STATE_DIR
+        self.store = self.project.store
+        self.plans: dict[str, EpisodePlan] = {}
+        self.jobs: dict[str, RenderJob] = {}
+        self.batches: dict[str, Batch] = {}
+        self.started = time.time()
+        self.reported = False
+        self.planned_at = str(time.time_ns())  # see rules/render.smk
+        if main_process:
+            self._plan()
+            self._freeze()
+        else:
+            self._thaw()
+        content.active_cache().save()
+
+    # ---------------------------------------------------------------- planning
+    def _plan(self) -> None:
+        planner = Planner(self.project)
+        for name in self.project.episodes:
+            plan = planner.plan_episode(name)
+            self.plans[name] = plan
+            data = dict(plan.to_dict(), output=self.project.output.to_dict())
+            write_text_if_changed(self.plan_file(name), json.dumps(data, indent=1) + "\n")
+        size = self.project.batch_size
+        assigned: set[str] = set()
+        for name, plan in self.plans.items():
+            missing: dict[str, list[str]] = {}  # per engine: one batch needs one model
+            for seg in plan.segments():
+                if seg.key in assigned:
+                    continue
+                if segment_path(self.store, seg.key).exists():
+                    continue
+                assigned.add(seg.key)
+                self.jobs[seg.key] = RenderJob(
+                    seg.key, seg.request, f"{plan.source}:{seg.line}", seg.speaker
+                )
+                missing.setdefault(seg.request.engine, []).append(seg.key)
+            for engine, keys_of_engine in missing.items():
+                for start in range(0, len(keys_of_engine), size):
+                    keys = keys_of_engine[start : start + size]
+                    bid = Batch.make_id(keys)
+                    jobs = tuple(self.jobs[k] for k in keys)
+                    self.batches[bid] = Batch(bid, name, engine, jobs)
+
+    def _freeze(self) -> None:
+        """Write the batch manifests for job processes that cannot re-plan identically."""
+        if not self.batches:
+            return
+        for batch in self.batches.values():
+            batch.write(self.state / "batches")
+        write_text_atomic(self.state / "batches.json", json.dumps(sorted(self.batches)))
+
+    def _thaw(self) -> None:
+        try:
+            ids = json.loads((self.state / "batches.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            ids = []
+        for bid in ids:
+            batch = Batch.read(self.state / "batches", bid)
+            if batch is None:
+                continue
+            self.batches[bid] = batch
+            self.jobs.update((j.key, j) for j in batch.jobs)
+
+    # ---------------------------------------------------------------- rule helpers
+    def plan_file(self, episode: str) -> str:
+        return f"{PLAN_DIR}/{episode}.json"
+
+    def segment_file(self, key: str) -> str:
+        path = segment_path(self.store, key)
+        try:
+            return str(path.relative_to(self.project.root))
+        except ValueError:
+            return str(path)
+
+    def segment_files(self, episode: str) -> list[str]:
+        plan = self.plans.get(episode)
+        if plan is None:
+            return []
+        return [self.segment_file(s.key) for s in plan.segments()]
+
+    # Snakemake input functions (called with the job's wildcards).
+    def plan_input(self, wildcards: Any) -> str:
+        return self.plan_file(wildcards.episode)
+
+    def segments_input(self, wildcards: Any) -> list[str]:
+        return self.segment_files(wildcards.episode)
+
+    def batch_outputs(self, batch_id: str) -> list[str]:
+        return [self.segment_file(k) for k in self.batches[batch_id].keys]
+
+    def batch_resources(self, batch_id: str) -> dict[str, int | str]:
+        """Snakemake resources for a render job, from its engine's config."""
+        return dict(self.project.resources.get(self.batches[batch_id].engine, {}))
+
+    def render_batch(self, batch_id: str, outputs: list[str] | None = None) -> None:
+        """Render a batch into the directory of its declared outputs: that is the store, or
+        the local copy of it that a Snakemake storage plugin maps the outputs to."""
+        jobs = [self.jobs[k] for k in self.batches[batch_id].keys]
+        store = self.store
+        if outputs:
+            store = Path(outputs[0]).parent.resolve()
+            expected = [f"{k}.wav" for k in self.batches[batch_id].keys]
+            if [Path(o).name for o in outputs] != expected or any(
+                Path(o).parent.resolve() != store for o in outputs
+            ):
+                raise TTSBuildError(f"render batch {batch_id}: outputs do not match its plan")
+        settings = self.project.render_server
+        mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
+        socket = server.connect(self.project.root, mode, settings.idle_seconds)
+        if socket is None:
+            render_jobs(jobs, store, self.project.engines, self.project.qa)
+            return
+        n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
+        log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
+
+    def output_settings(self) -> OutputSettings:
+        return self.project.output
