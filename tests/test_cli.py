@@ -50,6 +50,7 @@ def test_internal_error_is_one_line(monkeypatch, capsys):
         cli.main(["--debug", "check"])
 
 
+@pytest.mark.slow
 def test_explain_says_why(make_project):
     project = make_project()
     fresh = project.ttsbuild("explain")
@@ -77,6 +78,7 @@ def test_explain_says_why(make_project):
     assert rendered_count(_build(project)) == 4
 
 
+@pytest.mark.slow
 def test_verify_finds_and_removes_corrupt_segments(make_project):
     project = make_project()
     _build(project)
@@ -99,6 +101,7 @@ def test_verify_finds_and_removes_corrupt_segments(make_project):
     assert rendered_count(_build(project)) == 1
 
 
+@pytest.mark.slow
 def test_gc_keeps_every_referenced_segment(make_project, tmp_path):
     project = make_project()
     _build(project)
@@ -127,6 +130,7 @@ def test_gc_keeps_every_referenced_segment(make_project, tmp_path):
     assert len(list(store.glob("*.wav"))) == 6
 
 
+@pytest.mark.slow
 def test_gc_with_a_shared_store_warns_and_keeps_named_projects(make_project, tmp_path):
     shared = tmp_path / "team-store"
     a = make_project(name="a")

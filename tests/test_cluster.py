@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import FAKE_CONFIG, REPO
 
+# End-to-end: real Snakemake builds (run by .ci/run with `pytest -m slow`).
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("snakemake_executor_plugin_cluster_generic")
 
 SUBMIT = REPO / "tests" / "data" / "cluster" / "submit.sh"

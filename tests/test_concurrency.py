@@ -6,7 +6,12 @@ import subprocess
 import time
 from collections import Counter
 
+import pytest
+
 from tests.conftest import SNAKEFILE, SNAKEMAKE
+
+# End-to-end: real Snakemake builds (run by .ci/run with `pytest -m slow`).
+pytestmark = pytest.mark.slow
 
 LINES = "\n".join(f"[{'alice' if i % 2 else 'bob'}] Shared line number {i}." for i in range(40))
 

@@ -278,6 +278,7 @@ def test_bad_input_through_snakemake(project, case):
     ],
     ids=["utf16-bom", "utf8-bom-crlf"],
 )
+@pytest.mark.slow
 def test_other_encodings_of_the_same_script_render_the_same(project, data):
     episode = (project.path / "out/ep1.wav").read_bytes()
     (project.path / SCRIPT).write_bytes(data)
@@ -287,6 +288,7 @@ def test_other_encodings_of_the_same_script_render_the_same(project, data):
     assert (project.path / "out/ep1.wav").read_bytes() == episode
 
 
+@pytest.mark.slow
 def test_symlink_out_of_the_project_is_refused_unless_allowed(project, tmp_path):
     outside = tmp_path / "shared-scripts"
     outside.mkdir()
@@ -304,6 +306,7 @@ def test_symlink_out_of_the_project_is_refused_unless_allowed(project, tmp_path)
     assert rendered_count(allowed) == 0
 
 
+@pytest.mark.slow
 def test_voice_symlink_out_of_the_project_is_refused(project, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("not a voice")
@@ -319,6 +322,7 @@ def test_voice_symlink_out_of_the_project_is_refused(project, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_failing_segment_keeps_the_others(project):
     shutil.rmtree(project.path / "build/segments")
     result = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_FAIL="today")
@@ -331,6 +335,7 @@ def test_failing_segment_keeps_the_others(project):
     assert "rendered 1 of 1 segments" in resumed.output
 
 
+@pytest.mark.slow
 def test_nan_audio_is_rejected(project):
     shutil.rmtree(project.path / "build/segments")
     result = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_NAN="today")
@@ -339,6 +344,7 @@ def test_nan_audio_is_rejected(project):
     assert len(project.segments()) == 5
 
 
+@pytest.mark.slow
 def test_keep_going_renders_every_other_batch(project):
     shutil.rmtree(project.path / "build/segments")
     project.write(CONFIG, FAKE_CONFIG + "batch_size: 2\n")  # three render jobs

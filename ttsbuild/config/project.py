@@ -84,12 +84,7 @@ def _voice_setting(data: Mapping[str, Any], top: Mapping[str, Any]) -> VoiceSett
     )
 
 
-def project_from_config(
-    config: dict[str, Any], root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE
-) -> Project:
-    """Validate a loaded config (defaults filled in place) and build the :class:`Project`."""
-    root = Path(root).resolve()
-    validate_config(config, config_file, root / config_file)
+def _characters(config: Mapping[str, Any], root: Path, config_file: str) -> dict[str, Character]:
     characters: dict[str, Character] = {}
     for name, data in config["characters"].items():
         key = str(name).casefold()
@@ -107,6 +102,12 @@ def project_from_config(
             )
         )
         characters[key] = Character(key, base, langs)
+    return characters
+
+
+def _aliases(
+    config: Mapping[str, Any], characters: Mapping[str, Character], root: Path, config_file: str
+) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for alias, target in config["aliases"].items():
         if str(target).casefold() not in characters:
@@ -117,6 +118,17 @@ def project_from_config(
                 config_line(root / config_file, f"aliases.{alias}"),
             )
         aliases[str(alias).casefold()] = str(target).casefold()
+    return aliases
+
+
+def project_from_config(
+    config: dict[str, Any], root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE
+) -> Project:
+    """Validate a loaded config (defaults filled in place) and build the :class:`Project`."""
+    root = Path(root).resolve()
+    validate_config(config, config_file, root / config_file)
+    characters = _characters(config, root, config_file)
+    aliases = _aliases(config, characters, root, config_file)
     narrator = str(config["narrator"]).casefold()
     narrator = aliases.get(narrator, narrator)
     store = Path(os.environ.get("TTSBUILD_STORE") or config["store"])

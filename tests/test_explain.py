@@ -1,0 +1,48 @@
+"""reports/explain: why a segment will render, from the same identity the key hashes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ttsbuild.core.audio import Audio, write_audio
+from ttsbuild.core.request import RenderRequest, Voice
+from ttsbuild.planning.key import segment_key
+from ttsbuild.planning.plan import Segment
+from ttsbuild.reports.explain import SidecarIndex, explain_segment, request_differences
+from ttsbuild.store.segments import Sidecar, segment_path, write_sidecar
+
+OLD = RenderRequest("Hello.", "fake", "1", "m", "en", Voice("/v.wav", "aaa"), (("speed", 1.0),), 7)
+
+
+def _store_old(store) -> None:
+    key = segment_key(OLD)
+    write_audio(segment_path(store, key), Audio.silence(1600, 16000))
+    write_sidecar(store, Sidecar(key, OLD, "ep.txt:3", "alice", 0.1, 1600, 16000))
+
+
+def _segment(request: RenderRequest, speaker: str = "alice") -> Segment:
+    return Segment(segment_key(request), 3, 0, 1, speaker, request)
+
+
+def test_differences_come_from_the_identity():
+    new = dataclasses.replace(OLD, voice=Voice("/moved.wav", "bbb"), params=(("speed", 1.2),))
+    assert request_differences(OLD.identity(), new.identity()) == [
+        "changed voice (the reference's content differs)",
+        "changed parameter speed: 1 -> 1.2",
+    ]
+    moved = dataclasses.replace(OLD, voice=Voice("/elsewhere.wav", "aaa"))
+    assert request_differences(OLD.identity(), moved.identity()) == []
+
+
+def test_explain_names_the_change_against_the_stored_sidecar(tmp_path):
+    store = tmp_path / "store"
+    _store_old(store)
+    index = SidecarIndex(store)
+    stored = explain_segment(_segment(OLD), "ep.txt:3", store, index)
+    assert stored.stored and not stored.reasons
+    faster = dataclasses.replace(OLD, params=(("speed", 1.5),))
+    why = explain_segment(_segment(faster), "ep.txt:3", store, index)
+    assert not why.stored
+    assert why.reasons[0].startswith("changed parameter speed: 1 -> 1.5")
+    other = explain_segment(_segment(OLD, "bob"), "ep.txt:3", store, index)
+    assert other.stored  # same request, same key: a speaker name alone changes nothing
