@@ -47,7 +47,7 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
     for p in placements:
         seg = plan.items[p.index]
         assert isinstance(seg, Segment)
-        pieces.append(Piece(p.start, cache.info(seg.key), partial(cache.audio, seg.key)))
+        pieces.append(Piece(p.start, seg.key, cache.info(seg.key), partial(cache.audio, seg.key)))
         cues.append((p.start, p.end, seg.text))
         report_items.append(
             {
@@ -92,7 +92,8 @@ def assemble_episode(
         if srt is not None
         else script_layout(plan, cache, settings)
     )
-    mastering = master_and_write(wav_out, rate, layout.total, layout.pieces, settings)
+    mastered_dir = cache.dir / "mastered" / plan.episode if cache.dir is not None else None
+    mastering = master_and_write(wav_out, rate, layout.total, layout.pieces, settings, mastered_dir)
     write_text_atomic(srt_out, format_srt(layout.cues, rate))
     report: dict[str, Any] = {
         "episode": plan.episode,

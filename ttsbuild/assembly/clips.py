@@ -92,9 +92,10 @@ class ClipCache:
         if self.dir is None:
             self._audio[key] = audio
         else:
-            write_bytes_atomic(self.dir / f"{key}.f32", audio.samples.tobytes())
+            # A cache: atomic but not fsynced; info() checks the pair before trusting it.
+            write_bytes_atomic(self.dir / f"{key}.f32", audio.samples.tobytes(), durable=False)
             meta = np.concatenate([[info.samples, info.true_peak], info.blocks]).astype(np.float64)
-            write_bytes_atomic(self.dir / f"{key}.info", meta.tobytes())
+            write_bytes_atomic(self.dir / f"{key}.info", meta.tobytes(), durable=False)
         return audio, info
 
     def info(self, key: str) -> ClipInfo:
@@ -106,12 +107,19 @@ class ClipCache:
                     raw = np.fromfile(self.dir / f"{key}.info", dtype=np.float64)
                 except OSError:
                     raw = None
-            if raw is not None and raw.size >= 2:
+            if raw is not None and raw.size >= 2 and self._samples_on_disk(key) == int(raw[0]):
                 info = ClipInfo(int(raw[0]), float(raw[1]), raw[2:])
             else:
                 info = self._prepare(key)[1]
             self._info[key] = info
         return info
+
+    def _samples_on_disk(self, key: str) -> int:
+        assert self.dir is not None
+        try:
+            return (self.dir / f"{key}.f32").stat().st_size // 4
+        except OSError:
+            return -1
 
     def audio(self, key: str) -> Audio:
         if self.dir is None:
@@ -129,9 +137,13 @@ class ClipCache:
 
 @dataclass(frozen=True)
 class Piece:
-    """One clip placed on the episode timeline; ``load`` gives its audio when it is written."""
+    """One clip placed on the episode timeline; ``load`` gives its audio when it is written.
+
+    ``name`` identifies the clip's content (a segment key, or a derived clip's name): the
+    writer caches the clip as mastered under it."""
 
     start: int
+    name: str
     info: ClipInfo
     load: Callable[[], Audio]
 

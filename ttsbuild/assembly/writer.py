@@ -1,19 +1,33 @@
-"""Mastering and writing an episode: one gain for the loudness target, true-peak limiting of the
-clips that need it, and the timeline streamed to disk clip by clip (memory flat in length).
+"""Mastering and writing an episode: one quantized gain for the loudness target, true-peak
+limiting of the clips that need it, and the timeline streamed to disk clip by clip.
+
+Incremental by construction. Mastering is defined per clip: a clip's mastered samples depend
+only on the clip, the episode's gain and the ceiling (:func:`master_clip`). The gain is
+quantized to :data:`GAIN_STEP_DB`, so an edit that moves the episode's loudness by less than
+the step leaves every other clip's mastered samples unchanged. Each mastered clip is cached
+as the episode file's own PCM bytes (:class:`MasteredCache`), so writing an unchanged region
+is a byte copy: no per-sample Python work. A clean build and an incremental build of the same
+inputs run the same functions on the same values and give identical bytes.
 
 Imports: core, config, assembly.clips, assembly.mastering.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+import hashlib
+import logging
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ttsbuild.assembly.clips import ClipInfo, Piece
+from ttsbuild.assembly.clips import Piece
 from ttsbuild.assembly.mastering import (
     block_powers,
     integrated_loudness,
@@ -25,98 +39,259 @@ from ttsbuild.assembly.mastering import (
 from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core.audio import Audio
 from ttsbuild.core.formats import output_format
-from ttsbuild.core.fsutil import atomic_path
+from ttsbuild.core.fsutil import atomic_path, write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+#: The mastering gain's step. Rounding costs at most half a step (0.25 dB) of loudness; the
+#: limiter correction stops within another half step, so the target holds within 0.5 LU.
+GAIN_STEP_DB = 0.5
+#: Bump when :func:`master_clip` or the PCM conversion changes (invalidates mastered clips).
+MASTER_VERSION = 1
+#: Sample widths of the PCM subtypes the fast writer handles (the episode WAV's).
+_PCM_WIDTH = {"PCM_16": 2, "PCM_24": 3}
+_WAV_LIMIT = 2**32 - 1024  # RIFF sizes are 32-bit: larger episodes are written as RF64
 
 
-def _stream(
-    path: Path, rate: int, total: int, pieces: Iterator[tuple[int, npt.NDArray[np.float32]]]
+def quantize_db(db: float) -> float:
+    """The gain step used for the episode gain.
+
+    >>> quantize_db(-4.29), quantize_db(-4.2), quantize_db(0.1)
+    (-4.5, -4.0, 0.0)
+    """
+    return float(round(db / GAIN_STEP_DB) * GAIN_STEP_DB) + 0.0
+
+
+def to_pcm(samples: npt.NDArray[np.float32], width: int) -> bytes:
+    """Little-endian PCM as libsndfile writes normalized float: clip, scale, round to even."""
+    full = float(2 ** (8 * width - 1) - 1)
+    ints = np.rint(np.clip(samples, -1.0, 1.0).astype(np.float64) * full).astype("<i4")
+    if width == 4:
+        return ints.tobytes()
+    return ints.view(np.uint8).reshape(-1, 4)[:, :width].tobytes()
+
+
+@dataclass(frozen=True)
+class Mastered:
+    """A clip as it sits in the episode: its true peak and loudness blocks after mastering."""
+
+    true_peak: float
+    blocks: npt.NDArray[np.float64]
+    limited: bool
+
+
+def _under_ceiling(peak: float, gain_db: float, ceiling_db: float) -> bool:
+    return peak * float(10 ** (gain_db / 20)) <= 10 ** (ceiling_db / 20)
+
+
+def master_clip(piece: Piece, gain_db: float, ceiling_db: float) -> tuple[Audio, bool]:
+    """A clip at the episode gain, limited only if its true peak would cross the ceiling."""
+    audio = piece.load()
+    gained = audio.with_gain(float(10 ** (gain_db / 20))) if gain_db else audio
+    if _under_ceiling(piece.info.true_peak, gain_db, ceiling_db):
+        return gained, False
+    return limit(gained, ceiling_db), True
+
+
+def _mastered_audio(piece: Piece, gain_db: float, ceiling_db: float) -> Audio:
+    return master_clip(piece, gain_db, ceiling_db)[0]
+
+
+class MasteredCache:
+    """Mastered clips of one episode on disk (``<name>.<tag>.pcm`` plus ``.m`` for measured
+    ones), tagged by gain, ceiling and PCM width. Files this build did not use are removed
+    after the write, so the folder holds one mastered copy of the episode."""
+
+    def __init__(self, folder: Path | None, ceiling_db: float, width: int):
+        self.folder = folder
+        self.ceiling_db = ceiling_db
+        self.width = width
+        self.used: set[str] = set()
+
+    def _stem(self, name: str, gain_db: float) -> str:
+        tag = hashlib.sha256(
+            f"{MASTER_VERSION}|{gain_db:.3f}|{self.ceiling_db:.3f}|{self.width}".encode()
+        ).hexdigest()[:12]
+        return f"{name}.{tag}"
+
+    def measured(self, piece: Piece, gain_db: float) -> Mastered:
+        """Peak and blocks after mastering: arithmetic for a clip under the ceiling, measured
+        (and cached) for one the limiter changes."""
+        g = float(10 ** (gain_db / 20))
+        if _under_ceiling(piece.info.true_peak, gain_db, self.ceiling_db):
+            return Mastered(piece.info.true_peak * g, piece.info.blocks * g**2, False)
+        stem = self._stem(piece.name, gain_db)
+        if self.folder is not None:
+            with contextlib.suppress(OSError):
+                raw = np.fromfile(self.folder / f"{stem}.m", dtype=np.float64)
+                if raw.size >= 1 and (self.folder / f"{stem}.pcm").exists():
+                    self.used.add(stem)
+                    return Mastered(float(raw[0]), raw[1:], True)
+        audio, limited = master_clip(piece, gain_db, self.ceiling_db)
+        result = Mastered(true_peak(audio), block_powers(audio), limited)
+        self._store(stem, audio, result)
+        return result
+
+    def _store(self, stem: str, audio: Audio, result: Mastered) -> None:
+        if self.folder is None:
+            return
+        self.used.add(stem)
+        pcm = to_pcm(audio.samples, self.width)
+        write_bytes_atomic(self.folder / f"{stem}.pcm", pcm, durable=False)
+        meta = np.concatenate([[result.true_peak], result.blocks]).astype(np.float64)
+        write_bytes_atomic(self.folder / f"{stem}.m", meta.tobytes(), durable=False)
+
+    def pcm(self, piece: Piece, gain_db: float) -> bytes:
+        """The clip's bytes in the episode file."""
+        stem = self._stem(piece.name, gain_db)
+        expected = piece.info.samples * self.width
+        if self.folder is not None:
+            with contextlib.suppress(OSError):
+                data = (self.folder / f"{stem}.pcm").read_bytes()
+                if len(data) == expected:
+                    self.used.add(stem)
+                    return data
+        audio, _ = master_clip(piece, gain_db, self.ceiling_db)
+        pcm = to_pcm(audio.samples, self.width)
+        if self.folder is not None:
+            self.used.add(stem)
+            write_bytes_atomic(self.folder / f"{stem}.pcm", pcm, durable=False)
+        return pcm
+
+    def prune(self) -> int:
+        """Remove mastered clips this build did not use; returns how many files."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        removed = 0
+        for path in self.folder.iterdir():
+            stem = path.name.rsplit(".", 1)[0]
+            if stem not in self.used and not path.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        return removed
+
+
+def _episode_gain(
+    pieces: Sequence[Piece], settings: OutputSettings, cache: MasteredCache
+) -> tuple[float, float, list[Mastered]]:
+    """(quantized gain dB, loudness measured before, each clip as mastered)."""
+    if settings.loudness_lufs is None:
+        return 0.0, float("-inf"), [cache.measured(p, 0.0) for p in pieces]
+    gain, measured = mastering_gain([p.info.blocks for p in pieces], settings.loudness_lufs)
+    gain_db = quantize_db(to_db(gain)) if np.isfinite(measured) else 0.0
+    mastered = [cache.measured(p, gain_db) for p in pieces]
+    for _ in range(6):  # limiting lowers those clips' loudness: measure again, correct
+        if not any(m.limited for m in mastered):
+            break
+        correction, _ = mastering_gain([m.blocks for m in mastered], settings.loudness_lufs)
+        step = quantize_db(to_db(correction))
+        if step == 0.0:
+            break
+        gain_db += step
+        mastered = [cache.measured(p, gain_db) for p in pieces]
+    return gain_db, measured, mastered
+
+
+def _write_wav(
+    path: Path, rate: int, total: int, width: int, clips: Sequence[tuple[int, Callable[[], bytes]]]
 ) -> None:
-    """Write ``total`` samples to ``path``: silence, with each (start, samples) piece placed."""
+    """A PCM WAV from placed byte runs: silence between them written as zero bytes."""
+    zeros = bytes(rate * width)
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(width)
+        out.setframerate(rate)
+        out.setnframes(total)
+        pos = 0
+        for start, data in clips:
+            pos = _silence(out, pos, start, zeros, width)
+            chunk = data()
+            out.writeframesraw(chunk)
+            pos += len(chunk) // width
+        _silence(out, pos, total, zeros, width)
+
+
+def _silence(
+    out: wave.Wave_write | IO[bytes], pos: int, until: int, zeros: bytes, width: int
+) -> int:
+    while pos < until:
+        n = min(until - pos, len(zeros) // width)
+        data = zeros[: n * width]
+        if isinstance(out, wave.Wave_write):
+            out.writeframesraw(data)
+        else:
+            out.write(data)
+        pos += n
+    return pos
+
+
+def _write_any(
+    path: Path, rate: int, total: int, clips: Sequence[tuple[int, Callable[[], Audio]]]
+) -> None:
+    """Any other format (and WAV past 4 GiB, as RF64) through libsndfile, clip by clip."""
     import soundfile as sf
 
     fmt, subtype = output_format(path, rate)
+    width = _PCM_WIDTH.get(subtype, 4)
+    if fmt == "WAV" and total * width >= _WAV_LIMIT:
+        fmt = "RF64"
     zeros = np.zeros(rate * 10, dtype=np.float32)
-    with atomic_path(path) as tmp:
-        with sf.SoundFile(str(tmp), "w", rate, 1, subtype=subtype, format=fmt) as out:
-            pos = 0
-            for start, samples in pieces:
-                while pos < start:
-                    n = min(start - pos, zeros.size)
-                    out.write(zeros[:n])
-                    pos += n
-                out.write(np.clip(samples, -1.0, 1.0))
-                pos += samples.size
-            while pos < total:
-                n = min(total - pos, zeros.size)
+    with atomic_path(path) as tmp, sf.SoundFile(str(tmp), "w", rate, 1, subtype, format=fmt) as out:
+        pos = 0
+        for start, load in clips:
+            while pos < start:
+                n = min(start - pos, zeros.size)
                 out.write(zeros[:n])
                 pos += n
+            samples = load().samples
+            out.write(np.clip(samples, -1.0, 1.0))
+            pos += samples.size
+        while pos < total:
+            n = min(total - pos, zeros.size)
+            out.write(zeros[:n])
+            pos += n
 
 
 def master_and_write(
-    path: str | Path, rate: int, total: int, pieces: Sequence[Piece], settings: OutputSettings
+    path: str | Path,
+    rate: int,
+    total: int,
+    pieces: Sequence[Piece],
+    settings: OutputSettings,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Apply one mastering gain (loudness target, true-peak ceiling) and stream the episode.
-
-    Only clips that would cross the ceiling are loaded for limiting before the write; the rest
-    are loaded one at a time while writing, so memory does not grow with the episode.
-    """
-    gain, measured = 1.0, float("-inf")
-    if settings.loudness_lufs is not None:
-        gain, measured = mastering_gain([p.info.blocks for p in pieces], settings.loudness_lufs)
-    ceiling = 10 ** (settings.peak_dbfs / 20)
-    limited: dict[int, tuple[Audio, ClipInfo]] = {}
-
-    def over(g: float) -> list[int]:
-        return [i for i, p in enumerate(pieces) if p.info.true_peak * g > ceiling]
-
-    def blocks() -> list[npt.NDArray[np.float64]]:
-        return [
-            limited[i][1].blocks if i in limited else p.info.blocks * gain**2
-            for i, p in enumerate(pieces)
-        ]
-
-    if settings.loudness_lufs is not None:
-        # Limiting lowers those clips' loudness; measure again and correct the gain.
-        for _ in range(6):
-            limited = {}
-            for i in over(gain):
-                audio = limit(pieces[i].load().with_gain(gain), settings.peak_dbfs)
-                limited[i] = (
-                    audio,
-                    ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio)),
-                )
-            if not limited:
-                break
-            correction, _ = mastering_gain(blocks(), settings.loudness_lufs)
-            if abs(to_db(correction)) < 0.1:
-                break
-            gain *= correction
+    """Master every clip at one quantized gain (loudness target, true-peak ceiling) and write
+    the episode. ``cache_dir`` keeps the mastered clips of this episode between builds."""
+    path = Path(path)
+    fmt, subtype = output_format(path, rate)
+    width = _PCM_WIDTH.get(subtype, 2)
+    cache = MasteredCache(cache_dir, settings.peak_dbfs, width)
+    gain_db, measured, mastered = _episode_gain(pieces, settings, cache)
+    final_lufs = integrated_loudness([m.blocks for m in mastered])
+    final_peak = max([m.true_peak for m in mastered] or [0.0])
+    if fmt == "WAV" and subtype in _PCM_WIDTH and total * width < _WAV_LIMIT:
+        _write_wav(
+            path,
+            rate,
+            total,
+            width,
+            [(p.start, partial(cache.pcm, p, gain_db)) for p in pieces],
+        )
     else:
-        for i in over(gain):
-            audio = limit(pieces[i].load(), settings.peak_dbfs)
-            limited[i] = (audio, ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio)))
-    final_lufs = integrated_loudness(blocks())
-    final_peak = max(
-        [
-            limited[i][1].true_peak if i in limited else p.info.true_peak * gain
-            for i, p in enumerate(pieces)
-        ]
-        or [0.0]
-    )
-
-    def stream() -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
-        for i, p in enumerate(pieces):
-            if i in limited:
-                yield p.start, limited[i][0].samples
-            else:
-                yield p.start, p.load().samples * np.float32(gain)
-
-    _stream(Path(path), rate, total, stream())
+        _write_any(
+            path,
+            rate,
+            total,
+            [(p.start, partial(_mastered_audio, p, gain_db, settings.peak_dbfs)) for p in pieces],
+        )
+    cache.prune()
     return {
         "target_lufs": settings.loudness_lufs,
         "measured_lufs_before": round(measured, 2) if np.isfinite(measured) else None,
-        "gain_db": round(to_db(gain), 2),
+        "gain_db": gain_db,
+        "gain_step_db": GAIN_STEP_DB,
         "integrated_lufs": round(final_lufs, 2) if np.isfinite(final_lufs) else None,
         "true_peak_dbtp": round(to_db(final_peak), 2) if final_peak > 0 else None,
-        "limited_clips": len(limited),
+        "limited_clips": sum(1 for m in mastered if m.limited),
     }
