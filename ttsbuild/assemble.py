@@ -269,6 +269,7 @@ def assemble_episode(
                 "language": item["language"],
                 "text": item["text"],
                 "key": item["key"],
+                "uid": item.get("uid", ""),
                 "start_sample": p.start,
                 "end_sample": p.end,
                 "start": round(p.start / rate, 6),

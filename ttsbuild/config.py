@@ -54,6 +54,10 @@ class Episode:
     timing: TimingOptions = field(default_factory=TimingOptions)
     encoding: str | None = None
     skip_sound_descriptions: bool = True
+    # Other source formats (ttsbuild.sources): the explicit format, and the episode's entry
+    # as validated (speak, parentheticals, columns, ...) for SourceOptions.from_dict.
+    format: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -324,6 +328,8 @@ def project_from_config(
             TimingOptions.from_dict(ep["timing"]),
             str(ep["encoding"]) if ep.get("encoding") else None,
             bool(ep["skip_sound_descriptions"]),
+            format=ep.get("format"),
+            options=copy.deepcopy(ep),
         )
         for name, ep in config["episodes"].items()
     }
