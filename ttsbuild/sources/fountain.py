@@ -26,7 +26,7 @@ _TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9 _.-]*):(.*)$")
 _SCENE = re.compile(r"^(?:INT|EXT|EST|INT\.?/EXT|I/E)[. ]", re.IGNORECASE)
 _SCENE_NUMBER = re.compile(r"\s*#[\w.-]+#\s*$")
 _PAGE_BREAK = re.compile(r"^={3,}\s*$")
-_TRANSITION = re.compile(r"^[^a-z]*TO:$")
+_TRANSITION = re.compile(r"^(?:[^a-z]*TO:|FADE IN:?|FADE OUT\.?|FADE TO BLACK\.?|CUT TO BLACK\.?)$")
 _CENTERED = re.compile(r"^>(.*)<$")
 _PARENTHETICAL = re.compile(r"^\(.*\)$")
 _CHARACTER = re.compile(r"^(?P<name>[^a-z]*?[A-Z][^a-z]*?)(?P<ext>\s*\(.*\))?\s*(?P<dual>\^)?$")
@@ -73,20 +73,47 @@ def _remove_spans(
         pos = start
 
 
+def _title_key(line: str) -> tuple[str, str] | None:
+    m = _TITLE_KEY.match(line)
+    return (m.group(1).strip(), m.group(2).strip()) if m else None
+
+
 def _title_page_end(lines: list[tuple[int, str]]) -> int:
-    """How many of the leading lines are the title page (0 when there is none)."""
+    """How many of the leading lines are the title page (0 when there is none).
+
+    The spec's title page is the first paragraph of ``Key: value`` lines. Real files also
+    leave blank lines inside it (``Title:``, a blank line, then the title), so the title page
+    goes on over paragraphs that continue a key left empty, or that hold a known key
+    (``Author:``, ``Draft date:``...); it ends at the first paragraph that does neither.
+    """
     if not lines:
         return 0
-    m = _TITLE_KEY.match(lines[0][1])
-    if not m:
+    first = _title_key(lines[0][1])
+    if first is None:
         return 0
-    key = m.group(1).strip()
-    if key.casefold() not in _TITLE_KEYS and key == key.upper():
+    if first[0].casefold() not in _TITLE_KEYS and first[0] == first[0].upper():
         return 0  # e.g. "FADE IN:" opens the screenplay
+    paragraphs: list[tuple[int, int]] = []  # [start, end) line indexes
+    start = None
     for i, (_, raw) in enumerate(lines):
-        if not raw.strip():
-            return i
-    return len(lines)
+        if raw.strip() and start is None:
+            start = i
+        elif not raw.strip() and start is not None:
+            paragraphs.append((start, i))
+            start = None
+    if start is not None:
+        paragraphs.append((start, len(lines)))
+    end = paragraphs[0][1]
+    open_value = first[1] == "" and paragraphs[0][1] - paragraphs[0][0] == 1
+    for a, b in paragraphs[1:]:
+        keys = [k for k in (_title_key(raw.strip()) for _, raw in lines[a:b]) if k]
+        known = any(k[0].casefold() in _TITLE_KEYS for k in keys)
+        if not (known or open_value):
+            break
+        end = b
+        last = _title_key(lines[b - 1][1].strip())
+        open_value = last is not None and last[1] == ""
+    return end
 
 
 def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptItem]:
