@@ -114,8 +114,8 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
     [
         (BILLION_LAUGHS, "refused: the file declares XML entities", 3),
         (
-            b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><FinalDraft><Content>'
-            b'<Paragraph Type="Action"><Text>&e;</Text></Paragraph></Content></FinalDraft>',
+            (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><FinalDraft><Content>'
+            b'<Paragraph Type="Action"><Text>&e;</Text></Paragraph></Content></FinalDraft>'),
             "refused: the file declares XML entities",
             1,
         ),

@@ -10,8 +10,8 @@ from ttsbuild.errors import SourceError
 from ttsbuild.script import Utterance
 from ttsbuild.sources import read_items, source_format
 from ttsbuild.sources.common import default_options, normalize_speaker
-from ttsbuild.sources.identity import assign_uids, derived_uid
 from ttsbuild.sources.fountain import parse_fountain
+from ttsbuild.sources.identity import assign_uids, derived_uid
 
 
 def uids(text: str) -> dict[str, str]:

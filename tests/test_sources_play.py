@@ -57,8 +57,8 @@ def test_inline_labels_wrapped_speeches_and_directions():
     assert [s for s, _ in out] == ["narrator"] + ["algernon", "lane"] * 4
     assert out[0] == (
         "narrator",
-        "Morning-room in Algernon's flat in Half-Moon Street. The room is luxuriously and "
-        "artistically furnished. The sound of a piano is heard in the adjoining room.",
+        ("Morning-room in Algernon's flat in Half-Moon Street. The room is luxuriously and "
+        "artistically furnished. The sound of a piano is heard in the adjoining room."),
     )  # a paragraph before any speech is action; "FIRST ACT" and "SCENE" are headings
     assert out[3][1].endswith("sentiment is my forte. I keep science for Life.")
     assert out[6] == ("lane", "Yes, sir.")  # "[Hands them on a salver.]" is not spoken
@@ -69,8 +69,8 @@ def test_stage_directions_narrated_when_asked():
     out = said(EARNEST, speak={"stage_directions": "narrate", "action": "skip"})
     assert out[0] == (
         "narrator",
-        "Lane is arranging afternoon tea on the table, and after the music has ceased, "
-        "Algernon enters.",
+        ("Lane is arranging afternoon tea on the table, and after the music has ceased, "
+        "Algernon enters."),
     )
     i = out.index(("narrator", "Inspects them, takes two, and sits down on the sofa."))
     assert out[i - 2 : i] == [("lane", "Yes, sir."), ("narrator", "Hands them on a salver.")]

@@ -96,9 +96,9 @@ def test_cast_lists_speakers_and_prints_a_block(make_project):
     check = proj.ttsbuild("check")
     assert check.returncode == 1
     assert check.stderr.splitlines() == [
-        "ttsbuild: error: scripts/ep1.fountain:13: 2 unknown characters: 'brick' (line 13), "
+        ("ttsbuild: error: scripts/ep1.fountain:13: 2 unknown characters: 'brick' (line 13), "
         "'mary's mom' (line 24); add them under 'characters:' or 'aliases:' in "
-        "config/config.yaml ('ttsbuild cast' prints a block to paste)"
+        "config/config.yaml ('ttsbuild cast' prints a block to paste)")
     ]
 
 
@@ -115,7 +115,7 @@ episodes:
 
 
 def episode(source: str, extra: str = "") -> dict[str, str]:
-    return {"config/config.yaml": C.replace("{source: scripts/ep1.txt}", "{source: %s%s}" % (source, extra))}
+    return {"config/config.yaml": C.replace("{source: scripts/ep1.txt}", f"{{source: {source}{extra}}}")}
 
 
 SOURCE_CASES = [

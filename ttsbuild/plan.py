@@ -448,9 +448,13 @@ class Planner:
         p = self.project
         unknown: dict[str, int] = {}
         for item in items:
-            if isinstance(item, Utterance) and item.speaker != "narrator":
-                if p.character(item.speaker) is None and item.speaker not in unknown:
-                    unknown[item.speaker] = item.line
+            if (
+                isinstance(item, Utterance)
+                and item.speaker != "narrator"
+                and item.speaker not in unknown
+                and p.character(item.speaker) is None
+            ):
+                unknown[item.speaker] = item.line
         if len(unknown) < 2:
             return
         listed = ", ".join(f"'{n}' (line {line})" for n, line in unknown.items())

@@ -60,7 +60,7 @@ class _Handler(ContentHandler):
             and not any(tag in _SKIPPED for tag in self.stack)
         )
 
-    def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (SAX API)
+    def startElement(self, name: str, attrs: Any) -> None:
         if not self.stack and name != "FinalDraft":
             raise SourceError(f"not a Final Draft file: the root element is <{name}>, not "
                               "<FinalDraft>", None, self._line())
@@ -72,7 +72,7 @@ class _Handler(ContentHandler):
         elif name == "Text" and self.open and self.stack[-2] == "Paragraph":
             self.in_text += 1
 
-    def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
+    def endElement(self, name: str) -> None:
         if self._in_script():
             if name == "Paragraph" and self.open:
                 self.paragraphs.append(self.open.pop())
@@ -94,7 +94,7 @@ def _read(data: bytes, path: str) -> list[_Paragraph]:
         parseString(data, handler, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except SAXParseException as exc:
         raise SourceError(
-            f"not well-formed XML: {exc.getMessage()} (column {exc.getColumnNumber() + 1})",
+            f"not well-formed XML: {exc.getMessage()} (column {(exc.getColumnNumber() or 0) + 1})",
             path,
             exc.getLineNumber(),
         ) from None

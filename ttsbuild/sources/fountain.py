@@ -201,18 +201,18 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
                 if _PARENTHETICAL.match(b):
                     speech.params = options.parenthetical_params(b)
                 elif b:
-                    speech.add(body_no, strip_emphasis(b[1:] if b.startswith("~") else b))
+                    speech.add(body_no, strip_emphasis(b.removeprefix("~")))
                 i += 1
             items.extend(speech.utterances())
             continue
         # Action: this line and the lines after it up to a blank line or another element.
-        paragraph = [s[1:] if s.startswith("!") else s]
+        paragraph = [s.removeprefix("!")]
         i += 1
         while i < n and lines[i][1].strip():
             nxt = lines[i][1].strip()
             if nxt.startswith(("~", "#")) or _CENTERED.match(nxt):
                 break
-            paragraph.append(nxt[1:] if nxt.startswith("!") else nxt)
+            paragraph.append(nxt.removeprefix("!"))
             i += 1
         element("action", line_no, strip_emphasis(" ".join(paragraph)))
     return [item for item in items if not isinstance(item, Utterance) or item.text]

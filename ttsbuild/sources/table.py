@@ -31,7 +31,7 @@ _HEADERS = {
     "params": ("params", "parameters"),
     "notes": ("notes", "note", "comment", "comments"),
 }
-_INLINE_SPEAKER = re.compile(r"^(?P<name>[^\W\d][\w .'’-]{0,39}?)\s*:\s+(?P<text>\S.*)$", re.S)
+_INLINE_SPEAKER = re.compile(r"^(?P<name>[^\W\d][\w .'’-]{0,39}?)\s*:\s+(?P<text>\S.*)$", re.DOTALL)
 _TAGS = re.compile(r"(?:\s+#[\w:.\-]+)+\s*$")
 _LINE_TAG = re.compile(r"#(line:[\w.\-]+)")
 _YARN_MARKUP = re.compile(r"\[/?[A-Za-z_][\w-]*(?:\s*=\s*[^\]]*)?\s*/?\]|\[/\]")
@@ -132,7 +132,7 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
                 line,
             )
 
-        def cell(role: str) -> str:
+        def cell(role: str, row: list[str] = row) -> str:
             index = cols.get(role)
             return row[index].strip() if index is not None and index < len(row) else ""
 
