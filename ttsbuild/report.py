@@ -41,7 +41,7 @@ def episode_report(
             qa_retried += int(verdict.get("attempts", 1) > 1)
             if verdict.get("flagged"):
                 qa_flagged.append(
-                    {"key": seg.key, "where": f"{plan.source}:{seg.line}",
+                    {"key": seg.key, "where": f"{plan.source}:{seg.line}", "uid": seg.uid,
                      "wer": verdict.get("wer"), "transcript": verdict.get("transcript")}
                 )
         if seg.key not in missing_at_start:
@@ -52,7 +52,7 @@ def episode_report(
             continue
         reason = read_failure(store, seg.key)
         entry = {"key": seg.key, "where": f"{plan.source}:{seg.line}", "speaker": seg.speaker,
-                 "text": seg.text}
+                 "text": seg.text, "uid": seg.uid}
         if reason is not None:
             failed.append({**entry, "reason": reason})
         else:
