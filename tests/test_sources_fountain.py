@@ -62,6 +62,10 @@ def test_character_cues(cue, speaker):
     assert said(f"\n{cue}\nYes.\n") == [(speaker, "Yes.")]
 
 
+def test_transition_without_blank_line_after_is_not_a_cue():
+    assert said("\nCUT TO:\nA room.\n") == [("narrator", "CUT TO: A room.")]
+
+
 def test_uppercase_line_without_dialogue_is_action():
     assert said("\nTHE END\n\n") == [("narrator", "THE END")]
 

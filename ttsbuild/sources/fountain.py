@@ -185,7 +185,7 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
         if prev_blank and not next_blank and not s.startswith("!"):
             if s.startswith("@"):
                 cue = s[1:]
-            elif _CHARACTER.match(s):
+            elif _CHARACTER.match(s) and not s.endswith(":"):  # "CUT TO:" is never a cue
                 cue = s
         if cue is not None:
             speaker = normalize_speaker(cue)
