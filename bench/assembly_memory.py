@@ -24,12 +24,12 @@ import json, sys
 from pathlib import Path
 import numpy as np
 from ttsbuild.assembly.assemble import assemble_episode
-from ttsbuild.config.settings import OutputSettings
+from ttsbuild.config.settings.settings import OutputSettings
 from ttsbuild.core.audio import Audio, write_audio
 from ttsbuild.core.request import RenderRequest, Voice
 from ttsbuild.planning.key import segment_key
 from ttsbuild.planning.plan import EpisodePlan, Segment
-from ttsbuild.store.segments import segment_path
+from ttsbuild.store.segments.segments import segment_path
 
 work, n, kind, stage = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rate = 24000

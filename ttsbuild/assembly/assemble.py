@@ -58,6 +58,7 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
                 "language": seg.request.language,
                 "text": seg.text,
                 "key": seg.key,
+                "uid": seg.uid,
                 "start_sample": p.start,
                 "end_sample": p.end,
                 "start": round(p.start / rate, 6),

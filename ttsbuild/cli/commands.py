@@ -158,6 +158,27 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cast(args: argparse.Namespace) -> int:
+    from ttsbuild.reports.cast import characters_block, episode_cast
+
+    project = _project(args)
+    source, entries = episode_cast(project, args.episode)
+    total = sum(e.speeches for e in entries)
+    out(f"{args.episode}: {source}: {len(entries)} speakers, {total} speeches")
+    width = max([len(e.speaker) for e in entries] + [7])
+    out(f"  {'speeches':>8}  {'speaker':<{width}}  character")
+    for e in entries:
+        out(f"  {e.speeches:>8}  {e.speaker:<{width}}  {e.character or '(not in the config)'}")
+    block = characters_block(entries)
+    if block:
+        out()
+        out(f"# paste into {project.config_file} (under 'characters:'), then choose the voices:")
+        out(block)
+    else:
+        out("every speaker is a character (or an alias of one)")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -206,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("episodes", nargs="*", help="episodes (default: all)")
         p.add_argument("--all", action="store_true", help="explain: list stored segments too")
+    p = sub.add_parser("cast", help="list an episode's speakers and print a characters: block")
+    p.add_argument("episode", help="the episode")
     p = sub.add_parser("verify", help="decode every stored segment and report corrupt ones")
     p.add_argument("--delete", action="store_true", help="remove corrupt segments and leftovers")
     p.add_argument("--store", help="verify this store directory instead of the project's")
@@ -229,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "check": cmd_check,
+    "cast": cmd_cast,
     "plan": cmd_plan,
     "explain": cmd_plan,
     "verify": cmd_verify,

@@ -76,6 +76,10 @@ class Episode:
     timing: TimingOptions
     encoding: str | None
     skip_sound_descriptions: bool
+    # Other source formats (ttsbuild.sources): the explicit format, and the episode's entry
+    # as validated (speak, parentheticals, columns, ...) for SourceOptions.from_dict.
+    format: str | None
+    options: Mapping[str, Any]
 
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> Episode:
@@ -87,6 +91,8 @@ class Episode:
             TimingOptions.from_dict(d["timing"]),
             str(d["encoding"]) if d.get("encoding") else None,
             bool(d["skip_sound_descriptions"]),
+            str(d["format"]) if d.get("format") else None,
+            d,
         )
 
 

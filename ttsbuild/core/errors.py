@@ -37,6 +37,10 @@ class SubtitleError(LocatedError):
     """A malformed subtitle (.srt) file."""
 
 
+class SourceError(LocatedError):
+    """A malformed episode source in another format (Fountain, FDX, play, dialogue table)."""
+
+
 class ConfigError(LocatedError):
     """An invalid project configuration."""
 

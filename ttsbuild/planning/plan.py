@@ -25,6 +25,7 @@ class Segment:
     speaker: str
     request: RenderRequest
     cue: int | None = None  # subtitle cue index, for SRT sources
+    uid: str = ""  # the utterance's stable identity (ttsbuild.sources.identity)
 
     @property
     def text(self) -> str:
@@ -42,6 +43,7 @@ class Segment:
             "engine": self.request.engine,
             "text": self.request.text,
             "cue": self.cue,
+            "uid": self.uid,
             "request": self.request.to_dict(),
         }
 
@@ -55,6 +57,7 @@ class Segment:
             str(data["speaker"]),
             RenderRequest.from_dict(data["request"]),
             data.get("cue"),
+            str(data.get("uid", "")),
         )
 
 

@@ -14,6 +14,7 @@ import codecs
 import dataclasses
 import difflib
 import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from ttsbuild.core.text import chunk_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.planning.key import derive_seed, segment_key
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence
+from ttsbuild.sources import SourceOptions, assign_uids, read_items, source_format
 from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script, read_script
 from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
 
@@ -194,7 +196,16 @@ class Planner:
                 seed=seed,
             )
             segments.append(
-                Segment(segment_key(request), utt.line, index, len(chunks), char.name, request, cue)
+                Segment(
+                    segment_key(request),
+                    utt.line,
+                    index,
+                    len(chunks),
+                    char.name,
+                    request,
+                    cue,
+                    utt.uid,
+                )
             )
         return segments
 
@@ -234,7 +245,7 @@ class Planner:
             )
 
         try:
-            parsed = parse_script(script, episode.source)
+            parsed = assign_uids(parse_script(script, episode.source))
         except ScriptError as exc:
             raise located(exc.line or 1, exc) from None
         for cue, text in zip(subs.cues, texts):
@@ -296,21 +307,73 @@ class Planner:
                 p.config_file,
             )
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
-        suffix = Path(episode.source).suffix.lower()
-        if suffix in (".txt", ".script", ""):
-            items = self.plan_items(read_script(path, episode.source), episode.source)
-            plan = EpisodePlan(name, episode.source, tuple(items))
-        elif suffix == ".srt":
+        if source_format(episode.source, episode.format) == "srt":
             plan = self.plan_subtitles(name, path)
         else:
-            raise self._config_error(
-                f"episode '{name}': unsupported source type '{suffix}' (use a .txt script or "
-                "an .srt subtitle file)",
-                f"episodes.{name}.source",
-            )
+            items = self.episode_items(name, path)
+            self.check_speakers(items, episode.source)
+            plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
         return plan
+
+    # ---------------------------------------------------------------- other source formats
+    def episode_items(self, name: str, path: Path | None = None) -> tuple[ScriptItem, ...]:
+        """Every item of a script, Fountain, Final Draft, play or table episode, uids set.
+
+        The whole source is read before anything is planned (and so before any render).
+        """
+        p = self.project
+        episode = p.episodes[name]
+        if path is None:
+            path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
+        fmt = source_format(episode.source, episode.format)
+        if fmt == "script":
+            return assign_uids(read_script(path, episode.source))
+        if fmt is None or fmt == "srt":
+            suffix = Path(episode.source).suffix.lower()
+            raise self._config_error(
+                f"episode '{name}': unsupported source type '{suffix}' (use a .txt script, an "
+                ".srt subtitle file, .fountain, .fdx, .csv or .tsv, or set 'format:')",
+                f"episodes.{name}.source",
+            )
+        pattern = episode.options.get("label_pattern")
+        if pattern:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise self._config_error(
+                    f"episode '{name}': label_pattern is not a valid regular expression: {exc}",
+                    f"episodes.{name}.label_pattern",
+                ) from None
+        names = frozenset({*p.characters, *p.aliases})
+        options = SourceOptions.from_dict(episode.options, names)
+        return read_items(path, fmt, options, episode.source)
+
+    def check_speakers(self, items: Iterable[ScriptItem], source: str) -> None:
+        """One error that lists every speaker that is neither a character nor an alias.
+
+        A single unknown name gets the usual error of :meth:`character` (with a suggestion).
+        """
+        p = self.project
+        unknown: dict[str, int] = {}
+        for item in items:
+            if (
+                isinstance(item, Utterance)
+                and item.speaker != "narrator"
+                and item.speaker not in unknown
+                and p.character(item.speaker) is None
+            ):
+                unknown[item.speaker] = item.line
+        if len(unknown) < 2:
+            return
+        listed = ", ".join(f"'{n}' (line {line})" for n, line in unknown.items())
+        raise ScriptError(
+            f"{len(unknown)} unknown characters: {listed}; add them under 'characters:' or "
+            f"'aliases:' in {p.config_file} ('ttsbuild cast' prints a block to paste)",
+            source,
+            next(iter(unknown.values())),
+        )
 
 
 def plan_project(project: Project) -> dict[str, EpisodePlan]:

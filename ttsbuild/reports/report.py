@@ -44,6 +44,7 @@ def episode_report(
                     {
                         "key": seg.key,
                         "where": f"{plan.source}:{seg.line}",
+                        "uid": seg.uid,
                         "wer": verdict.get("wer"),
                         "transcript": verdict.get("transcript"),
                     }
@@ -60,6 +61,7 @@ def episode_report(
             "where": f"{plan.source}:{seg.line}",
             "speaker": seg.speaker,
             "text": seg.text,
+            "uid": seg.uid,
         }
         if reason is not None:
             failed.append({**entry, "reason": reason})

@@ -40,6 +40,10 @@ class Utterance:
     language: str | None  # None: the character's default language
     params: tuple[tuple[str, float], ...]
     text: str
+    # Stable identity across redrafts: the source's own id (a table's id column, a Yarn
+    # #line: tag), else derived from speaker and text (ttsbuild.sources.identity). Never
+    # part of a segment's key.
+    uid: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
     """Parse a whole script into utterances and pauses, in order.
 
     >>> parse_script("Hi. [Alice] Hello. [pause:0.5s] [de:Bob] Guten Tag.")  # doctest: +ELLIPSIS
-    (Utterance(line=1, speaker='narrator', ..., text='Hi.'), Utterance(...text='Hello.'), ...)
+    (Utterance(line=1, speaker='narrator', ..., text='Hi.', uid=''), Utterance(...text='Hello.'...), ...)
     """
     items: list[ScriptItem] = []
     state = _State()

@@ -1,0 +1,234 @@
+"""Fountain screenplays (``.fountain``), read as the spec at https://fountain.io/syntax says.
+
+A pure, line-oriented parser of our own (docs/sources.md says why no PyPI parser is used):
+every element keeps the line it starts on, and malformed input is a located error.
+
+What is spoken: dialogue, by its character; action, scene headings, transitions, centered
+text and standalone lyrics by the narrator when the episode's ``speak:`` says ``narrate``.
+Never spoken: the title page, notes ``[[...]]``, boneyard ``/* ... */``, sections ``#``,
+synopses ``=``, page breaks ``===``, and parentheticals (which may map to parameters through
+``parentheticals:``). Dual dialogue (``^``) is spoken one after the other, left first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ttsbuild.core.errors import SourceError
+from ttsbuild.sources.common import (
+    SourceOptions,
+    Speech,
+    narration,
+    normalize_speaker,
+    strip_emphasis,
+)
+from ttsbuild.sources.script import ScriptItem, Utterance
+
+_TITLE_KEYS = {
+    "title",
+    "credit",
+    "author",
+    "authors",
+    "source",
+    "draft date",
+    "date",
+    "contact",
+    "copyright",
+    "notes",
+    "revision",
+    "episode",
+    "format",
+    "font",
+}
+_TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9 _.-]*):(.*)$")
+_SCENE = re.compile(r"^(?:INT|EXT|EST|INT\.?/EXT|I/E)[. ]", re.IGNORECASE)
+_SCENE_NUMBER = re.compile(r"\s*#[\w.-]+#\s*$")
+_PAGE_BREAK = re.compile(r"^={3,}\s*$")
+_TRANSITION = re.compile(r"^(?:[^a-z]*TO:|FADE IN:?|FADE OUT\.?|FADE TO BLACK\.?|CUT TO BLACK\.?)$")
+_CENTERED = re.compile(r"^>(.*)<$")
+_PARENTHETICAL = re.compile(r"^\(.*\)$")
+_CHARACTER = re.compile(r"^(?P<name>[^a-z]*?[A-Z][^a-z]*?)(?P<ext>\s*\(.*\))?\s*(?P<dual>\^)?$")
+
+
+def _blank_out(text: str, start: int, end: int) -> str:
+    """Replace text[start:end] with nothing but its newlines (line numbers stay)."""
+    return text[:start] + "\n" * text.count("\n", start, end) + text[end:]
+
+
+def _remove_spans(
+    text: str, path: str, opener: str, closer: str, what: str
+) -> tuple[str, set[int]]:
+    """Remove every ``opener ... closer`` span; returns the text and the 0-based indexes of
+    lines that held nothing but removed spans (they are dropped, not read as blank lines)."""
+    emptied: set[int] = set()
+    pos = 0
+    while True:
+        start = text.find(opener, pos)
+        if start == -1:
+            return text, emptied
+        end = text.find(closer, start + len(opener))
+        if end == -1:
+            line = text.count("\n", 0, start) + 1
+            raise SourceError(f"{what} '{opener}' is never closed with '{closer}'", path, line)
+        end += len(closer)
+        first = text.count("\n", 0, start)
+        last = first + text.count("\n", start, end)
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end == -1 else line_end
+        before, after = text[line_start:start], text[end:line_end]
+        if not before.strip() and not after.strip():
+            emptied.update(range(first, last + 1))
+        elif not before.strip():
+            emptied.update(range(first, last))
+        elif not after.strip():
+            emptied.update(range(first + 1, last + 1))
+        else:
+            emptied.update(range(first + 1, last))
+        text = _blank_out(text, start, end)
+        pos = start
+
+
+def _title_key(line: str) -> tuple[str, str] | None:
+    m = _TITLE_KEY.match(line)
+    return (m.group(1).strip(), m.group(2).strip()) if m else None
+
+
+def _title_page_end(lines: list[tuple[int, str]]) -> int:
+    """How many of the leading lines are the title page (0 when there is none).
+
+    The spec's title page is the first paragraph of ``Key: value`` lines. Real files also
+    leave blank lines inside it (``Title:``, a blank line, then the title), so the title page
+    goes on over paragraphs that continue a key left empty, or that hold a known key
+    (``Author:``, ``Draft date:``...); it ends at the first paragraph that does neither.
+    """
+    if not lines:
+        return 0
+    first = _title_key(lines[0][1])
+    if first is None:
+        return 0
+    if first[0].casefold() not in _TITLE_KEYS and first[0] == first[0].upper():
+        return 0  # e.g. "FADE IN:" opens the screenplay
+    paragraphs: list[tuple[int, int]] = []  # [start, end) line indexes
+    start = None
+    for i, (_, raw) in enumerate(lines):
+        if raw.strip() and start is None:
+            start = i
+        elif not raw.strip() and start is not None:
+            paragraphs.append((start, i))
+            start = None
+    if start is not None:
+        paragraphs.append((start, len(lines)))
+    end = paragraphs[0][1]
+    open_value = first[1] == "" and paragraphs[0][1] - paragraphs[0][0] == 1
+    for a, b in paragraphs[1:]:
+        keys = [k for k in (_title_key(raw.strip()) for _, raw in lines[a:b]) if k]
+        known = any(k[0].casefold() in _TITLE_KEYS for k in keys)
+        if not (known or open_value):
+            break
+        end = b
+        last = _title_key(lines[b - 1][1].strip())
+        open_value = last is not None and last[1] == ""
+    return end
+
+
+def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptItem]:
+    """Fountain text to utterances, in order.
+
+    >>> from ttsbuild.sources.common import default_options
+    >>> [(u.speaker, u.text) for u in parse_fountain(
+    ...     "INT. HOUSE - DAY\\n\\nAlice enters.\\n\\nBOB (V.O.)\\n(quietly)\\nHi *there*.\\n",
+    ...     "x.fountain", default_options())]
+    [('narrator', 'Alice enters.'), ('bob', 'Hi there.')]
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text, dead = _remove_spans(text, path, "/*", "*/", "boneyard")
+    text, noted = _remove_spans(text, path, "[[", "]]", "note")
+    lines = [
+        (i + 1, raw.rstrip("\n"))
+        for i, raw in enumerate(text.split("\n"))
+        if i not in dead and i not in noted
+    ]
+    start = _title_page_end(lines)
+    lines = lines[start:]
+    items: list[ScriptItem] = []
+    n = len(lines)
+
+    def blank(k: int) -> bool:
+        return k < 0 or k >= n or not lines[k][1].strip()
+
+    def element(kind: str, line: int, body: str) -> None:
+        if options.narrates(kind):
+            items.extend(narration(line, strip_emphasis(body)))
+
+    i = 0
+    while i < n:
+        line_no, raw = lines[i]
+        s = raw.strip()
+        if not s or _PAGE_BREAK.match(s):
+            i += 1
+            continue
+        if s.startswith("#") or (s.startswith("=") and not s.startswith("===")):
+            i += 1  # section or synopsis: structure for the writer, never spoken
+            continue
+        prev_blank, next_blank = blank(i - 1), blank(i + 1)
+        centered = _CENTERED.match(s)
+        if centered:
+            element("centered", line_no, centered.group(1).strip())
+            i += 1
+            continue
+        if s.startswith(">"):  # forced transition
+            element("transitions", line_no, s[1:].strip())
+            i += 1
+            continue
+        if s.startswith(".") and not s.startswith("..") and prev_blank:
+            element("scene_headings", line_no, _SCENE_NUMBER.sub("", s[1:]).strip())
+            i += 1
+            continue
+        if _SCENE.match(s) and prev_blank:
+            element("scene_headings", line_no, _SCENE_NUMBER.sub("", s).strip())
+            i += 1
+            continue
+        if _TRANSITION.match(s) and prev_blank and next_blank:
+            element("transitions", line_no, s)
+            i += 1
+            continue
+        if s.startswith("~"):
+            element("lyrics", line_no, s[1:].strip())
+            i += 1
+            continue
+        cue = None
+        if prev_blank and not next_blank and not s.startswith("!"):
+            if s.startswith("@"):
+                cue = s[1:]
+            elif _CHARACTER.match(s) and not s.endswith(":"):  # "CUT TO:" is never a cue
+                cue = s
+        if cue is not None:
+            speaker = normalize_speaker(cue)
+            if not speaker:
+                raise SourceError(f"empty character cue {s!r}", path, line_no)
+            speech = Speech(speaker, line_no)
+            i += 1
+            while i < n:
+                body_no, body = lines[i]
+                b = body.strip()
+                if not b and body != "  ":
+                    break
+                if _PARENTHETICAL.match(b):
+                    speech.params = options.parenthetical_params(b)
+                elif b:
+                    speech.add(body_no, strip_emphasis(b.removeprefix("~")))
+                i += 1
+            items.extend(speech.utterances())
+            continue
+        # Action: this line and the lines after it up to a blank line or another element.
+        paragraph = [s.removeprefix("!")]
+        i += 1
+        while i < n and lines[i][1].strip():
+            nxt = lines[i][1].strip()
+            if nxt.startswith(("~", "#")) or _CENTERED.match(nxt):
+                break
+            paragraph.append(nxt.removeprefix("!"))
+            i += 1
+        element("action", line_no, strip_emphasis(" ".join(paragraph)))
+    return [item for item in items if not isinstance(item, Utterance) or item.text]

@@ -1,0 +1,172 @@
+"""Dialogue tables (``.csv``, ``.tsv``, ``format: table``): one row, one line of dialogue.
+
+Columns are found by their header, case-insensitively: id (``id``, ``key``, ``line_id``),
+speaker (``character``, ``speaker``, ``name``), text (``text``, ``line``, ``dialogue``), and
+optional language, params and notes; ``columns:`` in the episode config names any other header.
+Quoted fields and newlines inside them are read by the ``csv`` module.
+
+Rows are read as game teams write them: a row without a speaker whose text starts with
+``Name: `` is spoken by Name (Yarn Spinner string tables: ``line:abc123,"Ship: Hey."``); any
+other row without a speaker is the narrator's. A Yarn ``#line:`` tag at the end of the text is
+the row's id, and other ``#hashtags`` there are metadata, never spoken. Empty rows are skipped.
+The id column, or the ``#line:`` tag, is the utterance's uid and must be unique.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from ttsbuild.core.errors import SourceError
+from ttsbuild.core.text import has_speakable, normalize_text
+from ttsbuild.sources.common import SourceOptions, normalize_speaker
+from ttsbuild.sources.script import NARRATOR, ScriptItem, Utterance
+
+ROLES = ("id", "speaker", "text", "language", "params", "notes")
+_HEADERS = {
+    "id": ("id", "key", "line_id", "lineid", "line id"),
+    "speaker": ("character", "speaker", "name"),
+    "text": ("text", "line", "dialogue"),
+    "language": ("language", "lang", "locale"),
+    "params": ("params", "parameters"),
+    "notes": ("notes", "note", "comment", "comments"),
+}
+_INLINE_SPEAKER = re.compile(r"^(?P<name>[^\W\d][\w .'’-]{0,39}?)\s*:\s+(?P<text>\S.*)$", re.DOTALL)
+_TAGS = re.compile(r"(?:\s+#[\w:.\-]+)+\s*$")
+_LINE_TAG = re.compile(r"#(line:[\w.\-]+)")
+_YARN_MARKUP = re.compile(r"\[/?[A-Za-z_][\w-]*(?:\s*=\s*[^\]]*)?\s*/?\]|\[/\]")
+_LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
+_PARAM = re.compile(r"^\s*([A-Za-z_]\w*)\s*[:=]\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def _columns(header: list[str], options: SourceOptions, path: str) -> dict[str, int]:
+    folded = [normalize_text(h).casefold() for h in header]
+    found: dict[str, int] = {}
+    for role in ROLES:
+        wanted = options.columns.get(role)
+        if wanted is not None:
+            key = normalize_text(wanted).casefold()
+            if key not in folded:
+                raise SourceError(
+                    f"columns.{role} is {wanted!r}, but the header has no such column "
+                    f"(it has: {', '.join(h for h in header if h) or 'nothing'})",
+                    path,
+                    1,
+                )
+            found[role] = folded.index(key)
+            continue
+        for name in _HEADERS[role]:
+            if name in folded:
+                found[role] = folded.index(name)
+                break
+    if "text" not in found:
+        raise SourceError(
+            "no text column: the header has "
+            f"{', '.join(repr(h) for h in header if h) or 'no names'}; name the column 'text', "
+            "'line' or 'dialogue', or map it with columns: {text: ...} in the episode config",
+            path,
+            1,
+        )
+    return found
+
+
+def _params(cell: str, path: str, line: int) -> tuple[tuple[str, float], ...]:
+    out: dict[str, float] = {}
+    for part in re.split(r"[|;,]|\s{2,}", cell):
+        if not part.strip():
+            continue
+        m = _PARAM.match(part)
+        if not m:
+            raise SourceError(
+                f"bad parameter {part.strip()!r} in the params column: write name:number, "
+                "e.g. speed:0.9|seed:42",
+                path,
+                line,
+            )
+        out[m.group(1).lower()] = float(m.group(2))
+    return tuple(sorted(out.items()))
+
+
+def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem]:
+    """A dialogue table to utterances, in row order.
+
+    >>> from ttsbuild.sources.common import default_options
+    >>> table = 'id,text\\nline:a1,"Ship: Hey, friend."\\nline:a2,Anything new?\\n'
+    >>> [(u.uid, u.speaker, u.text) for u in parse_table(table, "t.csv", default_options())]
+    [('line:a1', 'ship', 'Hey, friend.'), ('line:a2', 'narrator', 'Anything new?')]
+    """
+    text = text.lstrip("\ufeff")
+    delimiter = options.delimiter or ("\t" if path.lower().endswith(".tsv") else ",")
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise SourceError(f"malformed header: {exc}", path, 1) from None
+    if header is None or not any(h.strip() for h in header):
+        raise SourceError("the table is empty: the first row must name the columns", path, 1)
+    cols = _columns(header, options, path)
+    items: list[ScriptItem] = []
+    ids: dict[str, int] = {}
+    row_start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            raise SourceError(
+                f"row starting here is malformed: {exc} (a quote that is never closed?)",
+                path,
+                row_start,
+            ) from None
+        if row is None:
+            break
+        line, row_start = row_start, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            raise SourceError(
+                f"this row has {len(row)} fields, the header has {len(header)} (a "
+                f"{'tab' if delimiter == chr(9) else repr(delimiter)} inside a field that is "
+                "not quoted?)",
+                path,
+                line,
+            )
+
+        def cell(role: str, row: list[str] = row) -> str:
+            index = cols.get(role)
+            return row[index].strip() if index is not None and index < len(row) else ""
+
+        raw = cell("text")
+        uid = cell("id")
+        tag = _LINE_TAG.search(raw)
+        if tag and not uid:
+            uid = tag.group(1)
+        raw = _TAGS.sub("", raw)
+        if uid.startswith("line:"):
+            raw = _YARN_MARKUP.sub("", raw)
+        speaker = normalize_speaker(cell("speaker"))
+        if not speaker:
+            m = _INLINE_SPEAKER.match(raw)
+            if m:
+                speaker, raw = normalize_speaker(m.group("name")), m.group("text")
+        said = normalize_text(raw)
+        if not said or not has_speakable(said):
+            continue
+        language = cell("language").lower().replace("_", "-") or None
+        if language is not None and not _LANG.match(language):
+            raise SourceError(
+                f"{language!r} in the language column is not a language code (e.g. en, de, pt-br)",
+                path,
+                line,
+            )
+        if uid:
+            if uid in ids:
+                raise SourceError(
+                    f"id {uid!r} is used twice (first on line {ids[uid]}); ids must be unique",
+                    path,
+                    line,
+                )
+            ids[uid] = line
+        params = _params(cell("params"), path, line)
+        items.append(Utterance(line, speaker or NARRATOR, language, params, said, uid))
+    return items
