@@ -5,7 +5,8 @@ tone whose pitch and length depend on the text, speed, voice and seed; it record
 load as a line in the file named by ``TTSBUILD_FAKE_LOADS`` and can sleep on load
 (``TTSBUILD_FAKE_LOAD_SECONDS``) to stand in for a slow engine. ``TTSBUILD_FAKE_FAIL`` makes
 any text containing that word fail; ``TTSBUILD_FAKE_NAN`` makes it return NaN;
-``TTSBUILD_FAKE_RENDER_SECONDS`` sleeps per render, and ``TTSBUILD_FAKE_RENDERS`` names a file
+``TTSBUILD_FAKE_RENDER_SECONDS`` sleeps per render, ``TTSBUILD_FAKE_LENGTH_SCALE`` makes every
+clip that many times longer (benchmarks of long episodes), and ``TTSBUILD_FAKE_RENDERS`` names a file
 that gets one line per synthesized text (to count renders across processes).
 """
 
@@ -36,7 +37,8 @@ class FakeModel:
         h = hashlib.sha256(f"{request.text}|{request.voice.content_hash}|{request.seed}".encode())
         freq = 200 + int.from_bytes(h.digest()[:2], "big") % 400
         speed = request.param("speed", 1.0)
-        seconds = (0.2 + 0.02 * len(request.text)) / speed
+        scale = float(os.environ.get("TTSBUILD_FAKE_LENGTH_SCALE", "1") or 1)
+        seconds = scale * (0.2 + 0.02 * len(request.text)) / speed
         sleep = float(os.environ.get("TTSBUILD_FAKE_RENDER_SECONDS", "0") or 0)
         if sleep:
             time.sleep(sleep)

@@ -106,7 +106,8 @@ class MasteredCache:
         self.folder = folder
         self.ceiling_db = ceiling_db
         self.width = width
-        self.used: set[str] = set()
+        self.measured_used: set[str] = set()  # stems whose .m this build read or wrote
+        self.written: set[str] = set()  # stems whose .pcm the episode file holds
 
     def _stem(self, name: str, gain_db: float) -> str:
         tag = hashlib.sha256(
@@ -124,8 +125,8 @@ class MasteredCache:
         if self.folder is not None:
             with contextlib.suppress(OSError):
                 raw = np.fromfile(self.folder / f"{stem}.m", dtype=np.float64)
-                if raw.size >= 1 and (self.folder / f"{stem}.pcm").exists():
-                    self.used.add(stem)
+                if raw.size >= 1:
+                    self.measured_used.add(stem)
                     return Mastered(float(raw[0]), raw[1:], True)
         audio, limited = master_clip(piece, gain_db, self.ceiling_db)
         result = Mastered(true_peak(audio), block_powers(audio), limited)
@@ -135,7 +136,7 @@ class MasteredCache:
     def _store(self, stem: str, audio: Audio, result: Mastered) -> None:
         if self.folder is None:
             return
-        self.used.add(stem)
+        self.measured_used.add(stem)
         pcm = to_pcm(audio.samples, self.width)
         write_bytes_atomic(self.folder / f"{stem}.pcm", pcm, durable=False)
         meta = np.concatenate([[result.true_peak], result.blocks]).astype(np.float64)
@@ -149,12 +150,12 @@ class MasteredCache:
             with contextlib.suppress(OSError):
                 data = (self.folder / f"{stem}.pcm").read_bytes()
                 if len(data) == expected:
-                    self.used.add(stem)
+                    self.written.add(stem)
                     return data
         audio, _ = master_clip(piece, gain_db, self.ceiling_db)
         pcm = to_pcm(audio.samples, self.width)
         if self.folder is not None:
-            self.used.add(stem)
+            self.written.add(stem)
             write_bytes_atomic(self.folder / f"{stem}.pcm", pcm, durable=False)
         return pcm
 
@@ -164,8 +165,9 @@ class MasteredCache:
             return 0
         removed = 0
         for path in self.folder.iterdir():
-            stem = path.name.rsplit(".", 1)[0]
-            if stem not in self.used and not path.name.startswith("."):
+            stem, _, kind = path.name.rpartition(".")
+            keep = self.written if kind == "pcm" else self.measured_used
+            if stem not in keep and not path.name.startswith("."):
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed += 1

@@ -1,0 +1,97 @@
+"""assembly/writer: per-clip mastering at a quantized gain, cached as PCM, written by copying."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import soundfile as sf
+
+from ttsbuild.assembly.assemble import assemble_episode
+from ttsbuild.assembly.mastering import true_peak
+from ttsbuild.assembly.writer import GAIN_STEP_DB, quantize_db, to_pcm
+from ttsbuild.config.settings import OutputSettings
+from ttsbuild.core.audio import Audio, write_audio
+from ttsbuild.core.request import RenderRequest, Voice
+from ttsbuild.planning.key import segment_key
+from ttsbuild.planning.plan import EpisodePlan, Segment
+from ttsbuild.store.segments import segment_path
+
+RATE = 16000
+
+
+def _segment(store: Path, i: int, text: str, hot: bool) -> Segment:
+    request = RenderRequest(text, "fake", "1", "m", "en", Voice("", "v"), (), i)
+    key = segment_key(request)
+    path = segment_path(store, key)
+    if not path.exists():
+        rng = np.random.default_rng(i)
+        t = np.arange(int((0.8 + 0.05 * (i % 7)) * RATE)) / RATE
+        sig = 0.1 * np.sin(2 * np.pi * (180 + 13 * i) * t) * (0.7 + 0.3 * rng.random(t.size))
+        if hot:  # a short loud burst: a high peak that hardly moves the loudness
+            sig[2000:2160] *= 9.5
+        write_audio(path, Audio(np.clip(sig, -1, 1).astype(np.float32), RATE))
+    return Segment(key, i + 1, 0, 1, "narrator", request)
+
+
+def _plan(store: Path, n: int, edited: int | None = None) -> EpisodePlan:
+    items = tuple(
+        _segment(store, i, f"Line {i}." + (" Edited." if i == edited else ""), hot=i % 5 == 0)
+        for i in range(n)
+    )
+    return EpisodePlan("ep", "ep.txt", items)
+
+
+def _build(tmp: Path, store: Path, plan: EpisodePlan, clips: Path, out: str) -> dict:
+    plan_file = tmp / f"{out}.plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    folder = tmp / out
+    folder.mkdir(exist_ok=True)
+    settings = OutputSettings.from_dict({"sample_rate": RATE, "loudness_lufs": -16})
+    return assemble_episode(
+        plan_file, store, settings, folder / "ep.wav", folder / "ep.srt", folder / "ep.json", clips
+    )
+
+
+def _mastered(clips: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in clips.rglob("mastered/ep/*.pcm")}
+
+
+def test_incremental_build_equals_a_clean_build_and_touches_only_the_edit(tmp_path):
+    store = tmp_path / "store"
+    first = _build(tmp_path, store, _plan(store, 40), tmp_path / "clips", "a")
+    assert first["mastering"]["limited_clips"] > 0  # the limiter path is exercised
+    before = _mastered(tmp_path / "clips")
+    edited = _build(tmp_path, store, _plan(store, 40, edited=17), tmp_path / "clips", "b")
+    clean = _build(tmp_path, store, _plan(store, 40, edited=17), tmp_path / "fresh", "c")
+    assert (tmp_path / "b/ep.wav").read_bytes() == (tmp_path / "c/ep.wav").read_bytes()
+    assert (
+        edited["mastering"]["gain_db"]
+        == first["mastering"]["gain_db"]
+        == clean["mastering"]["gain_db"]
+    )
+    after = _mastered(tmp_path / "clips")
+    kept = {name for name in before if after.get(name) == before[name]}
+    assert len(before) == 40 and len(after) == 40  # pruned to one mastered copy of the episode
+    assert len(kept) == 39  # every other clip's mastered bytes untouched (same file, same mtime)
+
+
+def test_loudness_and_true_peak_meet_the_targets(tmp_path):
+    store = tmp_path / "store"
+    report = _build(tmp_path, store, _plan(store, 40), tmp_path / "clips", "a")
+    data, rate = sf.read(tmp_path / "a/ep.wav", dtype="float64")
+    measured = pyloudnorm.Meter(rate).integrated_loudness(data)
+    assert abs(measured - -16) <= 0.5
+    assert 20 * np.log10(true_peak(Audio(data.astype(np.float32), rate))) <= -1.0 + 0.05
+    assert report["mastering"]["gain_db"] % GAIN_STEP_DB == 0
+
+
+def test_quantized_gain_and_pcm_conversion():
+    assert quantize_db(-4.26) == -4.5 and quantize_db(-4.24) == -4.0
+    samples = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 2.0], dtype=np.float32)
+    ints = np.frombuffer(to_pcm(samples, 2), dtype="<i2")
+    assert ints.tolist() == [0, 16384, -16384, 32767, -32767, 32767]
+    three = to_pcm(samples, 3)
+    assert len(three) == 18 and three[3:6] == (4194304).to_bytes(3, "little")
