@@ -298,7 +298,9 @@ class Planner:
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
         suffix = Path(episode.source).suffix.lower()
         if suffix in (".txt", ".script", ""):
-            items = self.plan_items(read_script(path, episode.source), episode.source)
+            items = self.plan_items(
+                read_script(path, episode.source, episode.encoding), episode.source
+            )
             plan = EpisodePlan(name, episode.source, tuple(items))
         elif suffix == ".srt":
             plan = self.plan_subtitles(name, path)

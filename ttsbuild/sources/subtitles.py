@@ -2,8 +2,8 @@
 
 Reading is tolerant where real files vary and strict where a guess would be wrong:
 
-* bytes: a BOM (UTF-8/16/32) wins; else an explicit ``encoding``; else strict UTF-8; else the
-  encoding ``charset-normalizer`` detects (cp1252, cp1250, ...). See :func:`decode_subtitles`.
+* bytes: decoded as scripts are, by :func:`ttsbuild.sources.decode.decode_source` (a BOM, else
+  ``encoding:``, else UTF-8, else UTF-16 without BOM, else detected: cp1252, cp1250, ...).
 * lines: CRLF, LF and CR-only endings; a missing final blank line.
 * cues: the number line is optional and may be out of order (cues are sorted by start time,
   stably); timestamps may lack milliseconds or use ``.`` instead of ``,``; text after a blank
@@ -23,7 +23,6 @@ a sound description.
 
 from __future__ import annotations
 
-import codecs
 import html
 import logging
 import re
@@ -33,16 +32,9 @@ from pathlib import Path
 
 from ttsbuild.core.errors import SubtitleError, read_source
 from ttsbuild.core.text import normalize_text
+from ttsbuild.sources.decode import decode_source
 
 log = logging.getLogger(__name__)
-
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 
 _TIME = r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})(?:[,.:](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-+>\s*{_TIME}(?:\s+.*)?\s*$")
@@ -79,53 +71,6 @@ class Subtitles:
     path: str
     encoding: str
     cues: tuple[Cue, ...]
-
-
-# ---------------------------------------------------------------- bytes to text
-
-
-def decode_subtitles(data: bytes, path: str, encoding: str | None = None) -> tuple[str, str]:
-    """Decode subtitle bytes; returns ``(text, encoding used)``.
-
-    >>> decode_subtitles(b"\\xef\\xbb\\xbf1\\n", "x.srt")
-    ('1\\n', 'utf-8')
-    >>> decode_subtitles("Café".encode("cp1252"), "x.srt", "cp1252")
-    ('Café', 'cp1252')
-    """
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return _decode(data[len(bom) :], name, path), name
-    if encoding:
-        return _decode(data, encoding, path), encoding
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
-        raise SubtitleError(
-            "cannot tell the text encoding; set 'encoding:' for this episode (e.g. cp1252)", path
-        )
-    name = best.encoding.replace("_", "-")
-    log.info("ttsbuild: %s: no BOM and not UTF-8; detected encoding %s", path, name)
-    return _decode(data, name, path), name
-
-
-def _decode(data: bytes, encoding: str, path: str) -> str:
-    try:
-        return data.decode(encoding)
-    except LookupError:
-        raise SubtitleError(f"unknown text encoding {encoding!r}", path) from None
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SubtitleError(
-            f"not valid {encoding} (byte 0x{data[exc.start]:02x}); fix 'encoding:' for this "
-            "episode or save the file as UTF-8",
-            path,
-            line,
-        ) from None
 
 
 # ---------------------------------------------------------------- text to cues
@@ -234,7 +179,7 @@ def read_subtitles(
     """Read and parse an .srt file (see the module docstring for what is accepted)."""
     shown = display or str(path)
     data = read_source(path, shown, SubtitleError, "subtitle")
-    text, used = decode_subtitles(data, shown, encoding)
+    text, used = decode_source(data, shown, SubtitleError, encoding)
     return Subtitles(shown, used, parse_srt(text, shown))
 
 
