@@ -157,5 +157,5 @@ def test_check_reports_a_piper_voice_without_its_config(make_project, capsys):
     (project.path / "voices/joe.onnx").write_bytes(b"onnx")
     assert cli.main(["-C", str(project.path), "check"]) == cli.EXIT_ERROR
     err = capsys.readouterr().err.strip()
-    assert err.startswith("ttsbuild: error: config/config.yaml:2: narrator: Piper voice")
+    assert err.startswith("ttsbuild: error: config/config.yaml:2: characters.narrator: Piper voice")
     assert "has no config file 'voices/joe.onnx.json'" in err

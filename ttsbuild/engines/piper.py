@@ -141,7 +141,11 @@ class PiperEngine:
             raise VoiceError(f"a Piper voice must be an .onnx model file, got {reference!r}")
         if not path.is_file():
             raise VoiceError(f"Piper voice file {reference!r} not found")
-        check_voice_config(path, reference)
+        try:
+            shown = str(path.relative_to(Path(project_dir).resolve()))
+        except ValueError:
+            shown = reference
+        check_voice_config(path, shown)
         return Voice(str(path), content_hash(path))
 
     def load(self, options: EngineOptions) -> PiperModel:
