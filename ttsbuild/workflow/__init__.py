@@ -158,6 +158,7 @@ def _exit_interrupted() -> None:
     if _signal_received:
         for handler in logging.getLogger("ttsbuild").handlers:
             handler.flush()
+        sys.stdout.flush()
         sys.stderr.flush()
         os._exit(128 + _signal_received[0])
 
