@@ -31,6 +31,11 @@ localrules:
     all,
 
 
+# Ctrl-C or SIGTERM: rendering stops between segments, finished ones are kept, exit 130 (143).
+onstart:
+    ttsbuild_workflow.start(BUILD)
+
+
 onsuccess:
     ttsbuild_workflow.finish(BUILD, success=True)
 

@@ -11,11 +11,12 @@ rule assemble:
         "logs/assemble/{episode}.log",
     run:
         ttsbuild_workflow.assemble(
-            BUILD, input.plan, output.wav, output.srt, output.timing
+            BUILD, input.plan, output.wav, output.srt, output.timing, log[0]
         )
 
 
-# Delivery formats by target suffix: out/episode01.flac, .mp3, .ogg (Opus).
+# Delivery formats by target suffix: out/episode01.flac, .mp3, .ogg (Opus); a new title or bit
+# rate re-encodes (params).
 rule encode:
     input:
         "out/{episode}.wav",
@@ -25,5 +26,7 @@ rule encode:
         "logs/encode/{episode}.{format}.log",
     wildcard_constraints:
         format="flac|mp3|ogg",
+    params:
+        settings=BUILD.encode_params,
     run:
-        ttsbuild_workflow.encode(input[0], output[0])
+        ttsbuild_workflow.encode(BUILD, wildcards.episode, input[0], output[0], log[0])

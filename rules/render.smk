@@ -23,4 +23,4 @@ for _batch_id in BUILD.batches:
             batch=_batch_id,
             planned=BUILD.planned_at,
         run:
-            ttsbuild_workflow.render_batch(BUILD, params.batch, list(output))
+            ttsbuild_workflow.render_batch(BUILD, params.batch, list(output), log[0])

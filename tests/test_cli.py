@@ -147,3 +147,44 @@ def test_gc_with_a_shared_store_warns_and_keeps_named_projects(make_project, tmp
     assert len(list(shared.glob("*.wav"))) == 7
     sidecars = [json.loads(p.read_text()) for p in shared.glob("*.json")]
     assert len(sidecars) == 7
+
+
+def test_directory_option_before_or_after_the_command(make_project, monkeypatch, capsys):
+    project = make_project()
+    _build(project)
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    for argv in (
+        ["verify", "-C", str(project.path)],
+        ["-C", str(project.path), "verify"],
+        ["check", "--directory", str(project.path)],
+        ["-C", "/nonexistent", "plan", "-C", str(project.path)],  # after the command wins
+    ):
+        assert cli.main(argv) == cli.EXIT_OK, argv
+    assert "6 segments checked" in capsys.readouterr().out
+
+
+def test_outside_a_project_the_error_names_the_directory_option(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["verify"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("ttsbuild: error: no ttsbuild project here: config/config.yaml")
+    assert "-C DIR" in err
+
+
+def test_gc_says_what_differs_between_variants_of_a_line(make_project):
+    config = "engine: fake\ncharacters:\n  narrator: {}\n  alice: {params: {pitch: 4}}\n"
+    config += "episodes:\n  ep1: {source: scripts/ep1.txt}\n"
+    project = make_project(config, "The sea was calm.\n[Alice] Look, a boat!\n")
+    _build(project)
+    project.write("config/config.yaml", config.replace("pitch: 4", "pitch: -3"))
+    _build(project)
+    dry = project.ttsbuild("gc")
+    assert dry.returncode == 0, dry.output
+    lines = [ln for ln in dry.stdout.splitlines() if ln.startswith("unreferenced:")]
+    assert len(lines) == 1, dry.stdout
+    assert lines[0].endswith("alice: 'Look, a boat!'; pitch 4 vs -3 now)"), dry.stdout
+    project.write("scripts/ep1.txt", "The sea was calm.\n[Alice] Look, a ship!\n")
+    _build(project)
+    renamed = project.ttsbuild("gc").stdout
+    assert "text 'Look, a boat!' vs 'Look, a ship!' now" in renamed
+    assert "seed" not in renamed  # the derived seed follows the text: not a difference of its own

@@ -87,16 +87,32 @@ CASES = [
         "Fine.\nHello\x00 there.\n",
         "scripts/ep1.txt:2: control character U+0000 at column 6",
     ),
+    # cp1252 and UTF-16 without a BOM are detected (see test_other_encodings_...); a wrong
+    # explicit encoding, an unknown one and bytes that are no text are errors with the place
+    (
+        SCRIPT,
+        b"Fine.\nStill fine.\nCaf\xe9.\n",
+        "scripts/ep1.txt:3: not valid utf-8 (byte 0xe9); fix 'encoding:'",
+        {
+            CONFIG: C.replace(
+                "{source: scripts/ep1.txt}", "{source: scripts/ep1.txt, encoding: utf-8}"
+            )
+        },
+    ),
     (
         SCRIPT,
         "Caf\xe9 au lait.\n".encode("cp1252"),
-        "scripts/ep1.txt:1: not valid UTF-8 (byte 0xe9)",
+        "scripts/ep1.txt: unknown text encoding 'klingon'",
+        {
+            CONFIG: C.replace(
+                "{source: scripts/ep1.txt}", "{source: scripts/ep1.txt, encoding: klingon}"
+            )
+        },
     ),
-    (SCRIPT, b"Fine.\nStill fine.\nCaf\xe9.\n", "scripts/ep1.txt:3: not valid UTF-8 (byte 0xe9)"),
     (
         SCRIPT,
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-        "scripts/ep1.txt:1: not valid UTF-8 (byte 0x89)",
+        "scripts/ep1.txt: not UTF-8 and the text encoding cannot be detected; set 'encoding:'",
     ),
     # config
     (
@@ -270,20 +286,31 @@ def test_bad_input_through_snakemake(project, case):
     _check_case(project, case, lambda p: p.snakemake("-j1", "out/ep1.wav"))
 
 
+CP1252_SCRIPT = FAKE_SCRIPT.replace("opens the scene", "opens the caf\xe9 \u2013 na\xefve \u20ac5")
+
+
 @pytest.mark.parametrize(
     "data",
     [
         FAKE_SCRIPT.encode("utf-16"),  # UTF-16 with a byte-order mark
         b"\xef\xbb\xbf" + FAKE_SCRIPT.replace("\n", "\r\n").encode("utf-8"),  # BOM + CRLF
+        FAKE_SCRIPT.encode("utf-16-le"),  # no BOM: detected, not "control character U+0000"
+        FAKE_SCRIPT.encode("utf-16-be"),
+        CP1252_SCRIPT.encode("cp1252"),  # detected by charset-normalizer
     ],
-    ids=["utf16-bom", "utf8-bom-crlf"],
+    ids=["utf16-bom", "utf8-bom-crlf", "utf16le-no-bom", "utf16be-no-bom", "cp1252"],
 )
 @pytest.mark.slow
 def test_other_encodings_of_the_same_script_render_the_same(project, data):
+    if data == CP1252_SCRIPT.encode("cp1252"):
+        _write(project, SCRIPT, CP1252_SCRIPT)  # the same text in UTF-8, built first
+        assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
     episode = (project.path / "out/ep1.wav").read_bytes()
     (project.path / SCRIPT).write_bytes(data)
     result = project.snakemake("-j1", "out/ep1.wav")
     assert result.returncode == 0, result.output
+    if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe")):
+        assert "scripts/ep1.txt: no BOM and not UTF-8; guessed encoding" in result.output
     assert rendered_count(result) == 0  # the same text, so the same segments
     assert (project.path / "out/ep1.wav").read_bytes() == episode
 

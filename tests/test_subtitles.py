@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from ttsbuild.core.errors import SubtitleError
+from ttsbuild.sources.decode import decode_source
 from ttsbuild.sources.subtitles import (
     classify_bracket,
     cue_text,
-    decode_subtitles,
     parse_srt,
     parse_timing,
     read_subtitles,
@@ -57,7 +57,7 @@ def test_explicit_encoding_overrides_detection():
     forced = cues("cp1252.srt", "cp1250")
     assert "ś" in forced[1].raw_text and "œ" not in forced[1].raw_text
     with pytest.raises(SubtitleError, match=r"x\.srt:2: not valid utf-8"):
-        decode_subtitles(b"1\n\xe9\n", "x.srt", "utf-8")
+        decode_source(b"1\n\xe9\n", "x.srt", SubtitleError, "utf-8")
 
 
 @pytest.mark.parametrize("name", ["crlf.srt", "cr_only.srt"])

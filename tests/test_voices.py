@@ -119,3 +119,43 @@ def test_every_engine_parameter_is_documented():
     for engine in CLONERS:
         for spec in engine.info.params:
             assert f"| `{spec.name}` | " in doc, (engine.info.name, spec.name)
+
+
+def test_piper_voice_needs_its_onnx_json_at_plan_time(tmp_path: Path):
+    from ttsbuild.engines.piper import PiperEngine
+
+    engine = PiperEngine()
+    model = tmp_path / "voices" / "de_DE-thorsten-low.onnx"
+    model.parent.mkdir()
+    model.write_bytes(b"onnx model bytes")
+    with pytest.raises(
+        VoiceError, match=r"has no config file 'voices/de_DE-thorsten-low\.onnx\.json'"
+    ):
+        engine.voice("voices/de_DE-thorsten-low.onnx", "", str(tmp_path))
+    config = model.with_name(model.name + ".json")
+    config.write_text("{not json", encoding="utf-8")
+    with pytest.raises(VoiceError, match=r"\.onnx\.json' is not valid JSON"):
+        engine.voice("voices/de_DE-thorsten-low.onnx", "", str(tmp_path))
+    config.write_text('{"phoneme_type": "espeak"}', encoding="utf-8")
+    with pytest.raises(VoiceError, match="has no 'audio' section"):
+        engine.voice("voices/de_DE-thorsten-low.onnx", "", str(tmp_path))
+    config.write_text('{"audio": {"sample_rate": 16000}, "language": {"code": "de_DE"}}')
+    voice = engine.voice("voices/de_DE-thorsten-low.onnx", "", str(tmp_path))
+    assert engine.voice_languages(voice) == frozenset({"de"})
+
+
+def test_check_reports_a_piper_voice_without_its_config(make_project, capsys):
+    pytest.importorskip("piper")
+    from ttsbuild.cli import commands as cli
+
+    project = make_project(
+        "characters:\n  narrator: {voice: voices/joe.onnx}\nepisodes:\n"
+        "  ep1: {source: scripts/ep1.txt}\n",
+        "Hello there.\n",
+    )
+    (project.path / "voices").mkdir()
+    (project.path / "voices/joe.onnx").write_bytes(b"onnx")
+    assert cli.main(["-C", str(project.path), "check"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ttsbuild: error: config/config.yaml:2: characters.narrator: Piper voice")
+    assert "has no config file 'voices/joe.onnx.json'" in err

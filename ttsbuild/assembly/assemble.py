@@ -116,4 +116,28 @@ def assemble_episode(
         mastering["true_peak_dbtp"],
         layout.details,
     )
+    if srt is None:  # the cue table of a subtitle episode is in the line above
+        log.debug("ttsbuild: %s timing:\n%s", plan.episode, items_table(report["items"]))
+    log.debug(
+        "ttsbuild: %s mastering: %s",
+        plan.episode,
+        ", ".join(f"{k} {v}" for k, v in mastering.items()),
+    )
     return report
+
+
+def items_table(items: list[dict[str, Any]]) -> str:
+    """A fixed-width table of a script episode's placements (seconds), for the job log.
+
+    >>> print(items_table([{"index": 1, "line": 2, "chunk": 0, "speaker": "alice",
+    ...     "start": 0.25, "end": 1.5, "key": "ab12"}]))
+      seg  line chunk speaker         start      end  key
+        1     2     0 alice           0.250    1.500  ab12
+    """
+    lines = [f"{'seg':>5} {'line':>5} {'chunk':>5} {'speaker':<12} {'start':>8} {'end':>8}  key"]
+    for item in items:
+        lines.append(
+            f"{item['index']:5d} {item['line']:5d} {item['chunk']:5d} {item['speaker']:<12} "
+            f"{item['start']:8.3f} {item['end']:8.3f}  {item['key']}"
+        )
+    return "\n".join(lines)

@@ -10,16 +10,17 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
-from ttsbuild.core.errors import TTSBuildError
+from ttsbuild.core.errors import ConfigError, TTSBuildError
+from ttsbuild.core.request import RenderRequest
 from ttsbuild.planning.plan import EpisodePlan
 from ttsbuild.planning.planner import Planner
-from ttsbuild.reports.explain import SidecarIndex, explain_plan, summary
+from ttsbuild.reports.explain import SidecarIndex, contrast, explain_plan, summary
 from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
-from ttsbuild.store.segments import read_sidecar, stored_keys
+from ttsbuild.store.segments import Sidecar, read_sidecar, stored_keys
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ def warn(line: str) -> None:
 
 
 def _project(args: argparse.Namespace) -> Project:
+    root = Path(args.directory)
+    if root.is_dir() and not (root / args.config).exists():
+        raise ConfigError(
+            f"no ttsbuild project here: {args.config} not found in {root.resolve()}; run "
+            "inside a project or name its directory with -C DIR (before or after the command)"
+        )
     return load_project(args.directory, args.config)
 
 
@@ -116,9 +123,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_ERROR if left else EXIT_OK
 
 
+def _current_segments(plans: Mapping[str, EpisodePlan]) -> dict[tuple[str, str], RenderRequest]:
+    """The requests the project plans now, by source line and by (speaker, text)."""
+    found: dict[tuple[str, str], RenderRequest] = {}
+    for plan in plans.values():
+        for seg in plan.segments():
+            found.setdefault(("where", f"{plan.source}:{seg.line}"), seg.request)
+            found.setdefault((seg.speaker, seg.text), seg.request)
+    return found
+
+
+def _variant_of(side: Sidecar, current: dict[tuple[str, str], RenderRequest]) -> str:
+    """'; pitch 4 vs -3 now': how an unreferenced segment differs from what its line (or its
+    text) renders now, so that two variants of one line do not read the same."""
+    now = current.get((side.speaker, side.request.text)) or current.get(("where", side.where))
+    if now is None:
+        return "; the line is gone"
+    diffs = contrast(side.request.identity(), now.identity())
+    return f"; {', '.join(diffs)} now" if diffs else ""
+
+
 def cmd_gc(args: argparse.Namespace) -> int:
     project = _project(args)
-    referenced = {s.key for plan in _plans(project).values() for s in plan.segments()}
+    plans = _plans(project)
+    referenced = {s.key for plan in plans.values() for s in plan.segments()}
     for other in args.project:
         other_project = load_project(other, args.config)
         if other_project.store.resolve() != project.store.resolve():
@@ -135,9 +163,13 @@ def cmd_gc(args: argparse.Namespace) -> int:
     if plan.empty:
         out(f"nothing to remove: {len(stored_keys(project.store))} stored segments, all referenced")
         return EXIT_OK
+    current = _current_segments(plans)
     for key in plan.segments:
         side = read_sidecar(project.store, key)
-        origin = f" (from {side.where} {side.speaker}: {side.request.text[:40]!r})" if side else ""
+        origin = ""
+        if side is not None:
+            variant = _variant_of(side, current)
+            origin = f" (from {side.where} {side.speaker}: {side.request.text[:40]!r}{variant})"
         out(f"unreferenced: {key}{origin}")
     for key in plan.orphan_sidecars:
         out(f"sidecar without audio: {key}")
@@ -200,9 +232,34 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     project = _project(args)
     output = Path(args.output) if args.output else project.root / "out" / "report.html"
-    render_report(project.root, args.episodes or list(project.episodes), output)
+    titles = {name: ep.title for name, ep in project.episodes.items()}
+    episodes = args.episodes or list(project.episodes)
+    render_report(project.root, episodes, output, titles, embed_audio=args.embed_audio)
     out(str(output))
     return EXIT_OK
+
+
+def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """-C/--directory, --config and --debug, accepted before and after the command. After it,
+    an option left out keeps the value from before it (SUPPRESS: no default of its own)."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    parser.add_argument(
+        "-C", "--directory", default=default("."), help="project directory (default: .)"
+    )
+    parser.add_argument(
+        "--config",
+        default=default(DEFAULT_CONFIG_FILE),
+        help=f"config file (default: {DEFAULT_CONFIG_FILE})",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show tracebacks and debug logs",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,28 +268,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Inspect a ttsbuild project and maintain its segment store "
         "(builds run with snakemake).",
     )
-    parser.add_argument("-C", "--directory", default=".", help="project directory (default: .)")
-    parser.add_argument(
-        "--config",
-        default=DEFAULT_CONFIG_FILE,
-        help=f"config file (default: {DEFAULT_CONFIG_FILE})",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    _common_options(parser, top=True)
+    # The same options after the command (`ttsbuild verify -C myshow`): every subcommand takes
+    # them; given there, they win over the ones before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, top=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("check", help="validate config, scripts, voices and engines without rendering")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, parents=[common])
+
+    command("check", "validate config, scripts, voices and engines without rendering")
     for name, text in (
         ("plan", "per episode: each segment and whether it is stored or will render"),
         ("explain", "like plan, with why each missing segment will render"),
     ):
-        p = sub.add_parser(name, help=text)
+        p = command(name, text)
         p.add_argument("episodes", nargs="*", help="episodes (default: all)")
         p.add_argument("--all", action="store_true", help="explain: list stored segments too")
-    p = sub.add_parser("cast", help="list an episode's speakers and print a characters: block")
+    p = command("cast", "list an episode's speakers and print a characters: block")
     p.add_argument("episode", help="the episode")
-    p = sub.add_parser("verify", help="decode every stored segment and report corrupt ones")
+    p = command("verify", "decode every stored segment and report corrupt ones")
     p.add_argument("--delete", action="store_true", help="remove corrupt segments and leftovers")
     p.add_argument("--store", help="verify this store directory instead of the project's")
-    p = sub.add_parser("gc", help="remove stored segments no episode references (dry run first)")
+    p = command("gc", "remove stored segments no episode references (dry run first)")
     p.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
     p.add_argument(
         "--project",
@@ -241,10 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="another project sharing the store whose segments to keep (repeatable)",
     )
-    p = sub.add_parser("report", help="write out/report.html: audio, timeline and timing tables")
+    p = command("report", "write out/report.html: audio, timeline and timing tables")
     p.add_argument("episodes", nargs="*", help="episodes (default: all)")
     p.add_argument("-o", "--output", help="where to write the page (default: out/report.html)")
-    p = sub.add_parser("serve", help="run a warm render server for this project (foreground)")
+    p.add_argument(
+        "--embed-audio",
+        action="store_true",
+        help="put the audio into the page (data URI): one self-contained file, e.g. for CI",
+    )
+    p = command("serve", "run a warm render server for this project (foreground)")
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
     p.add_argument("--stop", action="store_true", help="stop the running server")
     return parser

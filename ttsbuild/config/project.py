@@ -19,6 +19,7 @@ from ttsbuild.config.schema import (
 )
 from ttsbuild.config.settings import (
     Character,
+    DeliverySettings,
     EngineOptions,
     Episode,
     OutputSettings,
@@ -41,6 +42,7 @@ class Project:
     max_chars: int
     batch_size: int
     output: OutputSettings
+    delivery: DeliverySettings
     render_server: RenderServerSettings
     qa: QASettings
     engines: Mapping[str, EngineOptions]
@@ -163,6 +165,7 @@ def project_from_config(
         max_chars=int(config["max_chars"]),
         batch_size=int(config["batch_size"]),
         output=out,
+        delivery=DeliverySettings.from_dict(config["output"]),
         qa=QASettings.from_dict(
             {
                 **config["qa"],

@@ -117,6 +117,24 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    """How delivery files are encoded (the ``output:`` section's bit rates). Kept apart from
+    :class:`OutputSettings`, which the plan file holds: a new bit rate re-encodes, it does not
+    re-assemble."""
+
+    mp3_bitrate_kbps: int
+    opus_bitrate_kbps: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> DeliverySettings:
+        d = with_defaults("output", data)
+        return cls(int(d["mp3_bitrate_kbps"]), int(d["opus_bitrate_kbps"]))
+
+
+@dataclass(frozen=True)
 class RenderServerSettings:
     mode: str  # off | use (if running) | on (required) | auto (start on demand)
     idle_seconds: float

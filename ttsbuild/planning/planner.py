@@ -329,7 +329,7 @@ class Planner:
             path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
         fmt = source_format(episode.source, episode.format)
         if fmt == "script":
-            return assign_uids(read_script(path, episode.source))
+            return assign_uids(read_script(path, episode.source, episode.encoding))
         if fmt is None or fmt == "srt":
             suffix = Path(episode.source).suffix.lower()
             raise self._config_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.audio import Audio, check_audio, write_audio
-from ttsbuild.core.errors import RenderError, TTSBuildError
+from ttsbuild.core.errors import BuildInterrupted, RenderError, TTSBuildError
 from ttsbuild.core.request import RenderRequest
 from ttsbuild.planning.key import derive_seed
 from ttsbuild.rendering.batch import RenderJob
@@ -26,6 +27,24 @@ from ttsbuild.store.segments import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Set (from a signal handler in the main thread) to stop every render loop between segments.
+_stop = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask every render loop of this process to stop before its next segment."""
+    _stop.set()
+
+
+def stop_requested() -> bool:
+    return _stop.is_set()
+
+
+def check_not_stopped(what: str) -> None:
+    """Raise :class:`BuildInterrupted` if a stop was requested (before starting ``what``)."""
+    if _stop.is_set():
+        raise BuildInterrupted(f"interrupted before {what}")
 
 
 def max_duration(request: RenderRequest) -> float:
@@ -114,7 +133,14 @@ def render_one(
         )
         write_sidecar(store, sidecar)
         write_audio(dest, audio)
-        log.debug("rendered %s %s in %.2f s", job.key, job.where, seconds)
+        log.debug(
+            "rendered %s %s %s: %.2f s of audio in %.2f s",
+            job.key,
+            job.where,
+            job.speaker,
+            audio.num_samples / audio.sample_rate,
+            seconds,
+        )
         return True
 
 
@@ -125,14 +151,28 @@ def render_jobs(
     qa: QASettings | None = None,
 ) -> int:
     """Render every job not yet in the store. A failing segment does not stop the others;
-    afterwards one :class:`RenderError` lists every failure. Returns the number rendered."""
+    afterwards one :class:`RenderError` lists every failure. Returns the number rendered.
+
+    A stop request (:func:`request_stop`: SIGINT or SIGTERM) ends the loop between segments
+    with :class:`BuildInterrupted`; every segment finished so far stays stored."""
     rendered = 0
     failures: list[str] = []
-    for job in jobs:
+    for done, job in enumerate(jobs):
+        if _stop.is_set():
+            log.warning(
+                "ttsbuild: interrupted: %d of %d segments of this job rendered and kept",
+                rendered,
+                len(jobs),
+            )
+            raise BuildInterrupted(
+                f"interrupted after {done} of {len(jobs)} segments ({rendered} rendered and kept)"
+            )
         try:
             options = engine_options.get(job.request.engine) or EngineOptions.from_dict({})
             if render_one(job, store, options, qa):
                 rendered += 1
+            else:
+                log.debug("already stored %s %s %s", job.key, job.where, job.speaker)
             clear_failure(store, job.key)
         except TTSBuildError as exc:
             log.error("ttsbuild: %s", exc)

@@ -158,3 +158,36 @@ def summary(explanations: Sequence[Explanation]) -> tuple[int, int]:
     """(stored, to render)."""
     stored = sum(1 for e in explanations if e.stored)
     return stored, len(explanations) - stored
+
+
+def contrast(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """What tells two requests' identities apart, ``a``'s value first (``gc`` shows it for
+    variants of a line, which otherwise read the same).
+
+    >>> a = {"text": "Hi.", "params": [["pitch", 4.0]], "seed": 1}
+    >>> contrast(a, dict(a, params=[["pitch", -3.0]]))
+    ['pitch 4 vs -3']
+    """
+    out: list[str] = []
+    if a.get("text") != b.get("text"):
+        out.append(
+            f"text {_short(str(a.get('text', '')), 30)!r} vs {_short(str(b.get('text', '')), 30)!r}"
+        )
+    for field, label in _LABELS.items():
+        if a.get(field) != b.get(field):
+            out.append(f"{label} {a.get(field)} vs {b.get(field)}")
+    if a.get("voice") != b.get("voice"):
+        out.append("another voice")
+    if a.get("reference_text") != b.get("reference_text"):
+        out.append("another voice reference text")
+    seed_follows = bool(out)  # a derived seed changes with the text, engine, model or voice
+    a_params = {str(k): v for k, v in a.get("params") or []}
+    b_params = {str(k): v for k, v in b.get("params") or []}
+    for name in sorted(set(a_params) | set(b_params)):
+        if a_params.get(name) != b_params.get(name):
+            before = _fmt(a_params[name]) if name in a_params else "unset"
+            after = _fmt(b_params[name]) if name in b_params else "unset"
+            out.append(f"{name} {before} vs {after}")
+    if a.get("seed") != b.get("seed") and not seed_follows:
+        out.append(f"seed {a.get('seed')} vs {b.get('seed')}")
+    return out

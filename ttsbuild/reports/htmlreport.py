@@ -7,13 +7,16 @@ red) and the timing table. Made from the files a build writes; renders nothing.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ttsbuild.core.fsutil import write_text_atomic
+from ttsbuild.sources.subtitles import strip_formatting
 
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f"]
 FLAG_COLOR = "#d62728"
@@ -56,7 +59,7 @@ def episode_rows(root: Path, episode: str) -> tuple[dict[str, Any], list[dict[st
                     "end": final.get("audio_end_sample", final["end_sample"])
                     / timing["sample_rate"],
                     "target": (cue["target"]["start"], cue["target"]["end"]),
-                    "text": cue.get("text", ""),
+                    "text": strip_formatting(cue.get("text", "")),
                     "flags": flags,
                     "label": f"cue {cue['number']}",
                 }
@@ -132,14 +135,46 @@ def timeline_svg(rows: list[dict[str, Any]], duration: float) -> str:
     return "\n".join(parts)
 
 
-def render_report(root: Path, episodes: list[str], output: Path) -> Path:
+#: Formats a self-contained page embeds, smallest first, with their MIME types.
+EMBED_ORDER = (
+    (".ogg", "audio/ogg"),
+    (".mp3", "audio/mpeg"),
+    (".flac", "audio/flac"),
+    (".wav", "audio/wav"),
+)
+
+
+def audio_source(root: Path, episode: str, output: Path, embed: bool) -> str:
+    """The ``src`` of an episode's player: a path relative to the page, or with ``embed`` the
+    smallest delivery file the build wrote (.ogg, .mp3, .flac, else .wav) as a data URI, so
+    that the page plays when kept alone (a CI artifact)."""
+    wav = root / "out" / f"{episode}.wav"
+    if not embed:
+        return os.path.relpath(wav, output.parent)
+    for suffix, mime in EMBED_ORDER:
+        path = wav.with_suffix(suffix)
+        if path.is_file():
+            return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    return os.path.relpath(wav, output.parent)
+
+
+def render_report(
+    root: Path,
+    episodes: list[str],
+    output: Path,
+    titles: Mapping[str, str] | None = None,
+    embed_audio: bool = False,
+) -> Path:
+    """Write the page; ``titles`` (episode name to its ``title:``) head the sections."""
     sections = []
     for name in episodes:
+        title = (titles or {}).get(name, name)
+        heading = html.escape(title if title == name else f"{title} ({name})")
         timing, rows = episode_rows(root, name)
         if not timing:
-            sections.append(f"<section><h2>{html.escape(name)}</h2><p>Not built yet.</p></section>")
+            sections.append(f"<section><h2>{heading}</h2><p>Not built yet.</p></section>")
             continue
-        audio = os.path.relpath(root / "out" / f"{name}.wav", output.parent)
+        audio = audio_source(root, name, output, embed_audio)
         table = "\n".join(
             "<tr{cls}><td>{label}</td><td>{speaker}</td><td>{start:.3f}</td><td>{end:.3f}</td>"
             "<td>{target}</td><td>{flags}</td><td>{text}</td></tr>".format(
@@ -156,7 +191,7 @@ def render_report(root: Path, episodes: list[str], output: Path) -> Path:
         )
         mastering = timing.get("mastering", {})
         sections.append(f"""<section id="{html.escape(name)}">
-<h2>{html.escape(name)}</h2>
+<h2>{heading}</h2>
 <p>{len(rows)} spoken items, {timing.get("duration", 0):.1f} s{", mode " + html.escape(timing["mode"]) if "mode" in timing else ""};
 loudness {mastering.get("integrated_lufs")} LUFS, true peak {mastering.get("true_peak_dbtp")} dBTP.</p>
 <audio controls preload="none" src="{html.escape(audio)}"></audio>

@@ -99,6 +99,7 @@ def write_reports(
     success: bool,
     started: float,
     qa_enabled: bool = False,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
     episodes: dict[str, dict[str, Any]] = {}
     not_built: list[str] = []
@@ -110,7 +111,8 @@ def write_reports(
         episodes[name] = report
         write_text_atomic(out_dir / f"{name}.report.json", json.dumps(report, indent=1) + "\n")
     summary = {
-        "success": success,
+        "success": success and not interrupted,
+        "interrupted": interrupted,
         "wall_seconds": round(time.time() - started, 3),
         "segments_total": sum(r["segments_total"] for r in episodes.values()),
         "rendered_now": len(

@@ -57,9 +57,9 @@ def parse_source(
         from ttsbuild.sources.fdx import parse_fdx
 
         return assign_uids(parse_fdx(data, path, options))
-    from ttsbuild.sources.decoding import decode_source
+    from ttsbuild.sources.decode import decode_source
 
-    text, _ = decode_source(data, path, options.encoding)
+    text, _ = decode_source(data, path, SourceError, options.encoding)
     if fmt == "fountain":
         from ttsbuild.sources.fountain import parse_fountain
 

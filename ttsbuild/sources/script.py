@@ -13,7 +13,6 @@ Syntax (one physical line is one utterance; a tag applies until the next speaker
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from ttsbuild.core.errors import ScriptError, read_source
 from ttsbuild.core.text import has_speakable, normalize_text
+from ttsbuild.sources.decode import decode_source
 
 NARRATOR = "narrator"
 
@@ -193,39 +193,11 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
     return tuple(items)
 
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 (a BOM is accepted), or UTF-16/32 when a byte-order mark says so.
-
-    >>> decode_text("Café".encode("utf-16"))
-    'Café'
-    """
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return data.decode(codec)
-    return data.decode("utf-8-sig")
-
-
-def read_script(path: str | Path, display: str | None = None) -> tuple[ScriptItem, ...]:
-    """Read a UTF-8 script file (or UTF-16/32 with a byte-order mark) and parse it."""
+def read_script(
+    path: str | Path, display: str | None = None, encoding: str | None = None
+) -> tuple[ScriptItem, ...]:
+    """Read a script file, decoded as subtitles are (:mod:`ttsbuild.sources.decode`), and parse it."""
     shown = display or str(path)
     data = read_source(path, shown, ScriptError, "script")
-    try:
-        text = decode_text(data)
-    except UnicodeDecodeError as exc:
-        utf8 = exc.encoding.startswith("utf-8")
-        line = data[: exc.start].count(b"\n") + 1 if utf8 else None
-        name = "UTF-8" if utf8 else exc.encoding.upper()
-        raise ScriptError(
-            f"not valid {name} (byte 0x{data[exc.start]:02x}); save the script as UTF-8",
-            shown,
-            line,
-        ) from None
+    text, _ = decode_source(data, shown, ScriptError, encoding)
     return parse_script(text, shown)

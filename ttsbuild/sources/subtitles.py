@@ -2,8 +2,8 @@
 
 Reading is tolerant where real files vary and strict where a guess would be wrong:
 
-* bytes: a BOM (UTF-8/16/32) wins; else an explicit ``encoding``; else strict UTF-8; else the
-  encoding ``charset-normalizer`` detects (cp1252, cp1250, ...). See :func:`decode_subtitles`.
+* bytes: decoded as scripts are, by :func:`ttsbuild.sources.decode.decode_source` (a BOM, else
+  ``encoding:``, else UTF-8, else UTF-16 without BOM, else detected: cp1252, cp1250, ...).
 * lines: CRLF, LF and CR-only endings; a missing final blank line.
 * cues: the number line is optional and may be out of order (cues are sorted by start time,
   stably); timestamps may lack milliseconds or use ``.`` instead of ``,``; text after a blank
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ttsbuild.core.errors import SubtitleError, read_source
 from ttsbuild.core.text import normalize_text
-from ttsbuild.sources.decoding import decode_source
+from ttsbuild.sources.decode import decode_source
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +71,6 @@ class Subtitles:
     path: str
     encoding: str
     cues: tuple[Cue, ...]
-
-
-# ---------------------------------------------------------------- bytes to text
-
-
-def decode_subtitles(data: bytes, path: str, encoding: str | None = None) -> tuple[str, str]:
-    """Decode subtitle bytes; returns ``(text, encoding used)`` (see
-    :func:`ttsbuild.sources.decoding.decode_source`, shared by every source format).
-
-    >>> decode_subtitles(b"\\xef\\xbb\\xbf1\\n", "x.srt")
-    ('1\\n', 'utf-8')
-    >>> decode_subtitles("Café".encode("cp1252"), "x.srt", "cp1252")
-    ('Café', 'cp1252')
-    """
-    return decode_source(data, path, encoding, SubtitleError)
 
 
 # ---------------------------------------------------------------- text to cues
@@ -194,7 +179,7 @@ def read_subtitles(
     """Read and parse an .srt file (see the module docstring for what is accepted)."""
     shown = display or str(path)
     data = read_source(path, shown, SubtitleError, "subtitle")
-    text, used = decode_subtitles(data, shown, encoding)
+    text, used = decode_source(data, shown, SubtitleError, encoding)
     return Subtitles(shown, used, parse_srt(text, shown))
 
 

@@ -12,19 +12,38 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
+import signal
+import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ttsbuild.config.schema import DEFAULT_CONFIG_FILE, read_config_file
 from ttsbuild.core.errors import TTSBuildError
+from ttsbuild.rendering.render import check_not_stopped, request_stop, stop_requested
 from ttsbuild.workflow.build import Build
 from ttsbuild.workflow.lock import claim_workdir
-from ttsbuild.workflow.logs import fail, quiet_snakemake_restore_warnings, setup_logging
+from ttsbuild.workflow.logs import (
+    fail,
+    job_log,
+    quiet_snakemake_restore_warnings,
+    setup_logging,
+)
 
 log = logging.getLogger("ttsbuild")
 
-__all__ = ["Build", "assemble", "encode", "finish", "load_build", "preflight", "render_batch"]
+__all__ = [
+    "Build",
+    "assemble",
+    "encode",
+    "finish",
+    "load_build",
+    "preflight",
+    "render_batch",
+    "start",
+]
 
 _config_file = DEFAULT_CONFIG_FILE
 
@@ -65,26 +84,83 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
         fail(exc)
         raise  # unreachable: fail() exits
     if main and workflow is not None:
+        atexit.register(_exit_interrupted)  # runs after the report below (last in, first out)
         atexit.register(_report_at_exit, build, workflow)
     return build
 
 
-def render_batch(build: Build, batch_id: str, outputs: list[str] | None = None) -> None:
-    build.render_batch(batch_id, outputs)
+def render_batch(
+    build: Build, batch_id: str, outputs: list[str] | None = None, log_file: str | None = None
+) -> None:
+    with job_log(log_file):
+        build.render_batch(batch_id, outputs)
 
 
-def assemble(build: Build, plan_file: str, wav: str, srt: str, timing: str) -> None:
+def assemble(
+    build: Build, plan_file: str, wav: str, srt: str, timing: str, log_file: str | None = None
+) -> None:
     from ttsbuild.assembly.assemble import assemble_episode
 
-    assemble_episode(
-        plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
-    )
+    with job_log(log_file):
+        check_not_stopped(f"assembling {wav}")
+        assemble_episode(
+            plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
+        )
 
 
-def encode(src: str, dest: str) -> None:
+def encode(build: Build, episode: str, src: str, dest: str, log_file: str | None = None) -> None:
     from ttsbuild.delivery.encode import transcode
 
-    transcode(src, dest)
+    with job_log(log_file):
+        check_not_stopped(f"encoding {dest}")
+        transcode(src, dest, build.project.delivery, build.project.episodes[episode].title)
+
+
+_signal_received: list[int] = []
+
+
+def start(build: Build) -> None:
+    """Snakemake's ``onstart`` (main process, main thread, after its scheduler has set its own
+    SIGTERM handler): take over SIGINT and SIGTERM for the run."""
+    install_interrupt_handlers()
+
+
+def install_interrupt_handlers() -> None:
+    """SIGINT/SIGTERM in the main process: every render loop stops between segments (render
+    jobs run in Snakemake's thread pool, so the handler only sets a flag they check), the
+    scheduler starts no new job (Snakemake's own graceful SIGTERM handler, called for both),
+    and the build ends with "interrupted: N rendered and kept, rerun to continue" and exit
+    code 130 (SIGINT) or 143 (SIGTERM). A second Ctrl-C aborts at once, the old way."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    graceful = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: Any) -> None:
+        if _signal_received and signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        _signal_received.append(signum)
+        request_stop()
+        log.warning(
+            "ttsbuild: %s: stopping after the segments being rendered; finished segments are "
+            "kept (Ctrl-C again aborts now)",
+            signal.Signals(signum).name,
+        )
+        if callable(graceful):
+            graceful(signum, frame)  # the scheduler's: start no new job
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _exit_interrupted() -> None:
+    """At exit, after Snakemake has cleaned up: the exit code of an interrupted build."""
+    if _signal_received:
+        for handler in logging.getLogger("ttsbuild").handlers:
+            handler.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + _signal_received[0])
 
 
 def release_models() -> None:
@@ -117,7 +193,14 @@ def finish(build: Build, success: bool) -> None:
         success,
         build.started,
         build.project.qa.enabled,
+        interrupted=stop_requested(),
     )
+    if stop_requested():
+        log.warning(
+            "ttsbuild: interrupted: %d rendered and kept, rerun to continue",
+            summary["rendered_now"],
+        )
+        return
     log.info(
         "ttsbuild: build %s: %d segments, %d rendered now, %d failed, %d flagged by QA "
         "(out/build-report.json)",

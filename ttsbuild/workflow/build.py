@@ -169,5 +169,11 @@ class Build:
         n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
         log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
 
+    def encode_params(self, wildcards: Any) -> str:
+        """What an encode job's file depends on besides its WAV: the title and bit rates."""
+        episode = self.project.episodes.get(wildcards.episode)
+        title = episode.title if episode is not None else ""
+        return json.dumps({"title": title, **self.project.delivery.to_dict()}, sort_keys=True)
+
     def output_settings(self) -> OutputSettings:
         return self.project.output

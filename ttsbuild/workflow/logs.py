@@ -6,23 +6,68 @@ Imports: core only.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 from ttsbuild.core.errors import TTSBuildError
 
 
 def setup_logging(level: int = logging.INFO) -> None:
-    """ttsbuild's messages go to stderr once, whatever Snakemake does to its own logger."""
+    """ttsbuild's messages go to stderr once, whatever Snakemake does to its own logger.
+
+    The logger itself passes DEBUG records on, for the job logs (:func:`job_log`); stderr shows
+    ``level`` and up (``TTSBUILD_LOG_LEVEL`` overrides it)."""
     root = logging.getLogger("ttsbuild")
-    if not any(getattr(h, "_ttsbuild", False) for h in root.handlers):
+    shown = int(os.environ.get("TTSBUILD_LOG_LEVEL", level))
+    handler = next((h for h in root.handlers if getattr(h, "_ttsbuild", False)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._ttsbuild = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    root.setLevel(int(os.environ.get("TTSBUILD_LOG_LEVEL", level)))
+    handler.setLevel(shown)
+    root.setLevel(min(shown, logging.DEBUG))
     root.propagate = False
+
+
+class _ThisThread(logging.Filter):
+    """Only the records of one thread: Snakemake runs local jobs in threads of one process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ident = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.ident
+
+
+@contextlib.contextmanager
+def job_log(path: str | Path | None) -> Iterator[None]:
+    """Write what this job does (ttsbuild's records of the calling thread, DEBUG and up) to
+    the rule's ``log:`` file, replacing what an earlier run wrote there."""
+    if not path:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.DEBUG)
+    handler.addFilter(_ThisThread())
+    logger = logging.getLogger("ttsbuild")
+    logger.addHandler(handler)
+    try:
+        yield
+    except Exception as exc:
+        logger.error("ttsbuild: job failed: %s", exc)
+        raise
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 class _NoBackupNoise(logging.Filter):
