@@ -86,7 +86,16 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
     if main and workflow is not None:
         atexit.register(_exit_interrupted)  # runs after the report below (last in, first out)
         atexit.register(_report_at_exit, build, workflow)
+    if main and build.batches and not getattr(workflow, "dryrun", False):
+        # New segments mean new clips to measure at assembly: import the loudness meter
+        # (scipy, about a second) while Snakemake schedules and the engines render.
+        threading.Thread(target=_warm_assembly_imports, daemon=True).start()
     return build
+
+
+def _warm_assembly_imports() -> None:
+    with contextlib.suppress(Exception):
+        import pyloudnorm  # noqa: F401
 
 
 def render_batch(
