@@ -7,6 +7,8 @@ load as a line in the file named by ``TTSBUILD_FAKE_LOADS`` and can sleep on loa
 any text containing that word fail; ``TTSBUILD_FAKE_NAN`` makes it return NaN;
 ``TTSBUILD_FAKE_RENDER_SECONDS`` sleeps per render, and ``TTSBUILD_FAKE_RENDERS`` names a file
 that gets one line per synthesized text (to count renders across processes).
+``TTSBUILD_FAKE_NOISE`` (an amplitude) adds seeded white noise, so the render has energy at
+every frequency (for tests of filters).
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class FakeModel:
                 f.write(f"{os.getpid()} {request.text}\n")  # pid first, then the text
         t = np.arange(int(seconds * RATE), dtype=np.float32) / RATE
         samples = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        noise = float(os.environ.get("TTSBUILD_FAKE_NOISE", "0") or 0)
+        if noise:
+            rng = np.random.default_rng(request.seed)
+            samples += (noise * rng.standard_normal(samples.size)).astype(np.float32)
         if os.environ.get("TTSBUILD_FAKE_NAN") and os.environ["TTSBUILD_FAKE_NAN"] in request.text:
             samples[10] = np.nan
         return Audio(samples, RATE)

@@ -118,13 +118,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     project = _project(args)
-    referenced = {s.key for plan in _plans(project).values() for s in plan.segments()}
+    referenced = {k for plan in _plans(project).values() for k in plan.stage_keys()}
     for other in args.project:
         other_project = load_project(other, args.config)
         if other_project.store.resolve() != project.store.resolve():
             warn(f"{other}: its store {other_project.store} is not {project.store}; ignored")
             continue
-        referenced |= {s.key for plan in _plans(other_project).values() for s in plan.segments()}
+        referenced |= {k for plan in _plans(other_project).values() for k in plan.stage_keys()}
     if _store_is_shared(project):
         warn(
             f"the store {project.store} is outside this project and may be shared: segments "
@@ -159,6 +159,28 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parser
+
+
+def cmd_lexicon(args: argparse.Namespace) -> int:
+    """``lexicon check``: the lexicon entries that match no line of any episode."""
+    project = _project(args)
+    planner = Planner(project)
+    for name in project.episodes:
+        planner.plan_episode(name)
+    unused = [e for e in project.lexicon.entries if e not in planner.lexicon_used]
+    for entry in unused:
+        where = f"{entry.origin}: " if entry.origin else ""
+        scope = "".join(
+            f" for {what} {value}"
+            for what, value in (("character", entry.character), ("language", entry.language))
+            if value
+        )
+        out(f"{where}lexicon entry '{entry.word}'{scope} matches no line")
+    out(
+        f"{len(project.lexicon.entries)} lexicon entries, {len(unused)} match no line in "
+        f"{len(project.episodes)} episodes"
+    )
+    return EXIT_ERROR if unused else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -221,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write out/report.html: audio, timeline and timing tables")
     p.add_argument("episodes", nargs="*", help="episodes (default: all)")
     p.add_argument("-o", "--output", help="where to write the page (default: out/report.html)")
+    p = sub.add_parser("lexicon", help="lexicon tools: 'check' lists entries that match no line")
+    p.add_argument("action", choices=["check"])
     p = sub.add_parser("serve", help="run a warm render server for this project (foreground)")
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
     p.add_argument("--stop", action="store_true", help="stop the running server")
@@ -235,6 +259,7 @@ COMMANDS = {
     "gc": cmd_gc,
     "report": cmd_report,
     "serve": cmd_serve,
+    "lexicon": cmd_lexicon,
 }
 
 

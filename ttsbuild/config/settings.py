@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ttsbuild.config.schema import with_defaults
+from ttsbuild.core.effects import Effect
 
 TIMING_MODES = ("smart_natural", "stretch_to_fit", "pad_with_silence", "concatenate")
 
@@ -32,6 +33,7 @@ class Character:
     name: str
     setting: VoiceSetting
     languages: tuple[tuple[str, VoiceSetting], ...]
+    effects: tuple[Effect, ...]  # presets expanded, parameters rounded (docs/effects.md)
 
     def for_language(self, language: str) -> VoiceSetting:
         """The voice setting for ``language``: a per-language override, else the default."""

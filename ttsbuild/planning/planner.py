@@ -20,6 +20,7 @@ from pathlib import Path
 from ttsbuild.config.project import Project
 from ttsbuild.config.schema import config_line
 from ttsbuild.config.settings import Character, VoiceSetting
+from ttsbuild.core.effects import EFFECTS_VERSION, Effect, resolve_chain
 from ttsbuild.core.errors import (
     ConfigError,
     EngineError,
@@ -27,11 +28,12 @@ from ttsbuild.core.errors import (
     SubtitleError,
     VoiceError,
 )
-from ttsbuild.core.request import RenderRequest, Voice
+from ttsbuild.core.lexicon import Entry
+from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.core.text import chunk_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
-from ttsbuild.planning.key import derive_seed, segment_key
-from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence
+from ttsbuild.planning.key import chain_keys, derive_seed
+from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script, read_script
 from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
 
@@ -45,6 +47,7 @@ class Planner:
         self.project = project
         self._engines: dict[str, tuple[Engine, str]] = {}
         self._voices: dict[tuple[str, str, str], Voice] = {}
+        self.lexicon_used: set[Entry] = set()  # entries that changed at least one line
 
     # -- helpers that turn lower-level errors into located ones
     def _config_error(self, message: str, key: str) -> ConfigError:
@@ -174,8 +177,12 @@ class Planner:
             ],
         )
         seed_param = int(params.pop("seed"))
+        post = self.post_stages(char, utt, params.pop("pitch"), source)
         model = engine.model_id(p.engine_options(info.name))
-        chunks = chunk_text(utt.text, p.max_chars)
+        text, entries = p.lexicon.apply(utt.text, language, char.name)
+        self.lexicon_used.update(entries)
+        used = tuple(e.describe() for e in entries)
+        chunks = chunk_text(text, p.max_chars)
         segments: list[Segment] = []
         for index, text in enumerate(chunks):
             seed = (
@@ -193,10 +200,39 @@ class Planner:
                 params=tuple(sorted(params.items())),
                 seed=seed,
             )
+            keys = chain_keys(request, post)
+            outputs = tuple(StageOutput(stage, k) for stage, k in zip(post, keys[1:]))
             segments.append(
-                Segment(segment_key(request), utt.line, index, len(chunks), char.name, request, cue)
+                Segment(
+                    keys[-1],
+                    utt.line,
+                    index,
+                    len(chunks),
+                    char.name,
+                    request,
+                    cue,
+                    keys[0] if post else "",
+                    outputs,
+                    used,
+                )
             )
         return segments
+
+    def post_stages(
+        self, char: Character, utt: Utterance, pitch: float, source: str
+    ) -> tuple[PostStage, ...]:
+        """The post stages after synthesis: the effects chain, pitch first (docs/effects.md)."""
+        chain: tuple[Effect, ...] = char.effects
+        if utt.effects is not None:
+            try:
+                chain = resolve_chain(utt.effects)
+            except ValueError as exc:
+                raise ScriptError(str(exc), source, utt.line) from None
+        if pitch:
+            chain = (Effect.from_dict({"type": "pitch_shift", "semitones": pitch}), *chain)
+        if not chain:
+            return ()
+        return (PostStage("effects", str(EFFECTS_VERSION), chain),)
 
     def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
         out: list[PlanItem] = []
