@@ -3,6 +3,8 @@ segment keys (the text after the lexicon is what the key covers)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ttsbuild.config.project import load_project
@@ -104,3 +106,28 @@ def test_lexicon_check_lists_entries_that_match_no_line(make_project):
     assert "5 lexicon entries, 1 match no line" in result.stdout
     project.write("scripts/ep1.txt", SCRIPT + "A gizmo.\n")
     assert project.ttsbuild("lexicon", "check").returncode == 0
+
+
+@pytest.mark.slow
+def test_a_build_resynthesizes_exactly_the_lines_with_the_changed_entry(make_project, tmp_path):
+    project = make_project(config=CONFIG, script=SCRIPT)
+    renders = tmp_path / "renders.txt"
+    first = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_RENDERS=str(renders))
+    assert first.returncode == 0, first.output
+    assert len(renders.read_text().splitlines()) == 5
+    project.write("config/config.yaml", CONFIG.replace("nguyen: win", "nguyen: nwin"))
+    explain = project.ttsbuild("explain")
+    assert "lexicon entry 'nguyen' -> 'nwin' (config/config.yaml:3)" in explain.stdout, (
+        explain.output
+    )
+    second = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_RENDERS=str(renders))
+    assert second.returncode == 0, second.output
+    again = [line.split(" ", 1)[1] for line in renders.read_text().splitlines()[5:]]
+    # lines 1, 2 and 5 say Nguyen in English; line 3's German entry is its own
+    assert sorted(again) == [
+        "A tomahto for Nwin.",
+        "Nwin writes sequel.",
+        "Sql and sql stay, Nwin does not.",
+    ]
+    stages = json.loads((project.path / "out/build-report.json").read_text())["stages"]
+    assert stages == {"synthesize": {"ran": 3, "reused": 2, "failed": 0}}
