@@ -97,3 +97,33 @@ class FakeEngine:
             with open(loads, "a", encoding="utf-8") as f:
                 f.write(f"{os.getpid()}\n")
         return FakeModel(options)
+
+
+class FakeConverterModel(FakeModel):
+    def convert(self, audio: Audio, voice: Voice) -> Audio:
+        """Ring-modulate by a frequency taken from the target's content hash."""
+        renders = os.environ.get("TTSBUILD_FAKE_RENDERS")
+        if renders:
+            with open(renders, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()} convert:{voice.content_hash[:8]}\n")
+        freq = 30 + int(voice.content_hash[:4], 16) % 200
+        t = np.arange(audio.num_samples, dtype=np.float32) / audio.sample_rate
+        return Audio(audio.samples * np.cos(2 * np.pi * freq * t).astype(np.float32), RATE)
+
+
+class FakeConverter(FakeEngine):
+    """A fake voice converter (``convert:`` with ``engine: fakevc``)."""
+
+    info = EngineInfo(
+        name="fakevc",
+        sample_rate=RATE,
+        languages=None,
+        needs_reference_audio=True,
+        needs_reference_text=False,
+        default_model="fakevc-1",
+    )
+    converts = True
+
+    def load(self, options: EngineOptions) -> FakeConverterModel:
+        super().load(options)
+        return FakeConverterModel(options)

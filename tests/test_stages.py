@@ -172,3 +172,72 @@ def test_post_stage_changes_run_zero_synthesis(make_project, tmp_path):
         assert (seg.synthesis_key or seg.key) not in gc.stdout
     verify = project.ttsbuild("verify")
     assert verify.returncode == 0 and "0 corrupt, 0 notes" in verify.stdout, verify.output
+
+
+PLUGINS = "fake=tests.fake_engine:FakeEngine,fakevc=tests.fake_engine:FakeConverter"
+VC_CONFIG = """\
+engine: fake
+characters:
+  narrator: {}
+  alice: {convert: {engine: fakevc, voice: voices/target.wav}, effects: [small_room]}
+  bob: {}
+aliases: {al: alice}
+episodes:
+  ep1: {source: scripts/ep1.txt}
+"""
+
+
+def write_target(path, freq: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(16000) / 16000
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 16000)
+
+
+def test_a_converter_must_be_one(make_project):
+    config = VC_CONFIG.replace("engine: fakevc", "engine: fake")
+    project = make_project(config=config, script=SCRIPT)
+    write_target(project.path / "voices/target.wav", 300)
+    result = project.plan_in_process()
+    assert result.returncode == 1
+    assert (
+        "config/config.yaml:4: characters.alice.convert: engine 'fake' is not a voice converter"
+        in result.stderr
+    )
+
+
+@pytest.mark.slow
+def test_conversion_is_keyed_on_the_reference_content_not_its_path(make_project, tmp_path):
+    project = make_project(config=VC_CONFIG, script=SCRIPT)
+    write_target(project.path / "voices/target.wav", 300)
+    renders = tmp_path / "renders.txt"
+    env = {"TTSBUILD_FAKE_RENDERS": str(renders), "TTSBUILD_ENGINE_PLUGINS": PLUGINS}
+    first = project.snakemake("-j1", "out/ep1.wav", **env)
+    assert first.returncode == 0, first.output
+    assert report(project)["stages"] == {
+        "synthesize": {"ran": 6, "reused": 0, "failed": 0},
+        "convert": {"ran": 2, "reused": 0, "failed": 0},
+        "effects": {"ran": 3, "reused": 0, "failed": 0},  # alice's two, bob's radio line
+    }
+    assert len(synthesized(renders)) == 8  # six texts, two conversions
+
+    # The same clip elsewhere: the same keys, nothing runs.
+    (project.path / "voices/target.wav").rename(project.path / "voices/moved.wav")
+    project.write("config/config.yaml", VC_CONFIG.replace("target.wav", "moved.wav"))
+    moved = project.snakemake("-j1", "out/ep1.wav", **env)
+    assert moved.returncode == 0, moved.output
+    assert len(synthesized(renders)) == 8
+
+    # Other content at that path: conversion and the effects after it run, synthesis never.
+    write_target(project.path / "voices/moved.wav", 500)
+    explain = project.ttsbuild("explain", TTSBUILD_ENGINE_PLUGINS=PLUGINS)
+    assert "only the convert stage and after it effects will run" in explain.stdout, explain.output
+    assert "changed conversion target voice" in explain.stdout
+    changed = project.snakemake("-j1", "out/ep1.wav", **env)
+    assert changed.returncode == 0, changed.output
+    assert all("convert:" in line for line in synthesized(renders)[8:])
+    assert len(synthesized(renders)) == 10
+    assert report(project)["stages"] == {
+        "synthesize": {"ran": 0, "reused": 6, "failed": 0},
+        "convert": {"ran": 2, "reused": 0, "failed": 0},
+        "effects": {"ran": 2, "reused": 1, "failed": 0},
+    }

@@ -19,6 +19,7 @@ from ttsbuild.config.schema import (
 )
 from ttsbuild.config.settings import (
     Character,
+    ConvertSetting,
     EngineOptions,
     Episode,
     OutputSettings,
@@ -177,7 +178,8 @@ def project_from_config(
         effects = _effects(
             data.get("effects"), config_file, root / config_file, f"characters.{name}.effects"
         )
-        characters[key] = Character(key, base, langs, effects)
+        convert = ConvertSetting.from_dict(data["convert"]) if data.get("convert") else None
+        characters[key] = Character(key, base, langs, effects, convert)
     aliases: dict[str, str] = {}
     for alias, target in config["aliases"].items():
         if str(target).casefold() not in characters:

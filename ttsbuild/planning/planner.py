@@ -230,9 +230,28 @@ class Planner:
                 raise ScriptError(str(exc), source, utt.line) from None
         if pitch:
             chain = (Effect.from_dict({"type": "pitch_shift", "semitones": pitch}), *chain)
-        if not chain:
-            return ()
-        return (PostStage("effects", str(EFFECTS_VERSION), chain),)
+        stages: list[PostStage] = []
+        if char.convert is not None:
+            stages.append(self.convert_stage(char))
+        if chain:
+            stages.append(PostStage("effects", str(EFFECTS_VERSION), chain))
+        return tuple(stages)
+
+    def convert_stage(self, char: Character) -> PostStage:
+        """Voice conversion to the character's target clip (hashed by content, like voices)."""
+        assert char.convert is not None
+        key = f"characters.{char.name}.convert"
+        engine, version = self.engine(char.convert.engine, key + ".engine")
+        if not getattr(engine, "converts", False):
+            raise self._config_error(
+                f"{key}: engine '{engine.info.name}' is not a voice converter (converters: "
+                "chatterbox-vc)",
+                key + ".engine",
+            )
+        setting = VoiceSetting(char.convert.engine, char.convert.voice, "", "", ())
+        voice = self.voice(engine, setting, key)
+        model = engine.model_id(self.project.engine_options(engine.info.name))
+        return PostStage("convert", f"{version} {model}", voice=voice, engine=engine.info.name)
 
     def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
         out: list[PlanItem] = []
