@@ -78,11 +78,11 @@ PRESETS: dict[str, tuple[tuple[str, dict[str, float]], ...]] = {
         ("peak", {"cutoff_hz": 2000, "gain_db": 4, "q": 1}),
         ("compressor", {"threshold_db": -22, "ratio": 8}),
     ),
-    "megaphone": (
+    "megaphone": (  # distortion before the low-pass, which softens its harmonics
         ("highpass", {"cutoff_hz": 500, "order": 3}),
-        ("lowpass", {"cutoff_hz": 4000, "order": 3}),
         ("peak", {"cutoff_hz": 1500, "gain_db": 8, "q": 2}),
         ("distortion", {"drive_db": 18}),
+        ("lowpass", {"cutoff_hz": 4000, "order": 3}),
         ("gain", {"gain_db": -8}),
     ),
     "small_room": (
