@@ -8,6 +8,8 @@ any text containing that word fail; ``TTSBUILD_FAKE_NAN`` makes it return NaN;
 ``TTSBUILD_FAKE_RENDER_SECONDS`` sleeps per render, ``TTSBUILD_FAKE_LENGTH_SCALE`` makes every
 clip that many times longer (benchmarks of long episodes), and ``TTSBUILD_FAKE_RENDERS`` names a file
 that gets one line per synthesized text (to count renders across processes).
+``TTSBUILD_FAKE_NOISE`` (an amplitude) adds seeded white noise, so the render has energy at
+every frequency (for tests of filters).
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class FakeModel:
                 f.write(f"{os.getpid()} {request.text}\n")  # pid first, then the text
         t = np.arange(int(seconds * RATE), dtype=np.float32) / RATE
         samples = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        noise = float(os.environ.get("TTSBUILD_FAKE_NOISE", "0") or 0)
+        if noise:
+            rng = np.random.default_rng(request.seed)
+            samples += (noise * rng.standard_normal(samples.size)).astype(np.float32)
         if os.environ.get("TTSBUILD_FAKE_NAN") and os.environ["TTSBUILD_FAKE_NAN"] in request.text:
             samples[10] = np.nan
         return Audio(samples, RATE)
@@ -93,3 +99,33 @@ class FakeEngine:
             with open(loads, "a", encoding="utf-8") as f:
                 f.write(f"{os.getpid()}\n")
         return FakeModel(options)
+
+
+class FakeConverterModel(FakeModel):
+    def convert(self, audio: Audio, voice: Voice) -> Audio:
+        """Ring-modulate by a frequency taken from the target's content hash."""
+        renders = os.environ.get("TTSBUILD_FAKE_RENDERS")
+        if renders:
+            with open(renders, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()} convert:{voice.content_hash[:8]}\n")
+        freq = 30 + int(voice.content_hash[:4], 16) % 200
+        t = np.arange(audio.num_samples, dtype=np.float32) / audio.sample_rate
+        return Audio(audio.samples * np.cos(2 * np.pi * freq * t).astype(np.float32), RATE)
+
+
+class FakeConverter(FakeEngine):
+    """A fake voice converter (``convert:`` with ``engine: fakevc``)."""
+
+    info = EngineInfo(
+        name="fakevc",
+        sample_rate=RATE,
+        languages=None,
+        needs_reference_audio=True,
+        needs_reference_text=False,
+        default_model="fakevc-1",
+    )
+    converts = True
+
+    def load(self, options: EngineOptions) -> FakeConverterModel:
+        super().load(options)
+        return FakeConverterModel(options)

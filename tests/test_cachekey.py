@@ -7,9 +7,10 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ttsbuild.core.request import RenderRequest, Voice
+from ttsbuild.core.effects import resolve_chain
+from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.engines.base import ParamSpec
-from ttsbuild.planning.key import KEY_LENGTH, derive_seed, segment_key
+from ttsbuild.planning.key import KEY_LENGTH, chain_keys, derive_seed, segment_key, stage_key
 
 BASE = RenderRequest(
     text="Hello there.",
@@ -111,11 +112,16 @@ def test_key_of_a_fixed_request_is_pinned():
         "en_US-joe-medium",
         "en",
         Voice("/x/joe.onnx", "0123456789abcdef", ""),
-        (("pitch", 4.0), ("speed", 1.08)),
+        (("speed", 1.08),),  # pitch is an effects stage since version 2 (issue 15)
         12345,
     )
-    assert RENDER_PIPELINE_VERSION == 1
-    assert segment_key(request) == "fd550f587d782a566a6c"
+    assert RENDER_PIPELINE_VERSION == 2
+    assert segment_key(request) == "a36656643f83d4900c5c"
+    # A post stage's key chains on its input's: pitch +4 and the telephone preset.
+    effects = resolve_chain([{"type": "pitch_shift", "semitones": 4}, "telephone"])
+    assert stage_key(segment_key(request), PostStage("effects", "1", effects)) == (
+        "b8f412ef2859a34423a1"
+    )
     assert derive_seed("Hello there, Bob.", "piper", "m", "en", "abc") == 658136594
     # Where the voice file lives is not part of the sound.
     moved = RenderRequest(
@@ -132,3 +138,20 @@ def test_request_round_trips_through_its_own_form():
         "Hi.", "piper", "1", "m", "en", Voice("/a.onnx", "abc", "ref"), (("speed", 1.2),), 7
     )
     assert RenderRequest.from_dict(request.to_dict()) == request
+
+
+def test_post_stage_keys_chain_on_their_input_and_never_touch_synthesis():
+    telephone = PostStage("effects", "1", resolve_chain(["telephone"]))
+    radio = PostStage("effects", "1", resolve_chain(["radio"]))
+    synth, phone = chain_keys(BASE, (telephone,))
+    assert synth == segment_key(BASE)  # post stages never change the synthesis key
+    assert chain_keys(BASE, (radio,))[0] == synth and chain_keys(BASE, (radio,))[1] != phone
+    # the stage's own version and its input both enter its key
+    assert stage_key(synth, PostStage("effects", "2", telephone.effects)) != phone
+    assert stage_key(segment_key(replace(BASE, seed=9)), telephone) != phone
+    # a conversion target is its reference clip's content, never its path
+    a = PostStage("convert", "1", voice=Voice("/a/ref.wav", "h1"), engine="chatterbox_vc")
+    moved = replace(a, voice=Voice("/b/other.wav", "h1"))
+    other = replace(a, voice=Voice("/a/ref.wav", "h2"))
+    assert stage_key(synth, a) == stage_key(synth, moved) != stage_key(synth, other)
+    assert PostStage.from_dict(a.to_dict()) == a

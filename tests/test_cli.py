@@ -182,7 +182,7 @@ def test_gc_says_what_differs_between_variants_of_a_line(make_project):
     assert dry.returncode == 0, dry.output
     lines = [ln for ln in dry.stdout.splitlines() if ln.startswith("unreferenced:")]
     assert len(lines) == 1, dry.stdout
-    assert lines[0].endswith("alice: 'Look, a boat!'; pitch 4 vs -3 now)"), dry.stdout
+    assert lines[0].endswith("alice: 'Look, a boat!'; pitch_shift 4 vs -3 now)"), dry.stdout
     project.write("scripts/ep1.txt", "The sea was calm.\n[Alice] Look, a ship!\n")
     _build(project)
     renamed = project.ttsbuild("gc").stdout

@@ -12,11 +12,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
 from ttsbuild.core.errors import ConfigError, TTSBuildError
-from ttsbuild.core.request import RenderRequest
-from ttsbuild.planning.plan import EpisodePlan
+from ttsbuild.planning.plan import EpisodePlan, Segment
 from ttsbuild.planning.planner import Planner
 from ttsbuild.reports.explain import SidecarIndex, contrast, explain_plan, summary
 from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
@@ -123,36 +123,72 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_ERROR if left else EXIT_OK
 
 
-def _current_segments(plans: Mapping[str, EpisodePlan]) -> dict[tuple[str, str], RenderRequest]:
-    """The requests the project plans now, by source line and by (speaker, text)."""
-    found: dict[tuple[str, str], RenderRequest] = {}
+def _current_segments(plans: Mapping[str, EpisodePlan]) -> dict[tuple[str, str], Segment]:
+    """The segments the project plans now, by source line and by (speaker, text)."""
+    found: dict[tuple[str, str], Segment] = {}
     for plan in plans.values():
         for seg in plan.segments():
-            found.setdefault(("where", f"{plan.source}:{seg.line}"), seg.request)
-            found.setdefault((seg.speaker, seg.text), seg.request)
+            found.setdefault(("where", f"{plan.source}:{seg.line}"), seg)
+            found.setdefault((seg.speaker, seg.text), seg)
     return found
 
 
-def _variant_of(side: Sidecar, current: dict[tuple[str, str], RenderRequest]) -> str:
+def _chain(effects: Sequence[Mapping[str, Any]]) -> str:
+    return (
+        "+".join(
+            " ".join(
+                [
+                    str(e["type"]),
+                    *(
+                        f"{v:g}" if isinstance(v, float) else str(v)
+                        for k, v in e.items()
+                        if k != "type"
+                    ),
+                ]
+            )
+            for e in effects
+        )
+        or "none"
+    )
+
+
+def _stage_differences(old: Mapping[str, Any], seg: Segment) -> list[str]:
+    """How a stored post-stage output differs from the same stage planned now."""
+    now = next((o.stage.to_dict() for o in seg.post if o.stage.kind == old.get("kind")), None)
+    if now is None:
+        return [f"{old.get('kind')} stage no longer planned"]
+    before, after = list(old.get("effects") or []), list(now.get("effects") or [])
+    if [e["type"] for e in before] == [e["type"] for e in after]:
+        return [
+            f"{_chain([a])} vs {_chain([b]).split(' ', 1)[-1]}"
+            for a, b in zip(before, after)
+            if a != b
+        ] or ([] if old.get("voice") == now.get("voice") else ["conversion voice"])
+    return [f"{old.get('kind')} {_chain(before)} vs {_chain(after)}"]
+
+
+def _variant_of(side: Sidecar, current: dict[tuple[str, str], Segment]) -> str:
     """'; pitch 4 vs -3 now': how an unreferenced segment differs from what its line (or its
     text) renders now, so that two variants of one line do not read the same."""
     now = current.get((side.speaker, side.request.text)) or current.get(("where", side.where))
     if now is None:
         return "; the line is gone"
-    diffs = contrast(side.request.identity(), now.identity())
+    diffs = contrast(side.request.identity(), now.request.identity())
+    if not diffs and side.stage is not None:
+        diffs = _stage_differences(side.stage, now)
     return f"; {', '.join(diffs)} now" if diffs else ""
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
     project = _project(args)
     plans = _plans(project)
-    referenced = {s.key for plan in plans.values() for s in plan.segments()}
+    referenced = {k for plan in plans.values() for k in plan.stage_keys()}
     for other in args.project:
         other_project = load_project(other, args.config)
         if other_project.store.resolve() != project.store.resolve():
             warn(f"{other}: its store {other_project.store} is not {project.store}; ignored")
             continue
-        referenced |= {s.key for plan in _plans(other_project).values() for s in plan.segments()}
+        referenced |= {k for plan in _plans(other_project).values() for k in plan.stage_keys()}
     if _store_is_shared(project):
         warn(
             f"the store {project.store} is outside this project and may be shared: segments "
@@ -212,6 +248,28 @@ def cmd_cast(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parser
+
+
+def cmd_lexicon(args: argparse.Namespace) -> int:
+    """``lexicon check``: the lexicon entries that match no line of any episode."""
+    project = _project(args)
+    planner = Planner(project)
+    for name in project.episodes:
+        planner.plan_episode(name)
+    unused = [e for e in project.lexicon.entries if e not in planner.lexicon_used]
+    for entry in unused:
+        where = f"{entry.origin}: " if entry.origin else ""
+        scope = "".join(
+            f" for {what} {value}"
+            for what, value in (("character", entry.character), ("language", entry.language))
+            if value
+        )
+        out(f"{where}lexicon entry '{entry.word}'{scope} matches no line")
+    out(
+        f"{len(project.lexicon.entries)} lexicon entries, {len(unused)} match no line in "
+        f"{len(project.episodes)} episodes"
+    )
+    return EXIT_ERROR if unused else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -308,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="put the audio into the page (data URI): one self-contained file, e.g. for CI",
     )
+    p = command("lexicon", "lexicon tools: 'check' lists entries that match no line")
+    p.add_argument("action", choices=["check"])
     p = command("serve", "run a warm render server for this project (foreground)")
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
     p.add_argument("--stop", action="store_true", help="stop the running server")
@@ -323,6 +383,7 @@ COMMANDS = {
     "gc": cmd_gc,
     "report": cmd_report,
     "serve": cmd_serve,
+    "lexicon": cmd_lexicon,
 }
 
 

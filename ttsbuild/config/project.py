@@ -19,6 +19,7 @@ from ttsbuild.config.schema import (
 )
 from ttsbuild.config.settings import (
     Character,
+    ConvertSetting,
     DeliverySettings,
     EngineOptions,
     Episode,
@@ -27,7 +28,9 @@ from ttsbuild.config.settings import (
     RenderServerSettings,
     VoiceSetting,
 )
+from ttsbuild.core.effects import Effect, resolve_chain
 from ttsbuild.core.errors import ConfigError
+from ttsbuild.core.lexicon import Entry, Lexicon
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Project:
     aliases: Mapping[str, str]
     characters: Mapping[str, Character]
     episodes: Mapping[str, Episode]
+    lexicon: Lexicon
 
     def engine_options(self, engine: str) -> EngineOptions:
         # An engine with no entry gets the schema's defaults, as an empty entry does.
@@ -86,6 +90,71 @@ def _voice_setting(data: Mapping[str, Any], top: Mapping[str, Any]) -> VoiceSett
     )
 
 
+def _effects(items: Any, config_file: str, path: Path, key: str) -> tuple[Effect, ...]:
+    try:
+        return resolve_chain(items or [])
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}", config_file, config_line(path, key)) from None
+
+
+def _entries(
+    data: Mapping[str, Any], shown: str, path: Path, key: str, **scope: str | None
+) -> list[Entry]:
+    out = []
+    for word, replacement in data.items():
+        if not str(word).strip():
+            raise ConfigError(f"{key}: an empty word", shown, config_line(path, key))
+        line = config_line(path, f"{key}.{word}" if key else str(word))
+        origin = f"{shown}:{line}" if line else shown
+        out.append(Entry(str(word).strip(), str(replacement), origin=origin, **scope))
+    return out
+
+
+def _lexicon_file(root: Path, relative: str, config_file: str, key_line: int | None) -> list[Entry]:
+    path = root / relative
+    if not path.is_file():
+        raise ConfigError(f"lexicon_file '{relative}' not found", config_file, key_line)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = read_config_file(path, relative)
+        if not isinstance(data, Mapping) or not all(isinstance(v, str) for v in data.values()):
+            raise ConfigError("a lexicon file is a mapping of word: replacement", relative, 1)
+        return _entries(data, relative, path, "")
+    if path.suffix.lower() != ".tsv":
+        raise ConfigError(
+            f"lexicon_file '{relative}': use a .yaml or .tsv file", config_file, key_line
+        )
+    out = []
+    for number, raw in enumerate(path.read_text("utf-8-sig").splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        cells = raw.split("\t")
+        if len(cells) not in (2, 3) or not cells[0].strip():
+            raise ConfigError(
+                "a lexicon line is: word<TAB>replacement[<TAB>language]", relative, number
+            )
+        language = cells[2].strip().lower() if len(cells) == 3 and cells[2].strip() else None
+        out.append(
+            Entry(cells[0].strip(), cells[1].strip(), language, origin=f"{relative}:{number}")
+        )
+    return out
+
+
+def _lexicon(config: Mapping[str, Any], root: Path, config_file: str) -> Lexicon:
+    path = root / config_file
+    entries = _entries(config["lexicon"], config_file, path, "lexicon")
+    for lang, data in config["lexicon_languages"].items():
+        key = f"lexicon_languages.{lang}"
+        entries += _entries(data, config_file, path, key, language=str(lang).lower())
+    for name, data in config["characters"].items():
+        key = f"characters.{name}.lexicon"
+        char = str(name).casefold()
+        entries += _entries(data.get("lexicon") or {}, config_file, path, key, character=char)
+    if config.get("lexicon_file"):
+        line = config_line(path, "lexicon_file")
+        entries = _lexicon_file(root, str(config["lexicon_file"]), config_file, line) + entries
+    return Lexicon(tuple(entries))
+
+
 def _characters(config: Mapping[str, Any], root: Path, config_file: str) -> dict[str, Character]:
     characters: dict[str, Character] = {}
     for name, data in config["characters"].items():
@@ -103,7 +172,11 @@ def _characters(config: Mapping[str, Any], root: Path, config_file: str) -> dict
                 for lang, override in (data.get("languages") or {}).items()
             )
         )
-        characters[key] = Character(key, base, langs)
+        effects = _effects(
+            data.get("effects"), config_file, root / config_file, f"characters.{name}.effects"
+        )
+        convert = ConvertSetting.from_dict(data["convert"]) if data.get("convert") else None
+        characters[key] = Character(key, base, langs, effects, convert)
     return characters
 
 
@@ -182,6 +255,7 @@ def project_from_config(
         aliases=aliases,
         characters=characters,
         episodes=episodes,
+        lexicon=_lexicon(config, root, config_file),
     )
 
 

@@ -34,6 +34,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "engine": ("properties", "engines", "additionalProperties"),
     "timing": ("properties", "episodes", "additionalProperties", "properties", "timing"),
     "episode": ("properties", "episodes", "additionalProperties"),
+    "convert": ("properties", "characters", "additionalProperties", "properties", "convert"),
 }
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ttsbuild.config.schema import with_defaults
+from ttsbuild.core.effects import Effect
 
 TIMING_MODES = ("smart_natural", "stretch_to_fit", "pad_with_silence", "concatenate")
 
@@ -28,10 +29,25 @@ class VoiceSetting:
 
 
 @dataclass(frozen=True)
+class ConvertSetting:
+    """Voice conversion after synthesis: the converter and the target's reference clip."""
+
+    engine: str
+    voice: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConvertSetting:
+        d = with_defaults("convert", data)
+        return cls(str(d["engine"]), str(d["voice"]))
+
+
+@dataclass(frozen=True)
 class Character:
     name: str
     setting: VoiceSetting
     languages: tuple[tuple[str, VoiceSetting], ...]
+    effects: tuple[Effect, ...]  # presets expanded, parameters rounded (docs/effects.md)
+    convert: ConvertSetting | None
 
     def for_language(self, language: str) -> VoiceSetting:
         """The voice setting for ``language``: a per-language override, else the default."""

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ttsbuild.core.effects import Effect
+
 
 @dataclass(frozen=True)
 class Voice:
@@ -89,4 +91,46 @@ class RenderRequest:
             voice=Voice.from_dict(data["voice"]),
             params=tuple((str(k), float(val)) for k, val in data["params"]),
             seed=int(data["seed"]),
+        )
+
+
+#: The post stages a segment can go through after synthesis, in this order.
+STAGE_KINDS = ("convert", "effects")
+
+
+@dataclass(frozen=True)
+class PostStage:
+    """One post-synthesis stage: voice conversion to a target voice, or an effects chain
+    (pitch included). Its :meth:`identity`, with its input's key, is the stage output's key."""
+
+    kind: str  # one of STAGE_KINDS
+    version: str  # the converter's version, or the effects implementation's
+    effects: tuple[Effect, ...] = ()
+    voice: Voice | None = None  # convert: the target voice (reference clip)
+    engine: str = ""  # convert: the converter's registry name
+
+    def identity(self) -> dict[str, object]:
+        """What identifies the stage's work: never where the reference clip lives."""
+        return {
+            "kind": self.kind,
+            "version": self.version,
+            "engine": self.engine,
+            "effects": [e.to_dict() for e in self.effects],
+            "voice": self.voice.content_hash if self.voice is not None else None,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.identity()
+        data["voice"] = self.voice.to_dict() if self.voice is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PostStage:
+        voice = data.get("voice")
+        return cls(
+            kind=str(data["kind"]),
+            version=str(data["version"]),
+            effects=tuple(Effect.from_dict(e) for e in data.get("effects") or ()),
+            voice=Voice.from_dict(voice) if voice else None,
+            engine=str(data.get("engine", "")),
         )

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ttsbuild.core.request import RenderRequest
+from ttsbuild.core.request import PostStage, RenderRequest
 
 KEY_LENGTH = 20
 KEY_PATTERN = f"[0-9a-f]{{{KEY_LENGTH}}}"
 
-#: Bump when ttsbuild's own post-processing (pitch shift, clean-up) changes the sound.
-RENDER_PIPELINE_VERSION = 1
+#: Bump when ttsbuild's own post-processing (clean-up) changes the sound of a synthesis output.
+#: 2: pitch left the synthesis request for the effects stage (issue 15).
+RENDER_PIPELINE_VERSION = 2
 
 
 def canonical_json(value: object) -> str:
@@ -39,6 +40,30 @@ def segment_key(request: RenderRequest) -> str:
     """
     digest = hashlib.sha256(canonical_json(key_material(request)).encode("utf-8"))
     return digest.hexdigest()[:KEY_LENGTH]
+
+
+def stage_key(input_key: str, stage: PostStage) -> str:
+    """The key of a post stage's output: its input's key, its own identity and version.
+
+    A change to a post stage changes its key and every later stage's (their input changed),
+    never the synthesis key before it.
+
+    >>> from ttsbuild.core.effects import resolve_chain
+    >>> s = PostStage("effects", "1", resolve_chain(["telephone"]))
+    >>> stage_key("a" * 20, s) != stage_key("b" * 20, s)
+    True
+    """
+    material = {"pipeline": RENDER_PIPELINE_VERSION, "input": input_key, **stage.identity()}
+    digest = hashlib.sha256(canonical_json(material).encode("utf-8"))
+    return digest.hexdigest()[:KEY_LENGTH]
+
+
+def chain_keys(request: RenderRequest, stages: tuple[PostStage, ...]) -> tuple[str, ...]:
+    """The keys of a segment's stage chain: synthesis first, then each post stage's."""
+    keys = [segment_key(request)]
+    for stage in stages:
+        keys.append(stage_key(keys[-1], stage))
+    return tuple(keys)
 
 
 def derive_seed(*parts: object) -> int:

@@ -11,12 +11,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ttsbuild.core.request import RenderRequest
+from ttsbuild.core.request import PostStage, RenderRequest
+
+SYNTHESIZE = "synthesize"
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    """A post stage of one segment and the key of its output (its input is the key before)."""
+
+    stage: PostStage
+    key: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, **self.stage.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StageOutput:
+        return cls(PostStage.from_dict(data), str(data["key"]))
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One rendered unit: a chunk of one utterance."""
+    """One rendered unit: a chunk of one utterance, synthesized, then through its post stages.
+
+    ``key`` names the final stage's output (what assembly reads); ``synthesis_key`` the
+    engine's output. Without post stages the two are the same.
+    """
 
     key: str
     line: int
@@ -26,10 +47,20 @@ class Segment:
     request: RenderRequest
     cue: int | None = None  # subtitle cue index, for SRT sources
     uid: str = ""  # the utterance's stable identity (ttsbuild.sources.identity)
+    synthesis_key: str = ""  # "" when there are no post stages: the key itself
+    post: tuple[StageOutput, ...] = ()
+    lexicon: tuple[str, ...] = ()  # the lexicon entries that changed this chunk's text
 
     @property
     def text(self) -> str:
         return self.request.text
+
+    def chain(self) -> list[tuple[str, str]]:
+        """(stage kind, output key) from synthesis to the final stage."""
+        return [
+            (SYNTHESIZE, self.synthesis_key or self.key),
+            *((s.stage.kind, s.key) for s in self.post),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +76,9 @@ class Segment:
             "cue": self.cue,
             "uid": self.uid,
             "request": self.request.to_dict(),
+            "synthesis_key": self.synthesis_key or self.key,
+            "post": [s.to_dict() for s in self.post],
+            "lexicon": list(self.lexicon),
         }
 
     @classmethod
@@ -58,6 +92,9 @@ class Segment:
             RenderRequest.from_dict(data["request"]),
             data.get("cue"),
             str(data.get("uid", "")),
+            "" if data.get("synthesis_key") in (None, data["key"]) else str(data["synthesis_key"]),
+            tuple(StageOutput.from_dict(s) for s in data.get("post") or ()),
+            tuple(str(e) for e in data.get("lexicon") or ()),
         )
 
 
@@ -94,6 +131,10 @@ class EpisodePlan:
                 seen.add(item.key)
                 out.append(item)
         return out
+
+    def stage_keys(self) -> set[str]:
+        """Every key the plan needs in the store: synthesis and post stage outputs."""
+        return {key for seg in self.segments() for _, key in seg.chain()}
 
     def to_dict(self) -> dict[str, Any]:
         return {

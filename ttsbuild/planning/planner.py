@@ -14,13 +14,13 @@ import codecs
 import dataclasses
 import difflib
 import logging
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from ttsbuild.config.project import Project
 from ttsbuild.config.schema import config_line
 from ttsbuild.config.settings import Character, VoiceSetting
+from ttsbuild.core.effects import EFFECTS_VERSION, Effect, resolve_chain
 from ttsbuild.core.errors import (
     ConfigError,
     EngineError,
@@ -28,13 +28,15 @@ from ttsbuild.core.errors import (
     SubtitleError,
     VoiceError,
 )
-from ttsbuild.core.request import RenderRequest, Voice
+from ttsbuild.core.lexicon import Entry
+from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.core.text import chunk_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
-from ttsbuild.planning.key import derive_seed, segment_key
-from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence
-from ttsbuild.sources import SourceOptions, assign_uids, read_items, source_format
-from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script, read_script
+from ttsbuild.planning.key import chain_keys, derive_seed
+from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
+from ttsbuild.planning.sources import check_speakers, episode_items
+from ttsbuild.sources import assign_uids, source_format
+from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script
 from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class Planner:
         self.project = project
         self._engines: dict[str, tuple[Engine, str]] = {}
         self._voices: dict[tuple[str, str, str], Voice] = {}
+        self.lexicon_used: set[Entry] = set()  # entries that changed at least one line
 
     # -- helpers that turn lower-level errors into located ones
     def _config_error(self, message: str, key: str) -> ConfigError:
@@ -176,8 +179,12 @@ class Planner:
             ],
         )
         seed_param = int(params.pop("seed"))
+        post = self.post_stages(char, utt, params.pop("pitch"), source)
         model = engine.model_id(p.engine_options(info.name))
-        chunks = chunk_text(utt.text, p.max_chars)
+        text, entries = p.lexicon.apply(utt.text, language, char.name)
+        self.lexicon_used.update(entries)
+        used = tuple(e.describe() for e in entries)
+        chunks = chunk_text(text, p.max_chars)
         segments: list[Segment] = []
         for index, text in enumerate(chunks):
             seed = (
@@ -195,9 +202,11 @@ class Planner:
                 params=tuple(sorted(params.items())),
                 seed=seed,
             )
+            keys = chain_keys(request, post)
+            outputs = tuple(StageOutput(stage, k) for stage, k in zip(post, keys[1:]))
             segments.append(
                 Segment(
-                    segment_key(request),
+                    keys[-1],
                     utt.line,
                     index,
                     len(chunks),
@@ -205,9 +214,47 @@ class Planner:
                     request,
                     cue,
                     utt.uid,
+                    keys[0] if post else "",
+                    outputs,
+                    used,
                 )
             )
         return segments
+
+    def post_stages(
+        self, char: Character, utt: Utterance, pitch: float, source: str
+    ) -> tuple[PostStage, ...]:
+        """The post stages after synthesis: the effects chain, pitch first (docs/effects.md)."""
+        chain: tuple[Effect, ...] = char.effects
+        if utt.effects is not None:
+            try:
+                chain = resolve_chain(utt.effects)
+            except ValueError as exc:
+                raise ScriptError(str(exc), source, utt.line) from None
+        if pitch:
+            chain = (Effect.from_dict({"type": "pitch_shift", "semitones": pitch}), *chain)
+        stages: list[PostStage] = []
+        if char.convert is not None:
+            stages.append(self.convert_stage(char))
+        if chain:
+            stages.append(PostStage("effects", str(EFFECTS_VERSION), chain))
+        return tuple(stages)
+
+    def convert_stage(self, char: Character) -> PostStage:
+        """Voice conversion to the character's target clip (hashed by content, like voices)."""
+        assert char.convert is not None
+        key = f"characters.{char.name}.convert"
+        engine, version = self.engine(char.convert.engine, key + ".engine")
+        if not getattr(engine, "converts", False):
+            raise self._config_error(
+                f"{key}: engine '{engine.info.name}' is not a voice converter (converters: "
+                "chatterbox-vc)",
+                key + ".engine",
+            )
+        setting = VoiceSetting(char.convert.engine, char.convert.voice, "", "", ())
+        voice = self.voice(engine, setting, key)
+        model = engine.model_id(self.project.engine_options(engine.info.name))
+        return PostStage("convert", f"{version} {model}", voice=voice, engine=engine.info.name)
 
     def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
         out: list[PlanItem] = []
@@ -310,70 +357,12 @@ class Planner:
         if source_format(episode.source, episode.format) == "srt":
             plan = self.plan_subtitles(name, path)
         else:
-            items = self.episode_items(name, path)
-            self.check_speakers(items, episode.source)
+            items = episode_items(p, name, path)
+            check_speakers(p, items, episode.source)
             plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
         return plan
-
-    # ---------------------------------------------------------------- other source formats
-    def episode_items(self, name: str, path: Path | None = None) -> tuple[ScriptItem, ...]:
-        """Every item of a script, Fountain, Final Draft, play or table episode, uids set.
-
-        The whole source is read before anything is planned (and so before any render).
-        """
-        p = self.project
-        episode = p.episodes[name]
-        if path is None:
-            path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
-        fmt = source_format(episode.source, episode.format)
-        if fmt == "script":
-            return assign_uids(read_script(path, episode.source, episode.encoding))
-        if fmt is None or fmt == "srt":
-            suffix = Path(episode.source).suffix.lower()
-            raise self._config_error(
-                f"episode '{name}': unsupported source type '{suffix}' (use a .txt script, an "
-                ".srt subtitle file, .fountain, .fdx, .csv or .tsv, or set 'format:')",
-                f"episodes.{name}.source",
-            )
-        pattern = episode.options.get("label_pattern")
-        if pattern:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise self._config_error(
-                    f"episode '{name}': label_pattern is not a valid regular expression: {exc}",
-                    f"episodes.{name}.label_pattern",
-                ) from None
-        names = frozenset({*p.characters, *p.aliases})
-        options = SourceOptions.from_dict(episode.options, names)
-        return read_items(path, fmt, options, episode.source)
-
-    def check_speakers(self, items: Iterable[ScriptItem], source: str) -> None:
-        """One error that lists every speaker that is neither a character nor an alias.
-
-        A single unknown name gets the usual error of :meth:`character` (with a suggestion).
-        """
-        p = self.project
-        unknown: dict[str, int] = {}
-        for item in items:
-            if (
-                isinstance(item, Utterance)
-                and item.speaker != "narrator"
-                and item.speaker not in unknown
-                and p.character(item.speaker) is None
-            ):
-                unknown[item.speaker] = item.line
-        if len(unknown) < 2:
-            return
-        listed = ", ".join(f"'{n}' (line {line})" for n, line in unknown.items())
-        raise ScriptError(
-            f"{len(unknown)} unknown characters: {listed}; add them under 'characters:' or "
-            f"'aliases:' in {p.config_file} ('ttsbuild cast' prints a block to paste)",
-            source,
-            next(iter(unknown.values())),
-        )
 
 
 def plan_project(project: Project) -> dict[str, EpisodePlan]:

@@ -4,7 +4,7 @@ The main Snakemake process freezes each batch into ``build/.ttsbuild/batches/<id
 (:meth:`Batch.write`); job processes on cluster nodes read them back (:meth:`Batch.read`); the
 render server receives the same job form (:meth:`RenderJob.to_dict`).
 
-Imports: core only.
+Imports: core and planning.plan.
 """
 
 from __future__ import annotations
@@ -18,16 +18,33 @@ from typing import Any
 
 from ttsbuild.core.fsutil import write_text_if_changed
 from ttsbuild.core.request import RenderRequest
+from ttsbuild.planning.plan import StageOutput
 
 
 @dataclass(frozen=True)
 class RenderJob:
-    """One segment to render, with where it came from (for error messages)."""
+    """One segment's stage chain to run, with where it came from (for error messages).
+
+    ``key`` is the synthesis output's key; ``post`` the post stages after it. ``outputs`` are
+    the stage outputs this job must create (those missing when the build planned, and not
+    claimed by another job): they are the job's declared Snakemake outputs.
+    """
 
     key: str
     request: RenderRequest
     where: str  # "scripts/episode01.txt:12"
     speaker: str
+    post: tuple[StageOutput, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def final_key(self) -> str:
+        return self.post[-1].key if self.post else self.key
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Synthesis first, then every post stage's output."""
+        return (self.key, *(s.key for s in self.post))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +52,8 @@ class RenderJob:
             "request": self.request.to_dict(),
             "where": self.where,
             "speaker": self.speaker,
+            "post": [s.to_dict() for s in self.post],
+            "outputs": list(self.outputs),
         }
 
     @classmethod
@@ -44,6 +63,8 @@ class RenderJob:
             RenderRequest.from_dict(data["request"]),
             str(data["where"]),
             str(data["speaker"]),
+            tuple(StageOutput.from_dict(s) for s in data.get("post") or ()),
+            tuple(str(k) for k in data.get("outputs") or (data["key"],)),
         )
 
 
@@ -58,7 +79,8 @@ class Batch:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return tuple(j.key for j in self.jobs)
+        """Every stage output the batch creates (its Snakemake outputs)."""
+        return tuple(k for j in self.jobs for k in j.outputs)
 
     @staticmethod
     def make_id(keys: Sequence[str]) -> str:

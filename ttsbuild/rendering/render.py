@@ -1,4 +1,5 @@
-"""Rendering segments into the store, one model load per process."""
+"""Rendering segments into the store, one model load per process: synthesis, then each post
+stage (effects, voice conversion) whose output is missing, each written as its own segment."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ttsbuild.config.settings import EngineOptions, QASettings
-from ttsbuild.core.audio import Audio, check_audio, write_audio
+from ttsbuild.core.audio import Audio, check_audio, read_audio, write_audio
+from ttsbuild.core.effects import apply_chain
 from ttsbuild.core.errors import BuildInterrupted, RenderError, TTSBuildError
-from ttsbuild.core.request import RenderRequest
+from ttsbuild.core.request import PostStage, RenderRequest
 from ttsbuild.planning.key import derive_seed
+from ttsbuild.planning.plan import StageOutput
 from ttsbuild.rendering.batch import RenderJob
 from ttsbuild.rendering.models import get_model
 from ttsbuild.rendering.qa import Verdict
@@ -54,7 +57,8 @@ def max_duration(request: RenderRequest) -> float:
 
 
 def synthesize(request: RenderRequest, options: EngineOptions, what: str) -> Audio:
-    """Synthesize and post-process one request; checks the result before returning it."""
+    """Synthesize one request; checks the result before returning it. Pitch and effects are
+    post stages (:func:`run_stage`), never part of synthesis."""
     model = get_model(request.engine, options)
     try:
         audio = model.synthesize(request)
@@ -63,9 +67,6 @@ def synthesize(request: RenderRequest, options: EngineOptions, what: str) -> Aud
     except Exception as exc:  # an engine's own failure, reported with the line
         raise RenderError(f"{what}: engine '{request.engine}' failed: {exc}") from exc
     check_audio(audio, what=what, max_seconds=max_duration(request))
-    pitch = request.param("pitch", 0.0)
-    if pitch:
-        audio = audio.pitch_shifted(pitch)
     return audio
 
 
@@ -108,16 +109,14 @@ def render_checked(
     return audio, Verdict(wer, heard, attempt, flagged, seed)
 
 
-def render_one(
-    job: RenderJob, store: Path, options: EngineOptions, qa: QASettings | None = None
-) -> bool:
-    """Render ``job`` into ``store`` unless present. Returns True if it rendered."""
+def _synthesized(
+    job: RenderJob, store: Path, options: EngineOptions, qa: QASettings | None
+) -> Audio:
+    """The synthesis output of ``job``: rendered (under its lock) unless stored already."""
     dest = segment_path(store, job.key)
-    if dest.exists():
-        return False
     with segment_lock(store, job.key):
-        if dest.exists():  # another build rendered it while we waited
-            return False
+        if dest.exists():  # stored before, or another build rendered it while we waited
+            return read_audio(dest)
         started = time.perf_counter()
         audio, verdict = render_checked(job, options, qa)
         seconds = time.perf_counter() - started
@@ -141,7 +140,87 @@ def render_one(
             audio.num_samples / audio.sample_rate,
             seconds,
         )
-        return True
+        return audio
+
+
+def apply_stage(stage: PostStage, audio: Audio, options: Mapping[str, EngineOptions]) -> Audio:
+    """Run one post stage on ``audio``: an effects chain, or voice conversion."""
+    if stage.kind == "effects":
+        return apply_chain(audio, stage.effects)
+    if stage.kind == "convert" and stage.voice is not None:
+        opts = options.get(stage.engine) or EngineOptions.from_dict({})
+        model = get_model(stage.engine, opts)
+        convert = getattr(model, "convert", None)
+        if convert is None:
+            raise RenderError(f"'{stage.engine}' is not a voice converter")
+        converted: Audio = convert(audio, stage.voice)
+        return converted
+    raise RenderError(f"unknown post stage {stage.kind!r}")
+
+
+def run_stage(
+    job: RenderJob,
+    step: StageOutput,
+    input_key: str,
+    audio: Audio,
+    store: Path,
+    options: Mapping[str, EngineOptions],
+) -> Audio:
+    """Write one post stage's output (under its lock) unless stored already; returns it."""
+    dest = segment_path(store, step.key)
+    what = f"{job.where} ({job.speaker}, {step.stage.kind})"
+    with segment_lock(store, step.key):
+        if dest.exists():
+            return read_audio(dest)
+        started = time.perf_counter()
+        try:
+            out = apply_stage(step.stage, audio, options)
+        except TTSBuildError:
+            raise
+        except Exception as exc:  # a library's own failure, reported with the line
+            raise RenderError(f"{what}: {step.stage.kind} failed: {exc}") from exc
+        check_audio(out, what=what, max_seconds=max_duration(job.request) * 4 + 10)
+        seconds = time.perf_counter() - started
+        stage = {"input": input_key, **step.stage.to_dict()}
+        sidecar = Sidecar(
+            step.key,
+            job.request,
+            job.where,
+            job.speaker,
+            seconds,
+            out.num_samples,
+            out.sample_rate,
+            None,
+            stage,
+        )
+        write_sidecar(store, sidecar)
+        write_audio(dest, out)
+        log.debug("%s %s %s in %.2f s", step.stage.kind, step.key, job.where, seconds)
+        return out
+
+
+def render_one(
+    job: RenderJob,
+    store: Path,
+    options: EngineOptions,
+    qa: QASettings | None = None,
+    engine_options: Mapping[str, EngineOptions] | None = None,
+) -> bool:
+    """Run ``job``'s stage chain into ``store`` from its last stored output on. Returns True
+    if it created anything."""
+    keys = job.keys
+    if segment_path(store, keys[-1]).exists():
+        return False
+    stored = [i for i, k in enumerate(keys) if segment_path(store, k).exists()]
+    start = stored[-1] if stored else -1
+    if start >= 0:
+        audio = read_audio(segment_path(store, keys[start]))
+    else:
+        audio = _synthesized(job, store, options, qa)
+    for index, step in enumerate(job.post, start=1):
+        if index > start:
+            audio = run_stage(job, step, keys[index - 1], audio, store, engine_options or {})
+    return True
 
 
 def render_jobs(
@@ -169,14 +248,14 @@ def render_jobs(
             )
         try:
             options = engine_options.get(job.request.engine) or EngineOptions.from_dict({})
-            if render_one(job, store, options, qa):
+            if render_one(job, store, options, qa, engine_options):
                 rendered += 1
             else:
-                log.debug("already stored %s %s %s", job.key, job.where, job.speaker)
-            clear_failure(store, job.key)
+                log.debug("already stored %s %s %s", job.final_key, job.where, job.speaker)
+            clear_failure(store, job.final_key)
         except TTSBuildError as exc:
             log.error("ttsbuild: %s", exc)
-            record_failure(store, job.key, str(exc))
+            record_failure(store, job.final_key, str(exc))
             failures.append(str(exc))
     log.info("ttsbuild: rendered %d of %d segments", rendered, len(jobs))
     if failures:

@@ -13,6 +13,7 @@ import yaml
 
 from ttsbuild.config import Project
 from ttsbuild.core.errors import ConfigError
+from ttsbuild.planning.sources import episode_items
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Utterance
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def _items(project: Project, planner: Planner, episode: str) -> tuple[ScriptItem
 
     ep = project.episodes[episode]
     if source_format(ep.source, ep.format) != "srt":
-        return planner.episode_items(episode)
+        return episode_items(planner.project, episode)
     from ttsbuild.sources.script import parse_script
     from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
 

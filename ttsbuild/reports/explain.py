@@ -81,6 +81,43 @@ def request_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
     return out
 
 
+def _chain_form(effects: Sequence[Mapping[str, Any]]) -> str:
+    return "+".join(str(e.get("type")) for e in effects) or "none"
+
+
+def _voice_hash(voice: Any) -> Any:
+    return voice.get("content_hash") if isinstance(voice, Mapping) else voice
+
+
+def stage_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What changed between two post stages' forms (:meth:`PostStage.to_dict`).
+
+    >>> a = {"kind": "effects", "version": "1", "effects": [{"type": "gain", "gain_db": 1.0}]}
+    >>> stage_differences(a, dict(a, effects=[{"type": "gain", "gain_db": 2.0}]))
+    ['changed effect gain gain_db: 1 -> 2']
+    """
+    out: list[str] = []
+    if old.get("version") != new.get("version") or old.get("engine") != new.get("engine"):
+        out.append(
+            f"changed {new.get('kind')} stage: {old.get('engine') or 'ttsbuild'} "
+            f"{old.get('version')} -> {new.get('engine') or 'ttsbuild'} {new.get('version')}"
+        )
+    old_fx, new_fx = list(old.get("effects") or []), list(new.get("effects") or [])
+    if [e.get("type") for e in old_fx] != [e.get("type") for e in new_fx]:
+        out.append(f"changed effect chain: {_chain_form(old_fx)} -> {_chain_form(new_fx)}")
+    else:
+        for before, after in zip(old_fx, new_fx):
+            for name in sorted(set(before) | set(after)):
+                if before.get(name) != after.get(name):
+                    out.append(
+                        f"changed effect {after.get('type')} {name}: "
+                        f"{_fmt(before.get(name))} -> {_fmt(after.get(name))}"
+                    )
+    if _voice_hash(old.get("voice")) != _voice_hash(new.get("voice")):
+        out.append("changed conversion target voice (the reference clip's content differs)")
+    return out
+
+
 class SidecarIndex:
     """The store's sidecars, indexed by source line and by (speaker, text). Loaded lazily."""
 
@@ -89,6 +126,7 @@ class SidecarIndex:
         self._loaded = False
         self.by_where: dict[str, list[Sidecar]] = defaultdict(list)
         self.by_text: dict[tuple[str, str], list[Sidecar]] = defaultdict(list)
+        self.by_input: dict[tuple[str, str], list[Sidecar]] = defaultdict(list)
 
     def _load(self) -> None:
         if self._loaded:
@@ -100,8 +138,17 @@ class SidecarIndex:
                 continue
             if not segment_path(self.store, key).exists():
                 continue  # its audio is gone: not an earlier render any more
+            if side.stage is not None:
+                stage_input = (str(side.stage.get("input")), str(side.stage.get("kind")))
+                self.by_input[stage_input].append(side)
+                continue
             self.by_where[side.where].append(side)
             self.by_text[(side.speaker, side.request.text)].append(side)
+
+    def stage_candidates(self, input_key: str, kind: str) -> list[Sidecar]:
+        """Earlier outputs of a post stage of this kind on the same input."""
+        self._load()
+        return list(self.by_input.get((input_key, kind), ()))
 
     def candidates(self, where: str, speaker: str, text: str) -> list[Sidecar]:
         self._load()
@@ -114,10 +161,35 @@ class SidecarIndex:
         return out
 
 
+def explain_stage(seg: Segment, position: int, store: Path, index: SidecarIndex) -> list[str]:
+    """Why post stage ``position`` (1 = the first after synthesis) of ``seg`` will run."""
+    chain = seg.chain()
+    before, (kind, _) = chain[position - 1], chain[position]
+    head = f"{before[0]} output stored ({before[1]}), reused: only the {kind} stage"
+    later = [k for k, _ in chain[position + 1 :]]
+    head += f" and after it {', '.join(later)} will run" if later else " will run"
+    new = seg.post[position - 1].stage.to_dict()
+    best: list[str] | None = None
+    for old in index.stage_candidates(before[1], kind):
+        diffs = stage_differences(old.stage or {}, new)
+        if best is None or len(diffs) < len(best):
+            best = diffs or ["ttsbuild's render pipeline changed (same stage, new key)"]
+    if best is None:
+        best = [f"new: no earlier {kind} output of this {before[0]} output"]
+    return [head, *best]
+
+
 def explain_segment(seg: Segment, where: str, store: Path, index: SidecarIndex) -> Explanation:
     if segment_path(store, seg.key).exists():
         return Explanation(seg, where, True)
-    if sidecar_path(store, seg.key).exists():
+    chain = seg.chain()
+    stored = [i for i, (_, key) in enumerate(chain) if segment_path(store, key).exists()]
+    if stored:
+        return Explanation(
+            seg, where, False, tuple(explain_stage(seg, stored[-1] + 1, store, index))
+        )
+    synthesis = chain[0][1]
+    if sidecar_path(store, synthesis).exists():
         return Explanation(
             seg,
             where,
@@ -141,7 +213,9 @@ def explain_segment(seg: Segment, where: str, store: Path, index: SidecarIndex) 
         if best is None or len(diffs) < len(best):
             best, best_where = diffs, old.where
     if best is None:
-        return Explanation(seg, where, False, ("new: no earlier render of this line or text",))
+        best = ["new: no earlier render of this line or text"]
+    if any(d.startswith("changed text") for d in best) and seg.lexicon:
+        best.append("the text went through " + "; ".join(seg.lexicon))
     if best_where and best_where != where:
         best = [*best, f"compared with the render from {best_where}"]
     return Explanation(seg, where, False, tuple(best))

@@ -1,20 +1,48 @@
 """Machine-readable build reports: ``out/<episode>.report.json`` and ``out/build-report.json``.
 
 Written at the end of every build, successful or not, from what the planner knew at the start
-(which segments were missing) and what the store holds now (rendered, failed with a reason).
+(which stage outputs were missing) and what the store holds now (rendered, failed with a reason).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ttsbuild.core.fsutil import write_text_atomic
-from ttsbuild.planning.plan import EpisodePlan
+from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
 from ttsbuild.store.segments import read_failure, read_sidecar, segment_path
+
+
+def stage_counts(
+    plans: Iterable[EpisodePlan], store: Path, missing_at_start: set[str]
+) -> dict[str, dict[str, int]]:
+    """Work per stage over the distinct outputs of ``plans``: ``ran`` (missing at the start,
+    stored now), ``reused`` (stored at the start, or not needed because a later stage's output
+    was), ``failed`` (missing at the start and still missing).
+
+    >>> stage_counts([], Path("."), set())
+    {'synthesize': {'ran': 0, 'reused': 0, 'failed': 0}}
+    """
+    seen: set[str] = set()
+    counts: dict[str, dict[str, int]] = {SYNTHESIZE: {"ran": 0, "reused": 0, "failed": 0}}
+    for plan in plans:
+        for seg in plan.segments():
+            for kind, key in seg.chain():
+                if key in seen:
+                    continue
+                seen.add(key)
+                entry = counts.setdefault(kind, {"ran": 0, "reused": 0, "failed": 0})
+                if key not in missing_at_start:
+                    entry["reused"] += 1
+                elif segment_path(store, key).exists():
+                    entry["ran"] += 1
+                else:
+                    entry["failed"] += 1
+    return counts
 
 
 def episode_report(
@@ -87,6 +115,7 @@ def episode_report(
         "audio": str(wav) if wav.exists() else None,
         "duration": duration,
         "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
+        "stages": stage_counts([plan], store, missing_at_start),
         "ok": not failed and not pending,
     }
 
@@ -121,6 +150,7 @@ def write_reports(
         ),
         "failed": sum(len(r["failed"]) for r in episodes.values()),
         "qa_flagged": sum(len(r["qa"]["flagged"]) for r in episodes.values()),
+        "stages": stage_counts([plans[n] for n in episodes], store, missing_at_start),
         "episodes": {
             n: {k: r[k] for k in ("ok", "segments_total", "rendered_now", "reused", "audio")}
             for n, r in episodes.items()

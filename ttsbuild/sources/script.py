@@ -8,11 +8,13 @@ Syntax (one physical line is one utterance; a tag applies until the next speaker
     [de:Bob] Guten Tag.          speaker and language
     [de:] Und weiter.            language for the current speaker
     [Alice|seed:42|speed:0.9]    speaker with per-segment parameters
+    [Alice|effects:telephone]    replace the character's effects (presets joined by +, or none)
     [pause:1.5s] [pause:300ms]   silence, never rendered
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ _NAME = re.compile(r"^[^\[\]|:#]+$")
 _PAUSE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms)\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab
 _PARAM_VALUE = re.compile(r"^-?\d+(?:\.\d+)?$")
+_PRESETS = re.compile(r"^[a-z_]+(?:\+[a-z_]+)*$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Utterance:
     # #line: tag), else derived from speaker and text (ttsbuild.sources.identity). Never
     # part of a segment's key.
     uid: str = ""
+    effects: tuple[str, ...] | None = None  # None: the character's own effects
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class _State:
     speaker: str = NARRATOR
     language: str | None = None
     params: tuple[tuple[str, float], ...] = ()
+    effects: tuple[str, ...] | None = None
 
 
 def parse_pause(value: str, path: str, line: int) -> Pause:
@@ -77,11 +82,24 @@ def parse_pause(value: str, path: str, line: int) -> Pause:
     return Pause(line, ms)
 
 
-def _parse_params(parts: list[str], path: str, line: int) -> tuple[tuple[str, float], ...]:
+def _parse_params(
+    parts: list[str], path: str, line: int
+) -> tuple[tuple[tuple[str, float], ...], tuple[str, ...] | None]:
     params: dict[str, float] = {}
+    effects: tuple[str, ...] | None = None
     for part in parts:
         key, sep, value = part.partition(":")
         key, value = key.strip().lower(), value.strip()
+        if key == "effects":
+            if not _PRESETS.match(value.lower()):
+                raise ScriptError(
+                    f"bad effects {value!r}: write preset names joined by +, e.g. "
+                    "[Alice|effects:telephone+small_room], or [Alice|effects:none]",
+                    path,
+                    line,
+                )
+            effects = () if value.lower() == "none" else tuple(value.lower().split("+"))
+            continue
         if not sep or not key or not _PARAM_VALUE.match(value):
             raise ScriptError(
                 f"bad parameter {part.strip()!r}: write parameters as name:number, "
@@ -92,7 +110,7 @@ def _parse_params(parts: list[str], path: str, line: int) -> tuple[tuple[str, fl
         if key in params:
             raise ScriptError(f"parameter {key!r} given twice", path, line)
         params[key] = float(value)
-    return tuple(sorted(params.items()))
+    return tuple(sorted(params.items())), effects
 
 
 def _parse_tag(body: str, state: _State, path: str, line: int) -> tuple[_State, Pause | None]:
@@ -100,7 +118,7 @@ def _parse_tag(body: str, state: _State, path: str, line: int) -> tuple[_State, 
     head = parts[0].strip()
     if head.lower().startswith("pause:") and len(parts) == 1:
         return state, parse_pause(head[len("pause:") :], path, line)
-    params = _parse_params(parts[1:], path, line)
+    params, effects = _parse_params(parts[1:], path, line)
     language: str | None = None
     if ":" in head:
         lang, _, name = head.partition(":")
@@ -113,7 +131,9 @@ def _parse_tag(body: str, state: _State, path: str, line: int) -> tuple[_State, 
             )
         language = lang.lower()
         if not name:  # [de:] keeps the current speaker and switches language
-            return _State(state.speaker, language, params or state.params), None
+            if not params and effects is None:
+                params, effects = state.params, state.effects
+            return _State(state.speaker, language, params, effects), None
         head = name
     if not head or not _NAME.match(head):
         raise ScriptError(
@@ -122,7 +142,7 @@ def _parse_tag(body: str, state: _State, path: str, line: int) -> tuple[_State, 
             path,
             line,
         )
-    return _State(normalize_text(head).casefold(), language, params), None
+    return _State(normalize_text(head).casefold(), language, params, effects), None
 
 
 def _tokens(text: str, path: str, line: int) -> Iterable[tuple[str, str]]:
@@ -182,14 +202,21 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
             if (
                 isinstance(prev, Utterance)
                 and prev.line == line_no
-                and (prev.speaker, prev.language, prev.params)
-                == (state.speaker, state.language, state.params)
+                and (prev.speaker, prev.language, prev.params, prev.effects)
+                == (state.speaker, state.language, state.params, state.effects)
             ):
-                items[-1] = Utterance(
-                    line_no, prev.speaker, prev.language, prev.params, f"{prev.text} {text}"
-                )
+                items[-1] = dataclasses.replace(prev, text=f"{prev.text} {text}")
             else:
-                items.append(Utterance(line_no, state.speaker, state.language, state.params, text))
+                items.append(
+                    Utterance(
+                        line_no,
+                        state.speaker,
+                        state.language,
+                        state.params,
+                        text,
+                        effects=state.effects,
+                    )
+                )
     return tuple(items)
 
 

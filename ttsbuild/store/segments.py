@@ -1,5 +1,8 @@
 """The segment store: ``<store>/<key>.wav`` plus a ``<key>.json`` sidecar, written atomically.
 
+Every stage output (synthesis, effects, voice conversion) is a segment here, named by its own
+chained key, with the same guarantees.
+
 A segment file exists only when complete. Concurrent builds sharing a store coordinate with a
 per-segment lock file (``<store>/.locks/<key>.lock``, ``flock``), so the same segment is never
 rendered twice at the same time. Temporary files are dot-prefixed and never match a final name.
@@ -51,6 +54,9 @@ class Sidecar:
     samples: int
     sample_rate: int
     qa: Mapping[str, Any] | None = None  # the ASR verdict, when QA ran
+    #: A post stage's output: {"kind", "input" (its input's key), ...the stage's form}; the
+    #: request is then the synthesis request the chain started from.
+    stage: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -64,6 +70,8 @@ class Sidecar:
         }
         if self.qa is not None:
             data["qa"] = dict(self.qa)
+        if self.stage is not None:
+            data["stage"] = dict(self.stage)
         return data
 
     @classmethod
@@ -77,6 +85,7 @@ class Sidecar:
             int(data["samples"]),
             int(data["sample_rate"]),
             data.get("qa"),
+            data.get("stage"),
         )
 
 

@@ -197,7 +197,7 @@ def finish(build: Build, success: bool) -> None:
     summary = write_reports(
         build.plans,
         build.store,
-        set(build.jobs),
+        build.missing,
         build.project.root / "out",
         success,
         build.started,

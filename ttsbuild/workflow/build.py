@@ -28,7 +28,7 @@ from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core import content
 from ttsbuild.core.errors import TTSBuildError
 from ttsbuild.core.fsutil import write_text_atomic, write_text_if_changed
-from ttsbuild.planning.plan import EpisodePlan
+from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
 from ttsbuild.planning.planner import Planner
 from ttsbuild.rendering import server
 from ttsbuild.rendering.batch import Batch, RenderJob
@@ -56,7 +56,8 @@ class Build:
         self.state = self.project.root / STATE_DIR
         self.store = self.project.store
         self.plans: dict[str, EpisodePlan] = {}
-        self.jobs: dict[str, RenderJob] = {}
+        self.jobs: dict[str, RenderJob] = {}  # by final key
+        self.missing: set[str] = set()  # stage outputs missing when the build planned
         self.batches: dict[str, Batch] = {}
         self.started = time.time()
         self.reported = False
@@ -77,25 +78,45 @@ class Build:
             data = dict(plan.to_dict(), output=self.project.output.to_dict())
             write_text_if_changed(self.plan_file(name), json.dumps(data, indent=1) + "\n")
         size = self.project.batch_size
-        assigned: set[str] = set()
+        claimed: set[str] = set()  # stage outputs some job will create
         for name, plan in self.plans.items():
-            missing: dict[str, list[str]] = {}  # per engine: one batch needs one model
+            missing: dict[str, list[RenderJob]] = {}  # per engine: one batch needs one model
             for seg in plan.segments():
-                if seg.key in assigned:
+                chain = seg.chain()
+                if seg.key in claimed or segment_path(self.store, seg.key).exists():
                     continue
-                if segment_path(self.store, seg.key).exists():
-                    continue
-                assigned.add(seg.key)
-                self.jobs[seg.key] = RenderJob(
-                    seg.key, seg.request, f"{plan.source}:{seg.line}", seg.speaker
+                todo: list[tuple[str, str]] = []  # from the last stored output on
+                for kind, key in reversed(chain):
+                    if segment_path(self.store, key).exists():
+                        break
+                    todo.insert(0, (kind, key))
+                self.missing.update(key for _, key in todo)
+                outputs = tuple(key for _, key in todo if key not in claimed)
+                claimed.update(outputs)
+                job = RenderJob(
+                    chain[0][1],
+                    seg.request,
+                    f"{plan.source}:{seg.line}",
+                    seg.speaker,
+                    seg.post,
+                    outputs,
                 )
-                missing.setdefault(seg.request.engine, []).append(seg.key)
-            for engine, keys_of_engine in missing.items():
-                for start in range(0, len(keys_of_engine), size):
-                    keys = keys_of_engine[start : start + size]
-                    bid = Batch.make_id(keys)
-                    jobs = tuple(self.jobs[k] for k in keys)
+                self.jobs[seg.key] = job
+                missing.setdefault(self._batch_group(job, todo), []).append(job)
+            for engine, jobs_of_engine in missing.items():
+                for start in range(0, len(jobs_of_engine), size):
+                    jobs = tuple(jobs_of_engine[start : start + size])
+                    bid = Batch.make_id([k for j in jobs for k in j.outputs])
                     self.batches[bid] = Batch(bid, name, engine, jobs)
+
+    @staticmethod
+    def _batch_group(job: RenderJob, todo: list[tuple[str, str]]) -> str:
+        """The model a job needs: its engine when it synthesizes, else its converter, else
+        none ("effects": post stages that need no model batch together)."""
+        if todo[0][0] == SYNTHESIZE:
+            return job.request.engine
+        converters = [s.stage.engine for s in job.post if s.stage.kind == "convert"]
+        return converters[0] if converters else "effects"
 
     def _freeze(self) -> None:
         """Write the batch manifests for job processes that cannot re-plan identically."""
@@ -115,7 +136,7 @@ class Build:
             if batch is None:
                 continue
             self.batches[bid] = batch
-            self.jobs.update((j.key, j) for j in batch.jobs)
+            self.jobs.update((j.final_key, j) for j in batch.jobs)
 
     # ---------------------------------------------------------------- rule helpers
     def plan_file(self, episode: str) -> str:
@@ -151,7 +172,7 @@ class Build:
     def render_batch(self, batch_id: str, outputs: list[str] | None = None) -> None:
         """Render a batch into the directory of its declared outputs: that is the store, or
         the local copy of it that a Snakemake storage plugin maps the outputs to."""
-        jobs = [self.jobs[k] for k in self.batches[batch_id].keys]
+        jobs = list(self.batches[batch_id].jobs)
         store = self.store
         if outputs:
             store = Path(outputs[0]).parent.resolve()
