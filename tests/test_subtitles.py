@@ -211,7 +211,7 @@ def _plan(tmp_path, monkeypatch, timing: str, source: str = "basic.srt"):
     return Planner(project_from_config(config, tmp_path)).plan_episode("ep")
 
 
-def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatch):
+def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatch, caplog):
     smart = _plan(tmp_path, monkeypatch, "smart_natural")
     segments = smart.segments()
     assert [(s.cue, s.line, s.speaker) for s in segments] == [
@@ -222,7 +222,12 @@ def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatc
         (6, 24, "bob"),
         (8, 31, "narrator"),
         (8, 31, "alice"),
-        (9, 36, "alice"),  # the speaker carries on
+        (9, 36, "narrator"),  # a cue is a line: the tag of cue 8 does not carry on
+    ]
+    assert [r.getMessage() for r in caplog.records if "untagged" in r.getMessage()] == [
+        "ttsbuild: warning: subs/ep.srt:36: cue 9: this untagged cue is spoken by the narrator "
+        "as written, without the tag [Al] of the cue before: a tag applies to its own cue only; "
+        "repeat the tag in this cue (docs/timing.md)"
     ]
     assert [s.text for s in segments][:3] == [
         "The storm had passed.",

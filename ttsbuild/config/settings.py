@@ -71,6 +71,7 @@ class Episode:
     name: str
     source: str
     title: str
+    speaker: str  # who speaks untagged lines: a character or alias, or "narrator"
     # Subtitle (.srt) sources only: how cues are timed, how the file is decoded, and whether
     # sound descriptions like [door slams] or (laughs) are left unspoken.
     timing: TimingOptions
@@ -84,6 +85,7 @@ class Episode:
             name,
             str(d["source"]),
             str(d.get("title", name)),
+            str(d["speaker"]),
             TimingOptions.from_dict(d["timing"]),
             str(d["encoding"]) if d.get("encoding") else None,
             bool(d["skip_sound_descriptions"]),

@@ -28,14 +28,26 @@ from ttsbuild.core.errors import (
     VoiceError,
 )
 from ttsbuild.core.request import RenderRequest, Voice
-from ttsbuild.core.text import chunk_text
+from ttsbuild.core.text import chunk_text, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.planning.key import derive_seed, segment_key
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence
-from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script, read_script
+from ttsbuild.sources.script import (
+    NARRATOR,
+    Pause,
+    ScriptItem,
+    Utterance,
+    parse_script_notes,
+    read_script,
+)
 from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
 
 log = logging.getLogger(__name__)
+
+
+def _warn(source: str, line: int, message: str) -> None:
+    """A source line that may not say what its author meant: one warning line, never fatal."""
+    log.warning("ttsbuild: warning: %s:%d: %s", source, line, message)
 
 
 class Planner:
@@ -198,6 +210,22 @@ class Planner:
             )
         return segments
 
+    def default_speaker(self, episode: str) -> str:
+        """Who speaks the untagged lines of ``episode`` (its ``speaker:``), as the parser
+        writes a speaker: case-folded, ``narrator`` for the narrator."""
+        p = self.project
+        name = normalize_text(p.episodes[episode].speaker).casefold()
+        if name == NARRATOR or name == normalize_text(p.narrator).casefold():
+            return NARRATOR
+        if p.character(name) is None:
+            known = ", ".join(sorted({*p.characters, *p.aliases}))
+            raise self._config_error(
+                f"episode '{episode}': speaker '{name}' is not a character or alias; known: "
+                f"{known}",
+                f"episodes.{episode}.speaker",
+            )
+        return name
+
     def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
         out: list[PlanItem] = []
         for item in items:
@@ -234,9 +262,13 @@ class Planner:
             )
 
         try:
-            parsed = parse_script(script, episode.source)
+            notes = parse_script_notes(script, episode.source, self.default_speaker(name), False)
         except ScriptError as exc:
             raise located(exc.line or 1, exc) from None
+        parsed = notes.items
+        for note in notes.notes:
+            cue = subs.cues[note.line - 1]
+            _warn(episode.source, cue.line + 1, f"cue {cue.number or cue.index}: {note.message}")
         for cue, text in zip(subs.cues, texts):
             for description in text.descriptions:
                 close = difflib.get_close_matches(description.casefold(), sorted(names), 1, 0.8)
@@ -298,7 +330,10 @@ class Planner:
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
         suffix = Path(episode.source).suffix.lower()
         if suffix in (".txt", ".script", ""):
-            items = self.plan_items(read_script(path, episode.source), episode.source)
+            script = read_script(path, episode.source, self.default_speaker(name))
+            for note in script.notes:
+                _warn(episode.source, note.line, note.message)
+            items = self.plan_items(script.items, episode.source)
             plan = EpisodePlan(name, episode.source, tuple(items))
         elif suffix == ".srt":
             plan = self.plan_subtitles(name, path)

@@ -348,7 +348,8 @@ def subtitle_script(
 ) -> tuple[str, tuple[CueText, ...]]:
     """One script line per cue (line *i* is cue *i*), for :func:`ttsbuild.sources.script.parse_script`.
 
-    Speaker and language tags carry over from cue to cue, as from line to line in a script.
+    A cue is a line: its tags apply to that cue only, and an untagged cue is the episode's
+    default speaker's (the parser is called without blocks, so indentation means nothing).
     Each line starts with a zero-width space, so a cue starting with ``#`` is not a comment
     (normalization removes the space before hashing).
     """
