@@ -55,7 +55,7 @@ def test_explain_says_why(make_project):
     fresh = project.ttsbuild("explain")
     assert fresh.returncode == 0
     assert "ep1: 6 segments, 0 stored, 6 to render" in fresh.stdout
-    assert fresh.stdout.count("why: new: no earlier render") == 6
+    assert fresh.stdout.count("why: new line: no earlier render") == 6
     _build(project)
     assert "6 stored, 0 to render" in project.ttsbuild("explain").stdout
 
