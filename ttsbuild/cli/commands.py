@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
@@ -18,6 +18,7 @@ from ttsbuild.core.errors import TTSBuildError
 from ttsbuild.planning.plan import EpisodePlan
 from ttsbuild.planning.planner import Planner
 from ttsbuild.reports.explain import SidecarIndex, explain_plan, summary
+from ttsbuild.reports.overflow import measured_rates, predict_overflow
 from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
 from ttsbuild.store.segments import read_sidecar, stored_keys
 
@@ -45,6 +46,16 @@ def _plans(project: Project, names: Sequence[str] | None = None) -> dict[str, Ep
     return {name: planner.plan_episode(name) for name in chosen}
 
 
+def _warn_overflow(project: Project, plans: Mapping[str, EpisodePlan]) -> None:
+    """Subtitle cues whose speech likely overflows its time: one warning line each."""
+    if not any("srt" in plan.extra for plan in plans.values()):
+        return
+    measured = measured_rates(project.store)
+    for plan in plans.values():
+        for o in predict_overflow(plan, project.output, measured):
+            warn(f"{plan.source}:{o.line}: cue {o.number or o.cue}: {o.message}")
+
+
 def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -65,7 +76,9 @@ def _store_is_shared(project: Project) -> bool:
 def cmd_check(args: argparse.Namespace) -> int:
     project = _project(args)
     total = 0
-    for name, plan in _plans(project).items():
+    plans = _plans(project)
+    _warn_overflow(project, plans)
+    for name, plan in plans.items():
         total += len(plan.segments())
         out(f"{name}: {plan.source}: {len(plan.segments())} segments, ok")
     out(f"project ok: {len(project.episodes)} episodes, {total} segments; store {project.store}")
@@ -75,7 +88,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     project = _project(args)
     index = SidecarIndex(project.store)
-    for name, plan in _plans(project, args.episodes).items():
+    plans = _plans(project, args.episodes)
+    _warn_overflow(project, plans)
+    for name, plan in plans.items():
         explanations = explain_plan(plan, project.store, index)
         stored, missing = summary(explanations)
         out(f"{name}: {len(explanations)} segments, {stored} stored, {missing} to render")

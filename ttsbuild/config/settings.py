@@ -16,6 +16,7 @@ from typing import Any
 from ttsbuild.config.schema import with_defaults
 
 TIMING_MODES = ("smart_natural", "stretch_to_fit", "pad_with_silence", "concatenate")
+OVERFLOW_RULES = ("push", "cut")
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,14 @@ class TimingOptions:
     mode: str
     shift_tolerance_ms: float
     max_stretch: float
+    overflow: str  # push (every word is heard) | cut (may cut speech short)
+    strict: bool  # a cut, a stretch beyond max_stretch or a late cue fails the build
 
     def __post_init__(self) -> None:
+        if self.overflow not in OVERFLOW_RULES:
+            raise ValueError(
+                f"unknown overflow rule {self.overflow!r}; rules: {', '.join(OVERFLOW_RULES)}"
+            )
         if self.mode not in TIMING_MODES:
             raise ValueError(f"unknown timing mode {self.mode!r}; modes: {', '.join(TIMING_MODES)}")
         if self.max_stretch < 1.0:
@@ -63,7 +70,13 @@ class TimingOptions:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None = None) -> TimingOptions:
         d = with_defaults("timing", data)
-        return cls(str(d["mode"]), float(d["shift_tolerance_ms"]), float(d["max_stretch"]))
+        return cls(
+            str(d["mode"]),
+            float(d["shift_tolerance_ms"]),
+            float(d["max_stretch"]),
+            str(d["overflow"]),
+            bool(d["strict"]),
+        )
 
 
 @dataclass(frozen=True)

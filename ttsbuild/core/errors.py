@@ -37,6 +37,10 @@ class SubtitleError(LocatedError):
     """A malformed subtitle (.srt) file."""
 
 
+class TimingError(LocatedError):
+    """Subtitle timing that would lose or distort speech, with ``timing: {strict: true}``."""
+
+
 class ConfigError(LocatedError):
     """An invalid project configuration."""
 

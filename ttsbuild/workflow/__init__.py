@@ -62,7 +62,9 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
             claim_workdir(Path.cwd())
         build = Build(dict(config), main, config_file=_config_file)
     except TTSBuildError as exc:
-        fail(exc)
+        # One clear line; the job then fails as Snakemake jobs do (sys.exit in a job hangs it).
+        log.error("ttsbuild: error: %s", exc)
+        raise
         raise  # unreachable: fail() exits
     if main and workflow is not None:
         atexit.register(_report_at_exit, build, workflow)
@@ -76,9 +78,14 @@ def render_batch(build: Build, batch_id: str, outputs: list[str] | None = None) 
 def assemble(build: Build, plan_file: str, wav: str, srt: str, timing: str) -> None:
     from ttsbuild.assembly.assemble import assemble_episode
 
-    assemble_episode(
-        plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
-    )
+    try:
+        assemble_episode(
+            plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
+        )
+    except TTSBuildError as exc:
+        # One clear line; the job then fails as Snakemake jobs do (sys.exit in a job hangs it).
+        log.error("ttsbuild: error: %s", exc)
+        raise
 
 
 def encode(src: str, dest: str) -> None:
