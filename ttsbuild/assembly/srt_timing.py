@@ -41,7 +41,7 @@ overlapping source cues are handled as above and flagged, never an error.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ttsbuild.config.settings import TimingOptions
@@ -186,19 +186,35 @@ def _placed(
     )
 
 
-def _pad_with_silence(spans: Sequence[CueSpan], push: bool, tolerance: int) -> list[CueTiming]:
+_Fit = Callable[[CueSpan, int, int | None, list[str]], tuple[int, int]]
+
+
+def _in_turn(spans: Sequence[CueSpan], tolerance: int, fit: _Fit) -> list[CueTiming]:
+    """Place spoken cues one after the other: each starts at its own time or, when the speech
+    before it is still running, right after it. ``fit`` gives a clip's stretched and placed
+    lengths from its span, start and the next spoken cue's start (and may add flags)."""
     out: list[CueTiming] = []
-    audio_end = 0
+    audio_end = 0  # end of the last spoken cue's audio
     for span, next_start, flags in _walk(spans):
         if span.natural <= 0:
             out.append(_silent(span, flags))
             continue
-        if push:  # natural length, always: an overlong clip pushes what follows
-            start = max(span.start, audio_end)
-            out.append(
-                _placed(span, start, span.natural, span.natural, next_start, flags, tolerance)
-            )
-            audio_end = out[-1].audio_end
+        start = max(span.start, audio_end)
+        stretched, length = fit(span, start, next_start, flags)
+        out.append(_placed(span, start, stretched, length, next_start, flags, tolerance))
+        audio_end = out[-1].audio_end
+    return out
+
+
+def _pad_with_silence(spans: Sequence[CueSpan], push: bool, tolerance: int) -> list[CueTiming]:
+    if push:  # natural length, always: an overlong clip pushes what follows
+        return _in_turn(
+            spans, tolerance, lambda span, start, next_start, flags: (span.natural,) * 2
+        )
+    out: list[CueTiming] = []
+    for span, next_start, flags in _walk(spans):
+        if span.natural <= 0:
+            out.append(_silent(span, flags))
             continue
         room = next_start - span.start if next_start is not None else span.natural
         length = max(0, min(span.natural, room))
@@ -206,8 +222,7 @@ def _pad_with_silence(spans: Sequence[CueSpan], push: bool, tolerance: int) -> l
             flags += [OVERLAP, TRUNCATED] + ([DROPPED] if length == 0 else [])
         elif span.start + length > span.end > span.start:
             flags.append(USED_GAP)
-        audio_end = span.start + length
-        end = _shown_end(span, audio_end, next_start)
+        end = _shown_end(span, span.start + length, next_start)
         out.append(
             CueTiming(
                 span.start,
@@ -229,27 +244,22 @@ def _stretch_to_fit_push(
 ) -> list[CueTiming]:
     """Each clip stretched to its cue's length, but sped up by at most ``max_stretch``: a clip
     still too long pushes what follows. Slowing down beyond the limit is flagged."""
-    out: list[CueTiming] = []
-    audio_end = 0
-    for span, next_start, flags in _walk(spans):
-        if span.natural <= 0:
-            out.append(_silent(span, flags))
-            continue
+
+    def fit(span: CueSpan, start: int, next_start: int | None, flags: list[str]) -> tuple[int, int]:
         n = span.natural
-        start = max(span.start, audio_end)
-        room = next_start - start if next_start is not None else None
+        target = n  # a zero-length cue keeps its natural length
         if span.end > span.start:
-            target = span.end - span.start if room is None else min(span.end - span.start, room)
-        else:  # zero-length cue: natural length
-            target = n
+            target = span.end - span.start
+            if next_start is not None:
+                target = min(target, next_start - start)
         stretched = max(target, math.ceil(n / max_stretch), 1)  # sped up within the limit
         if stretched != n:
             flags.append(STRETCHED)
             if stretched > n * max_stretch:  # slowed down beyond it: every word still heard
                 flags.append(BEYOND_MAX_STRETCH)
-        out.append(_placed(span, start, stretched, stretched, next_start, flags, tolerance))
-        audio_end = out[-1].audio_end
-    return out
+        return stretched, stretched
+
+    return _in_turn(spans, tolerance, fit)
 
 
 def _stretch_to_fit(spans: Sequence[CueSpan], max_stretch: float) -> list[CueTiming]:
@@ -304,32 +314,26 @@ def _stretch_to_fit(spans: Sequence[CueSpan], max_stretch: float) -> list[CueTim
 def _smart_natural(
     spans: Sequence[CueSpan], tolerance: int, max_stretch: float, push: bool
 ) -> list[CueTiming]:
-    out: list[CueTiming] = []
-    audio_end = 0  # end of the last spoken cue's audio
-    for span, next_start, flags in _walk(spans):
-        if span.natural <= 0:
-            out.append(_silent(span, flags))
-            continue
-        start = max(span.start, audio_end)
+    def fit(span: CueSpan, start: int, next_start: int | None, flags: list[str]) -> tuple[int, int]:
         n = span.natural
-        stretched = length = n
-        if next_start is not None:
-            # The cue and the gap after it, up to the next cue, plus how far it may be pushed.
-            room_shifted = max(0, next_start + tolerance - start)
-            if n > room_shifted:
-                shortest = math.ceil(n / max_stretch)
-                stretched = max(room_shifted, shortest)
-                flags.append(STRETCHED)
-                # push: the whole (sped-up) clip is heard and the next cue starts late;
-                # cut: it ends where the tolerance ends.
-                length = stretched if push else room_shifted
-                if length < stretched:
-                    flags.append(TRUNCATED)
-                    if length == 0:
-                        flags.append(DROPPED)
-        out.append(_placed(span, start, stretched, length, next_start, flags, tolerance))
-        audio_end = out[-1].audio_end
-    return out
+        if next_start is None:
+            return n, n
+        # The cue and the gap after it, up to the next cue, plus how far it may be pushed.
+        room_shifted = max(0, next_start + tolerance - start)
+        if n <= room_shifted:
+            return n, n
+        stretched = max(room_shifted, math.ceil(n / max_stretch))
+        flags.append(STRETCHED)
+        # push: the whole (sped-up) clip is heard and the next cue starts late;
+        # cut: it ends where the tolerance ends.
+        length = stretched if push else room_shifted
+        if length < stretched:
+            flags.append(TRUNCATED)
+            if length == 0:
+                flags.append(DROPPED)
+        return stretched, length
+
+    return _in_turn(spans, tolerance, fit)
 
 
 def _concatenate(spans: Sequence[CueSpan], lead_in: int, gap: int) -> list[CueTiming]:
