@@ -62,9 +62,7 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
             claim_workdir(Path.cwd())
         build = Build(dict(config), main, config_file=_config_file)
     except TTSBuildError as exc:
-        # One clear line; the job then fails as Snakemake jobs do (sys.exit in a job hangs it).
-        log.error("ttsbuild: error: %s", exc)
-        raise
+        fail(exc)
         raise  # unreachable: fail() exits
     if main and workflow is not None:
         atexit.register(_report_at_exit, build, workflow)
