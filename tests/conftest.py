@@ -138,7 +138,7 @@ The narrator opens the scene.
 [pause:500ms]
 [Al] How are you today?
 [Bob|seed:7] Very well, thank you.
-The narrator closes the scene.
+[Narrator] The narrator closes the scene.
 """
 
 

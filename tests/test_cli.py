@@ -56,7 +56,7 @@ def test_explain_says_why(make_project):
     fresh = project.ttsbuild("explain")
     assert fresh.returncode == 0
     assert "ep1: 6 segments, 0 stored, 6 to render" in fresh.stdout
-    assert fresh.stdout.count("why: new: no earlier render") == 6
+    assert fresh.stdout.count("why: new line: no earlier render") == 6
     _build(project)
     assert "6 stored, 0 to render" in project.ttsbuild("explain").stdout
 
@@ -65,17 +65,17 @@ def test_explain_says_why(make_project):
     config = (project.path / "config/config.yaml").read_text()
     project.write("config/config.yaml", config.replace("brightness: 0.8", "brightness: 0.6"))
     explained = project.ttsbuild("explain").stdout
-    assert "6 segments, 2 stored, 4 to render" in explained
+    assert "6 segments, 3 stored, 3 to render" in explained
     assert (
         "scripts/ep1.txt:3 alice: Hello there, Bob.\n         why: changed text (was: 'Hello Bob.')\n"
         in explained
     )
-    # Bob speaks three lines: a tag holds until the next one, so he also closes the scene.
-    assert explained.count("why: changed parameter brightness: 0.8 -> 0.6") == 3
+    # Bob speaks two lines: a tag applies to its own line, so the narrator closes the scene.
+    assert explained.count("why: changed parameter brightness: 0.8 -> 0.6") == 2
     assert "why: changed seed" not in explained  # derived seeds follow the text
     plan = project.ttsbuild("plan").stdout
-    assert plan.count("  stored ") == 2 and plan.count("  render ") == 4 and "why" not in plan
-    assert rendered_count(_build(project)) == 4
+    assert plan.count("  stored ") == 3 and plan.count("  render ") == 3 and "why" not in plan
+    assert rendered_count(_build(project)) == 3
 
 
 @pytest.mark.slow
@@ -188,3 +188,15 @@ def test_gc_says_what_differs_between_variants_of_a_line(make_project):
     renamed = project.ttsbuild("gc").stdout
     assert "text 'Look, a boat!' vs 'Look, a ship!' now" in renamed
     assert "seed" not in renamed  # the derived seed follows the text: not a difference of its own
+
+
+def test_check_warns_about_an_untagged_line_after_a_tagged_one(make_project):
+    project = make_project(script="[Bob|seed:7] Very well.\nThe narrator closes.\n")
+    check = project.ttsbuild("check")
+    assert check.returncode == 0, check.stderr
+    assert check.stderr.splitlines() == [
+        "ttsbuild: warning: scripts/ep1.txt:2: this untagged line is spoken by the narrator as "
+        "written, without the tag [Bob|seed:7] of the line before: a tag applies to its own "
+        "line only; repeat the tag, or indent the lines under a tag line of their own "
+        "(docs/script.md)"
+    ]

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
+from ttsbuild.config import project_from_config
 from ttsbuild.core.audio import Audio, write_audio
 from ttsbuild.core.request import RenderRequest, Voice
 from ttsbuild.planning.key import segment_key
 from ttsbuild.planning.plan import Segment
-from ttsbuild.reports.explain import SidecarIndex, explain_segment, request_differences
+from ttsbuild.planning.planner import Planner
+from ttsbuild.reports.explain import (
+    SidecarIndex,
+    explain_plan,
+    explain_segment,
+    request_differences,
+)
 from ttsbuild.store.segments import Sidecar, segment_path, write_sidecar
 
 OLD = RenderRequest("Hello.", "fake", "1", "m", "en", Voice("/v.wav", "aaa"), (("speed", 1.0),), 7)
@@ -46,3 +54,43 @@ def test_explain_names_the_change_against_the_stored_sidecar(tmp_path):
     assert why.reasons[0].startswith("changed parameter speed: 1 -> 1.5")
     other = explain_segment(_segment(OLD, "bob"), "ep.txt:3", store, index)
     assert other.stored  # same request, same key: a speaker name alone changes nothing
+
+
+CONFIG = {
+    "engine": "fake",
+    "characters": {"narrator": {}, "alice": {}},
+    "episodes": {"ep": {"source": "ep.txt"}},
+}
+
+
+def _plan(root: Path, script: str):
+    (root / "ep.txt").write_text(script)
+    return Planner(project_from_config(CONFIG, root)).plan_episode("ep")
+
+
+def _store_as_rendered(store: Path, plan) -> None:
+    store.mkdir(parents=True, exist_ok=True)
+    for seg in plan.segments():
+        write_sidecar(
+            store,
+            Sidecar(seg.key, seg.request, f"{plan.source}:{seg.line}", seg.speaker, 0.1, 10, 16000),
+        )
+        segment_path(store, seg.key).write_bytes(b"")
+
+
+def test_an_inserted_line_is_new_and_an_edited_line_changed(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    store = tmp_path / "store"
+    _store_as_rendered(store, _plan(tmp_path, "First line.\n[Alice] Second line.\n"))
+    inserted = _plan(tmp_path, "First line.\nA line put in between.\n[Alice] Second line.\n")
+    reasons = {
+        e.segment.text: e.reasons for e in explain_plan(inserted, store, SidecarIndex(store))
+    }
+    assert reasons == {
+        "First line.": (),
+        "A line put in between.": ("new line: no earlier render of this line or text",),
+        "Second line.": (),  # moved to line 3, still stored
+    }
+    edited = _plan(tmp_path, "First line.\n[Alice] Second line, edited.\n")
+    (why,) = [e.reasons for e in explain_plan(edited, store, SidecarIndex(store)) if e.reasons]
+    assert why == ("changed text (was: 'Second line.')",)

@@ -22,7 +22,7 @@ def test_stretched_clip_has_exactly_the_cue_length(target):
     clip = tone(1.0)
     (timing,) = place_cues(
         [CueSpan(0, target, clip.num_samples)],
-        TimingOptions.from_dict({"mode": "stretch_to_fit"}),
+        TimingOptions.from_dict({"mode": "stretch_to_fit", "overflow": "cut"}),
         RATE,
     )
     out = render_cue(clip, timing, fade_ms=5)
@@ -36,7 +36,8 @@ def test_stretched_clip_has_exactly_the_cue_length(target):
 def test_truncated_clip_is_cut_and_faded():
     clip = tone(1.0)
     spans = [CueSpan(0, 10_000, clip.num_samples), CueSpan(12_000, 20_000, clip.num_samples)]
-    first = place_cues(spans, TimingOptions.from_dict({"mode": "pad_with_silence"}), RATE)[0]
+    options = TimingOptions.from_dict({"mode": "pad_with_silence", "overflow": "cut"})
+    first = place_cues(spans, options, RATE)[0]
     out = render_cue(clip, first, fade_ms=5)
     assert out.num_samples == first.length == 12_000
     assert abs(out.samples[-1]) < 1e-3  # faded out, no click

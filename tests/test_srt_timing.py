@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ttsbuild.assembly.cue_report import timing_problems, timing_report
 from ttsbuild.assembly.srt_timing import (
     CueSpan,
     ms_to_samples_exact,
     place_cues,
     timeline_length,
-    timing_report,
 )
 from ttsbuild.config.settings import TIMING_MODES as MODES
 from ttsbuild.config.settings import TimingOptions
@@ -28,9 +28,11 @@ def place(spans, mode, **kw):
     )
 
 
-def test_pad_with_silence_rule_truncates_only_into_the_next_cue():
+def test_pad_with_silence_cut_truncates_only_into_the_next_cue():
     t = place(
-        [(0, 100, 80), (200, 300, 250), (300, 400, 30), (1000, 1100, 500)], "pad_with_silence"
+        [(0, 100, 80), (200, 300, 250), (300, 400, 30), (1000, 1100, 500)],
+        "pad_with_silence",
+        overflow="cut",
     )
     assert [x.start for x in t] == [0, 200, 300, 1000]
     assert [x.length for x in t] == [80, 100, 30, 500]  # cue 2 cut at cue 3's start
@@ -39,11 +41,12 @@ def test_pad_with_silence_rule_truncates_only_into_the_next_cue():
     assert t[3].flags == ("used_gap",) and t[3].length == 500  # the last clip is never cut
 
 
-def test_stretch_to_fit_hits_every_cue_length():
+def test_stretch_to_fit_cut_hits_every_cue_length():
     t = place(
         [(0, 100, 80), (200, 300, 250), (500, 500, 40), (600, 620, 40), (610, 700, 50)],
         "stretch_to_fit",
         max_stretch=2.0,
+        overflow="cut",
     )
     assert [(x.start, x.length) for x in t] == [
         (0, 100),
@@ -80,10 +83,46 @@ def test_smart_natural_ladder():
     assert (t2[0].stretched, t2[0].length, t2[0].flags) == (120, 120, ("stretched", "used_gap"))
     assert t2[0].ratio == pytest.approx(0.8)
     t3 = place(
-        [(0, 100, 300), (100, 200, 50)], "smart_natural", shift_tolerance_ms=20, max_stretch=1.25
+        [(0, 100, 300), (100, 200, 50)],
+        "smart_natural",
+        shift_tolerance_ms=20,
+        max_stretch=1.25,
+        overflow="cut",
     )
     assert (t3[0].stretched, t3[0].length) == (240, 120)  # sped up 1.25x, then truncated
     assert "truncated" in t3[0].flags and t3[0].truncated == 120
+
+
+# The issue's case: a 1.0 s cue holding 4.6 s of speech, a 0.2 s gap, then more cues.
+OVERLONG = [(0, 1000, 4600), (1200, 2200, 500), (8000, 9000, 500)]
+
+
+def test_push_is_the_default_and_keeps_every_word_in_every_mode():
+    for mode in ("smart_natural", "pad_with_silence", "stretch_to_fit"):
+        a, b, c = place(OVERLONG, mode, shift_tolerance_ms=2000, max_stretch=1.25)
+        assert a.truncated == 0 and b.truncated == 0 and "truncated" not in a.flags, mode
+        assert a.start == 0 and a.audio_end <= b.start, mode
+        assert b.start > 1200 and "late" in b.flags, mode  # pushed past the 2 s tolerance
+        assert c.start == 8000 and "shifted" not in c.flags, mode  # caught up in the gap
+    pad = place(OVERLONG, "pad_with_silence")
+    assert (pad[0].length, pad[1].start, pad[1].shift) == (4600, 4600, 3400)
+    smart = place(OVERLONG, "smart_natural")
+    assert (smart[0].stretched, smart[0].length) == (3680, 3680)  # sped up 1.25x, not cut
+    fit = place(OVERLONG, "stretch_to_fit")
+    assert (fit[0].length, fit[1].start) == (3680, 3680)  # no faster than max_stretch
+
+
+def test_stretch_to_fit_push_fills_the_cue_and_flags_a_slow_down_beyond_the_limit():
+    (t,) = place([(0, 1000, 400)], "stretch_to_fit", max_stretch=1.25)
+    assert (t.stretched, t.end, t.flags) == (1000, 1000, ("stretched", "beyond_max_stretch"))
+
+
+def test_cut_only_when_asked():
+    for mode in ("smart_natural", "pad_with_silence"):
+        a = place(OVERLONG, mode, overflow="cut")[0]
+        assert a.truncated > 0 and "truncated" in a.flags
+    fit = place(OVERLONG, "stretch_to_fit", overflow="cut")[0]
+    assert "beyond_max_stretch" in fit.flags and fit.length == 1000
 
 
 def test_concatenate_rebuilds_times_from_durations():
@@ -136,9 +175,10 @@ def audible(timings):
     mode=st.sampled_from(MODES),
     tolerance=st.integers(0, 3000),
     max_stretch=st.floats(1.0, 3.0),
+    overflow=st.sampled_from(["push", "cut"]),
 )
-def test_invariants(spans, mode, tolerance, max_stretch):
-    options = TimingOptions(mode, tolerance, max_stretch)
+def test_invariants(spans, mode, tolerance, max_stretch, overflow):
+    options = TimingOptions(mode, tolerance, max_stretch, overflow, False)
     timings = place_cues(spans, options, RATE, lead_in=7, gap=3)
     assert len(timings) == len(spans)
     ordered = audible(timings)
@@ -151,23 +191,57 @@ def test_invariants(spans, mode, tolerance, max_stretch):
         if span.natural == 0:
             assert t.length == 0 and "silent" in t.flags
             continue
-        if mode in ("pad_with_silence", "stretch_to_fit"):
-            assert abs(t.start - span.start) <= 1  # every clip starts on its target
-        if mode == "pad_with_silence":
-            assert t.stretched == span.natural and t.length + t.truncated == span.natural
-        if mode == "stretch_to_fit" and span.end > span.start and "dropped" not in t.flags:
-            assert t.length <= span.end - span.start
-            if "source_overlap" not in t.flags:
-                assert t.length == span.end - span.start  # exactly the cue's duration
-        if mode == "smart_natural":
-            assert 0 <= t.shift <= options.shift_tolerance_ms
-            assert t.stretched <= span.natural  # only ever sped up ...
-            assert t.stretched >= math.ceil(span.natural / max_stretch) - 1  # ... within the max
         if mode == "concatenate":
             assert t.length == span.natural and "truncated" not in t.flags
+            continue  # cue times are rebuilt from the audio
+        assert t.start >= span.start  # never early
+        if overflow == "push":
+            # No speech is lost, and no clip is sped up or slowed down beyond max_stretch.
+            assert t.length == t.stretched and "truncated" not in t.flags
+            assert math.ceil(span.natural / max_stretch) - 1 <= t.stretched
+            if "beyond_max_stretch" not in t.flags:
+                assert t.stretched <= span.natural * max_stretch + 1
+            assert ("late" in t.flags) == (t.shift > tolerance)
+        if mode == "pad_with_silence":
+            assert t.stretched == span.natural and t.length + t.truncated == span.natural
+        if overflow == "cut" and mode in ("pad_with_silence", "stretch_to_fit"):
+            assert abs(t.start - span.start) <= 1  # every clip starts on its target
+        if overflow == "cut" and mode == "stretch_to_fit" and span.end > span.start:
+            if "dropped" not in t.flags:
+                assert t.length <= span.end - span.start
+                if "source_overlap" not in t.flags:
+                    assert t.length == span.end - span.start  # exactly the cue's duration
+        if mode == "smart_natural":
+            assert 0 <= t.shift
+            if overflow == "cut":
+                assert t.shift <= options.shift_tolerance_ms
+            assert t.stretched <= span.natural  # only ever sped up ...
+            assert t.stretched >= math.ceil(span.natural / max_stretch) - 1  # ... within the max
     if mode == "concatenate":
         held = sum(max(0, s.end - s.start) for s in spans if s.natural == 0)
         used = sum(s.natural for s in spans) + held
         joins = sum(1 for s in spans if s.natural > 0 or s.end > s.start)
         expected = 7 + used + 3 * (joins - 1) if joins else (7 if spans else 0)
         assert timeline_length(timings) == expected
+
+
+def test_timing_problems_name_seconds_and_words(monkeypatch):
+    from ttsbuild.assembly.cues import problem_message, strict_timing
+
+    push = TimingOptions.from_dict({"mode": "pad_with_silence", "shift_tolerance_ms": 2000})
+    (late,) = timing_problems(place_cues([CueSpan(*s) for s in OVERLONG], push, RATE))
+    assert (late.index, late.late, late.cut) == (2, 3400, 0)
+    assert problem_message(late, 2, push, RATE) == (
+        "starts 3.400 s late, past shift_tolerance_ms 2000, pushed by the speech before it "
+        "(2 words)"
+    )
+    cut = TimingOptions.from_dict({"mode": "pad_with_silence", "overflow": "cut"})
+    (lost,) = timing_problems(place_cues([CueSpan(*s) for s in OVERLONG], cut, RATE))
+    assert (lost.index, lost.cut) == (1, 3400)  # 4.6 s of speech in 1.2 s of room
+    assert problem_message(lost, 20, cut, RATE) == (
+        "3.400 s of speech cut (overflow: cut) (about 15 of 20 words cut)"
+    )
+    monkeypatch.delenv("TTSBUILD_STRICT_TIMING", raising=False)
+    assert not strict_timing(cut) and strict_timing(TimingOptions.from_dict({"strict": True}))
+    monkeypatch.setenv("TTSBUILD_STRICT_TIMING", "1")
+    assert strict_timing(cut)

@@ -73,8 +73,8 @@ def check_outputs(project, mode: str) -> dict:
         assert start >= previous_end, cue
         previous_end = end
         assert np.abs(audio[start:end]).max() > 0.01, cue  # the cue is heard inside its span
-        if mode in ("pad_with_silence", "stretch_to_fit"):
-            assert abs(start - cue["target"]["start_sample"]) <= 1
+        if mode in ("pad_with_silence", "stretch_to_fit") and "shifted" not in cue["flags"]:
+            assert abs(start - cue["target"]["start_sample"]) <= 1  # only pushes move a cue
     silent = [c for c in timing["cues"] if "silent" in c["flags"]]
     for cue in silent:
         assert cue["natural_samples"] == 0
@@ -130,10 +130,11 @@ def test_tight_cues_shift_stretch_and_truncate(make_project):
         "2\n00:00:02,000 --> 00:00:02,300\nAnd another long line crammed in here.\n\n"
         "3\n00:00:02,400 --> 00:00:04,000\nShort.\n"
     )
-    config = SRT_CONFIG.replace("MODE", "smart_natural, shift_tolerance_ms: 200")
+    config = SRT_CONFIG.replace("MODE", "smart_natural, shift_tolerance_ms: 200, overflow: cut")
     project = make_project(config=config)
     project.write("subs/episode.srt", tight)
-    assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
+    build = project.snakemake("-j1", "out/ep1.wav")
+    assert build.returncode == 0
     timing = check_outputs(project, "smart_natural")
     one, two, three = timing["cues"]
     assert one["actions"]["shift_next_samples"] == int(0.2 * 24000) and "shifted" in two["flags"]
@@ -143,6 +144,57 @@ def test_tight_cues_shift_stretch_and_truncate(make_project):
     )
     assert three["final"]["start_sample"] - three["target"]["start_sample"] == int(0.2 * 24000)
     assert timing["flags"]["truncated"] >= 1
+    # Only because the config says overflow: cut, and never quietly: one line per cue.
+    warned = [line for line in build.output.splitlines() if "s of speech cut" in line]
+    assert len(warned) == timing["flags"]["truncated"]
+    assert warned[0].startswith("ttsbuild: warning: subs/episode.srt:6: cue 2: 0.")
+    assert [p["cue"] for p in timing["problems"] if p["cut"]] == [2]
+
+
+OVERLONG_SRT = (
+    "1\n00:00:01,000 --> 00:00:02,000\n"
+    "This cue holds far more speech than one second can carry: three seconds of it, "
+    "or nearly, said at an even pace, one word after another.\n\n"
+    "2\n00:00:02,200 --> 00:00:03,000\nNext cue.\n\n"
+    "3\n00:00:20,000 --> 00:00:21,000\nLast.\n"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["pad_with_silence", "smart_natural", "stretch_to_fit"])
+def test_no_speech_is_lost_by_default_and_strict_fails(make_project, mode):
+    config = SRT_CONFIG.replace("MODE", f"{mode}, shift_tolerance_ms: 500")
+    project = make_project(config=config)
+    project.write("subs/episode.srt", OVERLONG_SRT)
+    check = project.ttsbuild("check")
+    assert check.returncode == 0
+    assert "ttsbuild: warning: subs/episode.srt:2: cue 1: likely to overflow: about " in (
+        check.stderr
+    )
+    build = project.snakemake("-j1", "out/ep1.wav")
+    assert build.returncode == 0, build.output
+    timing = check_outputs(project, mode)
+    one, two, three = timing["cues"]
+    assert one["actions"]["truncate_samples"] == 0 and "truncated" not in timing["flags"]
+    heard = one["final"]["audio_end_sample"] - one["final"]["start_sample"]
+    assert heard >= one["natural_samples"] / 1.25 - 1  # every word, at most 1.25x faster
+    assert "late" in two["flags"] and three["actions"]["shift_samples"] == 0  # caught up
+    warned = [line for line in build.output.splitlines() if "s late, past" in line]
+    assert len(warned) == 1 and warned[0].startswith(
+        "ttsbuild: warning: subs/episode.srt:6: cue 2: "
+    )
+    assert warned[0].endswith(" (2 words)")
+    assert {p["cue"]: p["words"] for p in timing["problems"]}[2] == 2
+    report = json.loads((project.path / "out/ep1.report.json").read_text())
+    assert report["timing_problems"] == timing["problems"]
+    # Strict (for CI): the same build fails with one line.
+    strict = project.snakemake(
+        "-j1", "--forceall", "out/ep1.wav", timeout=120, TTSBUILD_STRICT_TIMING="1"
+    )
+    assert strict.returncode != 0
+    errors = [line for line in strict.output.splitlines() if line.startswith("ttsbuild: error:")]
+    assert len(errors) == 1 and errors[0].startswith("ttsbuild: error: subs/episode.srt:6: cue 2: ")
+    assert "timing is strict" in errors[0]
 
 
 def test_episode02_all_modes(make_project):

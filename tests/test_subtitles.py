@@ -113,11 +113,10 @@ def test_overlapping_and_zero_length_cues_are_read():
         (1000, 4000),
         (2000, 3000),
         (5000, 5000),
-        (7000, 6000),
         (8000, 9000),
         (8000, 9000),
     ]
-    assert got[4].lines[0].startswith("Two cues") and got[5].lines[0].startswith("The second")
+    assert got[3].lines[0].startswith("Two cues") and got[4].lines[0].startswith("The second")
 
 
 @pytest.mark.parametrize(
@@ -130,6 +129,11 @@ def test_overlapping_and_zero_length_cues_are_read():
         ("bad_number.srt", r"bad_number\.srt:9: cue 3: the cue number is not followed by a timing"),
         ("text_first.srt", r"text_first\.srt:1: expected a cue number or a timing line"),
         ("empty.srt", r"empty\.srt: no subtitle cues found"),
+        (
+            "ends_before_start.srt",
+            r"ends_before_start\.srt:6: cue 2: ends \(00:00:06,000\) before it starts "
+            r"\(00:00:07,000\); fix the timing line",
+        ),
         ("missing.srt", r"missing\.srt: subtitle file not found"),
     ],
 )
@@ -211,7 +215,7 @@ def _plan(tmp_path, monkeypatch, timing: str, source: str = "basic.srt"):
     return Planner(project_from_config(config, tmp_path)).plan_episode("ep")
 
 
-def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatch):
+def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatch, caplog):
     smart = _plan(tmp_path, monkeypatch, "smart_natural")
     segments = smart.segments()
     assert [(s.cue, s.line, s.speaker) for s in segments] == [
@@ -222,7 +226,12 @@ def test_planner_one_segment_per_cue_and_mode_only_in_extra(tmp_path, monkeypatc
         (6, 24, "bob"),
         (8, 31, "narrator"),
         (8, 31, "alice"),
-        (9, 36, "alice"),  # the speaker carries on
+        (9, 36, "narrator"),  # a cue is a line: the tag of cue 8 does not carry on
+    ]
+    assert [r.getMessage() for r in caplog.records if "untagged" in r.getMessage()] == [
+        "ttsbuild: warning: subs/ep.srt:36: cue 9: this untagged cue is spoken by the narrator "
+        "as written, without the tag [Al] of the cue before: a tag applies to its own cue only; "
+        "repeat the tag in this cue (docs/timing.md)"
     ]
     assert [s.text for s in segments][:3] == [
         "The storm had passed.",

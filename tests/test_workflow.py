@@ -127,3 +127,42 @@ def test_lint_is_clean(make_project):
     result = project.snakemake("--lint")
     assert result.returncode == 0, result.output
     assert "Lints for" not in result.output, result.output
+
+
+OSKAR_CONFIG = """\
+engine: fake
+characters:
+  narrator: {}
+  oskar: {params: {speed: 1.5}}
+episodes:
+  ep1: {source: scripts/ep1.txt}
+"""
+
+
+@pytest.mark.slow
+def test_narrator_line_after_a_tagged_line_renders_with_the_narrators_voice(make_project):
+    project = make_project(OSKAR_CONFIG, "[Oskar|seed:7] I will fetch help.\nHe left at dawn.\n")
+    check = project.ttsbuild("check")
+    assert check.returncode == 0
+    assert (
+        "ttsbuild: warning: scripts/ep1.txt:2: this untagged line is spoken by the narrator "
+        "as written, without the tag [Oskar|seed:7] of the line before" in check.stderr
+    )
+    first = project.snakemake("-j1", "out/ep1.wav")
+    assert first.returncode == 0, first.output
+    assert rendered_count(first) == 2
+    sidecars = [json.loads(p.read_text()) for p in (project.path / "build/segments").glob("*.json")]
+    line2 = [s for s in sidecars if s["request"]["text"] == "He left at dawn."]
+    assert [s["speaker"] for s in line2] == ["narrator"]
+    assert dict(line2[0]["request"]["params"])["speed"] == 1.0  # not Oskar's 1.5
+    assert line2[0]["request"]["seed"] != 7  # derived, not Oskar's seed
+    # The same line tagged [Narrator] is the same segment: nothing renders again.
+    project.write(
+        "scripts/ep1.txt", "[Oskar|seed:7] I will fetch help.\n[Narrator] He left at dawn.\n"
+    )
+    assert rendered_count(project.snakemake("-j1", "out/ep1.wav")) == 0
+    # Tagged [Oskar] it is Oskar's line: a new segment with his voice.
+    project.write(
+        "scripts/ep1.txt", "[Oskar|seed:7] I will fetch help.\n[Oskar] He left at dawn.\n"
+    )
+    assert rendered_count(project.snakemake("-j1", "out/ep1.wav")) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -20,18 +21,23 @@ from typing import Any
 import numpy as np
 
 from ttsbuild.assembly.clips import ClipCache, Layout, Piece
+from ttsbuild.assembly.cue_report import (
+    TimingProblem,
+    format_table,
+    timing_problems,
+    timing_report,
+)
 from ttsbuild.assembly.srt_timing import (
     CueSpan,
     CueTiming,
-    format_table,
     ms_to_samples_exact,
     place_cues,
     timeline_length,
-    timing_report,
 )
 from ttsbuild.assembly.timing import Placement, Slot, ms_to_samples, place
 from ttsbuild.config.settings import OutputSettings, TimingOptions
 from ttsbuild.core.audio import Audio
+from ttsbuild.core.errors import TimingError
 from ttsbuild.planning.key import canonical_json
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment
 
@@ -114,6 +120,73 @@ def _cue_clip_name(items: Sequence[PlanItem], timing: CueTiming, settings: Outpu
     return "cue-" + hashlib.sha256(canonical_json(material).encode()).hexdigest()[:20]
 
 
+def strict_timing(options: TimingOptions) -> bool:
+    """``timing: {strict: true}``, or ``TTSBUILD_STRICT_TIMING=1`` in the environment (CI)."""
+    env = os.environ.get("TTSBUILD_STRICT_TIMING", "").strip().lower()
+    return options.strict or env in ("1", "true", "yes")
+
+
+def problem_message(problem: TimingProblem, words: int, options: TimingOptions, rate: int) -> str:
+    """One cue's trouble in words: seconds, and the words affected."""
+    parts: list[str] = []
+    if problem.ratio is not None:
+        parts.append(
+            f"stretched to {problem.ratio:.2f}x its length, beyond max_stretch "
+            f"{options.max_stretch:g}"
+        )
+    if problem.late:
+        parts.append(
+            f"starts {problem.late / rate:.3f} s late, past shift_tolerance_ms "
+            f"{options.shift_tolerance_ms:g}, pushed by the speech before it"
+        )
+    if problem.cut:
+        lost = min(words, max(1, round(words * problem.cut_fraction)))
+        parts.append(f"{problem.cut / rate:.3f} s of speech cut (overflow: cut)")
+        return "; ".join(parts) + f" (about {lost} of {words} words cut)"
+    return "; ".join(parts) + f" ({words} words)"
+
+
+def _problems(
+    plan: EpisodePlan,
+    cues: Sequence[Mapping[str, Any]],
+    by_cue: Mapping[int, Sequence[PlanItem]],
+    timings: Sequence[CueTiming],
+    options: TimingOptions,
+    rate: int,
+) -> list[dict[str, Any]]:
+    """Log one warning per troubled cue and list them for the report; fail when strict."""
+    out: list[dict[str, Any]] = []
+    for problem in timing_problems(timings):
+        cue = cues[problem.index - 1]
+        items = by_cue.get(cue["cue"], ())
+        words = sum(len(i.text.split()) for i in items if isinstance(i, Segment))
+        message = problem_message(problem, words, options, rate)
+        number = cue.get("number") or cue["cue"]
+        where = f"{plan.source}:{cue.get('line')}"
+        log.warning("ttsbuild: warning: %s: cue %s: %s", where, number, message)
+        out.append(
+            {
+                "cue": cue["cue"],
+                "number": cue.get("number"),
+                "line": cue.get("line"),
+                "cut": round(problem.cut / rate, 6),
+                "late": round(problem.late / rate, 6),
+                "stretch_ratio": None if problem.ratio is None else round(problem.ratio, 6),
+                "words": words,
+                "message": message,
+            }
+        )
+    if out and strict_timing(options):
+        first = out[0]
+        raise TimingError(
+            f"cue {first['number'] or first['cue']}: {first['message']}; {len(out)} cue(s) "
+            "affected, and timing is strict (see the warnings above and docs/timing.md)",
+            plan.source,
+            first["line"],
+        )
+    return out
+
+
 def cue_layout(
     plan: EpisodePlan, srt: Mapping[str, Any], cache: ClipCache, settings: OutputSettings
 ) -> Layout:
@@ -137,6 +210,7 @@ def cue_layout(
     timings = place_cues(
         spans, options, rate, lead_in=padding, gap=ms_to_samples(settings.gap_ms, rate)
     )
+    problems = _problems(plan, cues, by_cue, timings, options, rate)
     total = timeline_length(timings, tail=padding)
     pieces: list[Piece] = []
     for cue, timing in zip(cues, timings):
@@ -157,6 +231,7 @@ def cue_layout(
         "spoken_cues": len(by_cue),
         "segments": sum(1 for i in plan.items if isinstance(i, Segment)),
         "flags": dict(sorted(flags.items())),
+        "problems": problems,
         "mastering": None,  # filled in after writing
         "cues": timing_report(timings, rate, cues),
     }

@@ -4,25 +4,34 @@ Input: per cue its target span from the subtitle file and the natural length of 
 Output: one :class:`CueTiming` per cue saying where the audio starts, how long it is after an
 optional time stretch, what was truncated, and the span the adjusted SRT shows.
 
-Four modes (docs/timing.md has diagrams):
+Four modes (docs/timing.md has diagrams), each with an ``overflow`` rule for a clip longer than
+its room. ``push`` (the default) never loses speech: a clip is sped up by at most
+``max_stretch`` where the mode stretches, and what is still too long pushes the following cues
+later (they start when the speech before them ends, never before their own time, so they catch
+up in later gaps); a cue pushed past ``shift_tolerance_ms`` is flagged ``late``. ``cut`` keeps
+the older rules below, which may truncate.
 
 ``stretch_to_fit``
-    every clip starts at its cue start and is stretched (pitch kept) to exactly the cue's
-    length. A cue that overlaps the next is fitted up to the next cue's start; a zero-length
-    cue keeps its natural length if it fits before the next cue, else is squeezed into that
-    room.
+    every clip starts at its cue start and is stretched (pitch kept) to the cue's length
+    (``push``: sped up no more than ``max_stretch``). With ``cut``, a cue that overlaps the next
+    is fitted up to the next cue's start, and a zero-length cue keeps its natural length if it
+    fits before the next cue, else is squeezed into that room.
 ``pad_with_silence``
     every clip starts at its cue start at natural speed; silence fills the rest. A clip may run
-    on into the gap after its cue; a clip longer than the room up to the next spoken cue is an
-    ``overlap`` and is truncated at the next cue's start (the rule that keeps every start exact
-    and the audio free of overlaps). The last clip is never truncated.
+    on into the gap after its cue; with ``cut`` a clip longer than the room up to the next
+    spoken cue is an ``overlap`` and is truncated at the next cue's start. The last clip is
+    never truncated.
 ``smart_natural`` (default)
     natural speed first; a clip too long for its cue uses the gap up to the next cue, then
     pushes the next cue later by at most ``shift_tolerance_ms``, then speeds up by at most
-    ``max_stretch``, then, as a last resort, is truncated (flagged). A short clip is padded.
+    ``max_stretch``, then pushes further (``push``) or is truncated (``cut``). A short clip is
+    padded.
 ``concatenate``
     cue times are ignored: clips follow each other with ``gap`` samples between them, and new
     cue times are built from the real durations.
+
+:mod:`ttsbuild.assembly.cue_report` turns placements into the report, the log table and the
+list of cues that were cut, stretched beyond ``max_stretch`` or are late.
 
 Cues with nothing to speak (``natural == 0``) render nothing and constrain nothing: they keep
 their own span (in ``concatenate`` their original length as silence). Zero-length and
@@ -32,9 +41,8 @@ overlapping source cues are handled as above and flagged, never an error.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ttsbuild.config.settings import TimingOptions
 
@@ -47,7 +55,8 @@ SHIFTED = "shifted"  # starts later than its target (smart_natural)
 STRETCHED = "stretched"  # time-stretched (ratio != 1)
 BEYOND_MAX_STRETCH = "beyond_max_stretch"  # stretch_to_fit needed more than max_stretch
 OVERLAP = "overlap"  # pad_with_silence: longer than the room to the next spoken cue
-TRUNCATED = "truncated"  # audio cut short (a last resort)
+TRUNCATED = "truncated"  # audio cut short (only with overflow: cut)
+LATE = "late"  # starts later than its target by more than shift_tolerance_ms (overflow: push)
 DROPPED = "dropped"  # no room at all: nothing of the clip is heard
 
 
@@ -143,7 +152,65 @@ def _shown_end(span: CueSpan, audio_end: int, next_start: int | None) -> int:
     return max(end, audio_end)
 
 
-def _pad_with_silence(spans: Sequence[CueSpan]) -> list[CueTiming]:
+def _placed(
+    span: CueSpan,
+    start: int,
+    stretched: int,
+    length: int,
+    next_start: int | None,
+    flags: list[str],
+    tolerance: int,
+) -> CueTiming:
+    """A spoken cue placed at ``start``: flags for the gap, the shift and lateness, the shown
+    end, and how far it pushes the next spoken cue."""
+    if start > span.start:
+        flags.append(SHIFTED)
+        if start - span.start > tolerance:
+            flags.append(LATE)
+    if start + length > span.end > span.start:
+        flags.append(USED_GAP)
+    audio_end = start + length
+    shift_next = max(0, audio_end - next_start) if next_start is not None else 0
+    next_final = max(next_start, audio_end) if next_start is not None else None
+    end = max(_shown_end(span, audio_end, next_final), start)
+    return CueTiming(
+        span.start,
+        span.end,
+        span.natural,
+        start,
+        end,
+        stretched,
+        length,
+        shift_next,
+        tuple(flags),
+    )
+
+
+_Fit = Callable[[CueSpan, int, int | None, list[str]], tuple[int, int]]
+
+
+def _in_turn(spans: Sequence[CueSpan], tolerance: int, fit: _Fit) -> list[CueTiming]:
+    """Place spoken cues one after the other: each starts at its own time or, when the speech
+    before it is still running, right after it. ``fit`` gives a clip's stretched and placed
+    lengths from its span, start and the next spoken cue's start (and may add flags)."""
+    out: list[CueTiming] = []
+    audio_end = 0  # end of the last spoken cue's audio
+    for span, next_start, flags in _walk(spans):
+        if span.natural <= 0:
+            out.append(_silent(span, flags))
+            continue
+        start = max(span.start, audio_end)
+        stretched, length = fit(span, start, next_start, flags)
+        out.append(_placed(span, start, stretched, length, next_start, flags, tolerance))
+        audio_end = out[-1].audio_end
+    return out
+
+
+def _pad_with_silence(spans: Sequence[CueSpan], push: bool, tolerance: int) -> list[CueTiming]:
+    if push:  # natural length, always: an overlong clip pushes what follows
+        return _in_turn(
+            spans, tolerance, lambda span, start, next_start, flags: (span.natural,) * 2
+        )
     out: list[CueTiming] = []
     for span, next_start, flags in _walk(spans):
         if span.natural <= 0:
@@ -155,8 +222,7 @@ def _pad_with_silence(spans: Sequence[CueSpan]) -> list[CueTiming]:
             flags += [OVERLAP, TRUNCATED] + ([DROPPED] if length == 0 else [])
         elif span.start + length > span.end > span.start:
             flags.append(USED_GAP)
-        audio_end = span.start + length
-        end = _shown_end(span, audio_end, next_start)
+        end = _shown_end(span, span.start + length, next_start)
         out.append(
             CueTiming(
                 span.start,
@@ -171,6 +237,29 @@ def _pad_with_silence(spans: Sequence[CueSpan]) -> list[CueTiming]:
             )
         )
     return out
+
+
+def _stretch_to_fit_push(
+    spans: Sequence[CueSpan], max_stretch: float, tolerance: int
+) -> list[CueTiming]:
+    """Each clip stretched to its cue's length, but sped up by at most ``max_stretch``: a clip
+    still too long pushes what follows. Slowing down beyond the limit is flagged."""
+
+    def fit(span: CueSpan, start: int, next_start: int | None, flags: list[str]) -> tuple[int, int]:
+        n = span.natural
+        target = n  # a zero-length cue keeps its natural length
+        if span.end > span.start:
+            target = span.end - span.start
+            if next_start is not None:
+                target = min(target, next_start - start)
+        stretched = max(target, math.ceil(n / max_stretch), 1)  # sped up within the limit
+        if stretched != n:
+            flags.append(STRETCHED)
+            if stretched > n * max_stretch:  # slowed down beyond it: every word still heard
+                flags.append(BEYOND_MAX_STRETCH)
+        return stretched, stretched
+
+    return _in_turn(spans, tolerance, fit)
 
 
 def _stretch_to_fit(spans: Sequence[CueSpan], max_stretch: float) -> list[CueTiming]:
@@ -222,45 +311,29 @@ def _stretch_to_fit(spans: Sequence[CueSpan], max_stretch: float) -> list[CueTim
     return out
 
 
-def _smart_natural(spans: Sequence[CueSpan], tolerance: int, max_stretch: float) -> list[CueTiming]:
-    out: list[CueTiming] = []
-    audio_end = 0  # end of the last spoken cue's audio
-    for span, next_start, flags in _walk(spans):
-        if span.natural <= 0:
-            out.append(_silent(span, flags))
-            continue
-        start = max(span.start, audio_end)
-        if start > span.start:
-            flags.append(SHIFTED)
+def _smart_natural(
+    spans: Sequence[CueSpan], tolerance: int, max_stretch: float, push: bool
+) -> list[CueTiming]:
+    def fit(span: CueSpan, start: int, next_start: int | None, flags: list[str]) -> tuple[int, int]:
         n = span.natural
-        stretched = length = n
-        shift_next = 0
-        if next_start is not None:
-            room = next_start - start  # the cue and the gap after it, up to the next cue
-            room_shifted = next_start + tolerance - start  # >= 0: start <= next_start + tol
-            if n > room:
-                if n > room_shifted:
-                    shortest = math.ceil(n / max_stretch)
-                    stretched = max(room_shifted, shortest)
-                    length = room_shifted
-                    flags.append(STRETCHED)
-                    if length < stretched:
-                        flags.append(TRUNCATED)
-                        if length == 0:
-                            flags.append(DROPPED)
-                shift_next = max(0, start + length - next_start)
-        if start + length > span.end > span.start:
-            flags.append(USED_GAP)
-        audio_end = start + length
-        next_final = max(next_start, audio_end) if next_start is not None else None
-        end = _shown_end(span, audio_end, next_final)
-        end = max(end, start)
-        out.append(
-            CueTiming(
-                span.start, span.end, n, start, end, stretched, length, shift_next, tuple(flags)
-            )
-        )
-    return out
+        if next_start is None:
+            return n, n
+        # The cue and the gap after it, up to the next cue, plus how far it may be pushed.
+        room_shifted = max(0, next_start + tolerance - start)
+        if n <= room_shifted:
+            return n, n
+        stretched = max(room_shifted, math.ceil(n / max_stretch))
+        flags.append(STRETCHED)
+        # push: the whole (sped-up) clip is heard and the next cue starts late;
+        # cut: it ends where the tolerance ends.
+        length = stretched if push else room_shifted
+        if length < stretched:
+            flags.append(TRUNCATED)
+            if length == 0:
+                flags.append(DROPPED)
+        return stretched, length
+
+    return _in_turn(spans, tolerance, fit)
 
 
 def _concatenate(spans: Sequence[CueSpan], lead_in: int, gap: int) -> list[CueTiming]:
@@ -294,13 +367,16 @@ def place_cues(
     ...     [CueSpan(0, 100, 150), CueSpan(300, 400, 50)], TimingOptions.from_dict({"mode": "pad_with_silence"}), 1000)]
     [(0, 150, ('used_gap',)), (300, 50, ())]
     """
+    push = options.overflow == "push"
+    tolerance = ms_to_samples_exact(round(options.shift_tolerance_ms), sample_rate)
     if options.mode == "pad_with_silence":
-        timings = _pad_with_silence(spans)
+        timings = _pad_with_silence(spans, push, tolerance)
+    elif options.mode == "stretch_to_fit" and push:
+        timings = _stretch_to_fit_push(spans, options.max_stretch, tolerance)
     elif options.mode == "stretch_to_fit":
         timings = _stretch_to_fit(spans, options.max_stretch)
     elif options.mode == "smart_natural":
-        tolerance = ms_to_samples_exact(round(options.shift_tolerance_ms), sample_rate)
-        timings = _smart_natural(spans, tolerance, options.max_stretch)
+        timings = _smart_natural(spans, tolerance, options.max_stretch, push)
     else:
         timings = _concatenate(spans, lead_in, gap)
     return tuple(timings)
@@ -311,73 +387,3 @@ def timeline_length(timings: Sequence[CueTiming], tail: int = 0) -> int:
     if not timings:
         return tail
     return max(max(t.end, t.audio_end) for t in timings) + tail
-
-
-def timing_report(
-    timings: Sequence[CueTiming], sample_rate: int, cues: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """Per-cue report entries (samples, seconds and the actions taken)."""
-
-    def sec(samples: int) -> float:
-        return round(samples / sample_rate, 6)
-
-    report: list[dict[str, Any]] = []
-    for t, cue in zip(timings, cues):
-        report.append(
-            {
-                "cue": cue["cue"],
-                "number": cue.get("number"),
-                "line": cue.get("line"),
-                "text": cue.get("display", ""),
-                "target": {
-                    "start_sample": t.target_start,
-                    "end_sample": t.target_end,
-                    "start": sec(t.target_start),
-                    "end": sec(t.target_end),
-                },
-                "natural_samples": t.natural,
-                "natural": sec(t.natural),
-                "actions": {
-                    "shift_samples": t.shift,
-                    "shift": sec(t.shift),
-                    "shift_next_samples": t.shift_next,
-                    "stretch_ratio": round(t.ratio, 6),
-                    "pad_samples": t.pad,
-                    "truncate_samples": t.truncated,
-                },
-                "final": {
-                    "start_sample": t.start,
-                    "end_sample": t.end,
-                    "audio_end_sample": t.audio_end,
-                    "start": sec(t.start),
-                    "end": sec(t.end),
-                },
-                "flags": list(t.flags),
-            }
-        )
-    return report
-
-
-def format_table(timings: Sequence[CueTiming], sample_rate: int) -> str:
-    """A fixed-width table of the placements (seconds), for the log.
-
-    >>> print(format_table(place_cues([CueSpan(0, 1000, 1500)], TimingOptions.from_dict(), 1000), 1000))
-      cue      target span   natural       final span    shift  ratio   trunc  flags
-        1   0.000..  1.000     1.500   0.000..  1.500    0.000  1.000   0.000  used_gap
-    """
-
-    def s(samples: int) -> str:
-        return f"{samples / sample_rate:7.3f}"
-
-    header = (
-        f"{'cue':>5} {'target span':>16} {'natural':>9} {'final span':>16} {'shift':>8} "
-        f"{'ratio':>6} {'trunc':>7}  flags"
-    )
-    lines = [header]
-    for i, t in enumerate(timings, start=1):
-        lines.append(
-            f"{i:5d} {s(t.target_start)}..{s(t.target_end)} {s(t.natural):>9} "
-            f"{s(t.start)}..{s(t.end)} {s(t.shift):>8} {t.ratio:6.3f} {s(t.truncated):>7}  "
-            f"{','.join(t.flags)}".rstrip()
-        )
-    return "\n".join(lines)

@@ -12,15 +12,16 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
 from ttsbuild.core.errors import ConfigError, TTSBuildError
-from ttsbuild.planning.plan import EpisodePlan, Segment
+from ttsbuild.planning.plan import EpisodePlan
 from ttsbuild.planning.planner import Planner
-from ttsbuild.reports.explain import SidecarIndex, contrast, explain_plan, summary
+from ttsbuild.reports.explain import SidecarIndex, explain_plan, summary
+from ttsbuild.reports.overflow import measured_rates, predict_overflow
+from ttsbuild.reports.variants import current_segments, variant_of
 from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
-from ttsbuild.store.segments import Sidecar, read_sidecar, stored_keys
+from ttsbuild.store.segments import read_sidecar, stored_keys
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ def _plans(project: Project, names: Sequence[str] | None = None) -> dict[str, Ep
     return {name: planner.plan_episode(name) for name in chosen}
 
 
+def _warn_overflow(project: Project, plans: Mapping[str, EpisodePlan]) -> None:
+    """Subtitle cues whose speech likely overflows its time: one warning line each."""
+    if not any("srt" in plan.extra for plan in plans.values()):
+        return
+    measured = measured_rates(project.store)
+    for plan in plans.values():
+        for o in predict_overflow(plan, project.output, measured):
+            warn(f"{plan.source}:{o.line}: cue {o.number or o.cue}: {o.message}")
+
+
 def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -72,7 +83,9 @@ def _store_is_shared(project: Project) -> bool:
 def cmd_check(args: argparse.Namespace) -> int:
     project = _project(args)
     total = 0
-    for name, plan in _plans(project).items():
+    plans = _plans(project)
+    _warn_overflow(project, plans)
+    for name, plan in plans.items():
         total += len(plan.segments())
         out(f"{name}: {plan.source}: {len(plan.segments())} segments, ok")
     out(f"project ok: {len(project.episodes)} episodes, {total} segments; store {project.store}")
@@ -82,7 +95,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     project = _project(args)
     index = SidecarIndex(project.store)
-    for name, plan in _plans(project, args.episodes).items():
+    plans = _plans(project, args.episodes)
+    _warn_overflow(project, plans)
+    for name, plan in plans.items():
         explanations = explain_plan(plan, project.store, index)
         stored, missing = summary(explanations)
         out(f"{name}: {len(explanations)} segments, {stored} stored, {missing} to render")
@@ -123,62 +138,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_ERROR if left else EXIT_OK
 
 
-def _current_segments(plans: Mapping[str, EpisodePlan]) -> dict[tuple[str, str], Segment]:
-    """The segments the project plans now, by source line and by (speaker, text)."""
-    found: dict[tuple[str, str], Segment] = {}
-    for plan in plans.values():
-        for seg in plan.segments():
-            found.setdefault(("where", f"{plan.source}:{seg.line}"), seg)
-            found.setdefault((seg.speaker, seg.text), seg)
-    return found
-
-
-def _chain(effects: Sequence[Mapping[str, Any]]) -> str:
-    return (
-        "+".join(
-            " ".join(
-                [
-                    str(e["type"]),
-                    *(
-                        f"{v:g}" if isinstance(v, float) else str(v)
-                        for k, v in e.items()
-                        if k != "type"
-                    ),
-                ]
-            )
-            for e in effects
-        )
-        or "none"
-    )
-
-
-def _stage_differences(old: Mapping[str, Any], seg: Segment) -> list[str]:
-    """How a stored post-stage output differs from the same stage planned now."""
-    now = next((o.stage.to_dict() for o in seg.post if o.stage.kind == old.get("kind")), None)
-    if now is None:
-        return [f"{old.get('kind')} stage no longer planned"]
-    before, after = list(old.get("effects") or []), list(now.get("effects") or [])
-    if [e["type"] for e in before] == [e["type"] for e in after]:
-        return [
-            f"{_chain([a])} vs {_chain([b]).split(' ', 1)[-1]}"
-            for a, b in zip(before, after)
-            if a != b
-        ] or ([] if old.get("voice") == now.get("voice") else ["conversion voice"])
-    return [f"{old.get('kind')} {_chain(before)} vs {_chain(after)}"]
-
-
-def _variant_of(side: Sidecar, current: dict[tuple[str, str], Segment]) -> str:
-    """'; pitch 4 vs -3 now': how an unreferenced segment differs from what its line (or its
-    text) renders now, so that two variants of one line do not read the same."""
-    now = current.get((side.speaker, side.request.text)) or current.get(("where", side.where))
-    if now is None:
-        return "; the line is gone"
-    diffs = contrast(side.request.identity(), now.request.identity())
-    if not diffs and side.stage is not None:
-        diffs = _stage_differences(side.stage, now)
-    return f"; {', '.join(diffs)} now" if diffs else ""
-
-
 def cmd_gc(args: argparse.Namespace) -> int:
     project = _project(args)
     plans = _plans(project)
@@ -199,12 +158,12 @@ def cmd_gc(args: argparse.Namespace) -> int:
     if plan.empty:
         out(f"nothing to remove: {len(stored_keys(project.store))} stored segments, all referenced")
         return EXIT_OK
-    current = _current_segments(plans)
+    current = current_segments(plans)
     for key in plan.segments:
         side = read_sidecar(project.store, key)
         origin = ""
         if side is not None:
-            variant = _variant_of(side, current)
+            variant = variant_of(side, current)
             origin = f" (from {side.where} {side.speaker}: {side.request.text[:40]!r}{variant})"
         out(f"unreferenced: {key}{origin}")
     for key in plan.orphan_sidecars:

@@ -17,6 +17,7 @@ from ttsbuild.config.schema import with_defaults
 from ttsbuild.core.effects import Effect
 
 TIMING_MODES = ("smart_natural", "stretch_to_fit", "pad_with_silence", "concatenate")
+OVERFLOW_RULES = ("push", "cut")
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,14 @@ class TimingOptions:
     mode: str
     shift_tolerance_ms: float
     max_stretch: float
+    overflow: str  # push (every word is heard) | cut (may cut speech short)
+    strict: bool  # a cut, a stretch beyond max_stretch or a late cue fails the build
 
     def __post_init__(self) -> None:
+        if self.overflow not in OVERFLOW_RULES:
+            raise ValueError(
+                f"unknown overflow rule {self.overflow!r}; rules: {', '.join(OVERFLOW_RULES)}"
+            )
         if self.mode not in TIMING_MODES:
             raise ValueError(f"unknown timing mode {self.mode!r}; modes: {', '.join(TIMING_MODES)}")
         if self.max_stretch < 1.0:
@@ -79,7 +86,13 @@ class TimingOptions:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None = None) -> TimingOptions:
         d = with_defaults("timing", data)
-        return cls(str(d["mode"]), float(d["shift_tolerance_ms"]), float(d["max_stretch"]))
+        return cls(
+            str(d["mode"]),
+            float(d["shift_tolerance_ms"]),
+            float(d["max_stretch"]),
+            str(d["overflow"]),
+            bool(d["strict"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class Episode:
     name: str
     source: str
     title: str
+    speaker: str  # who speaks untagged lines: a character or alias, or "narrator"
     # Subtitle (.srt) sources only: how cues are timed, how the file is decoded, and whether
     # sound descriptions like [door slams] or (laughs) are left unspoken.
     timing: TimingOptions
@@ -104,6 +118,7 @@ class Episode:
             name,
             str(d["source"]),
             str(d.get("title", name)),
+            str(d["speaker"]),
             TimingOptions.from_dict(d["timing"]),
             str(d["encoding"]) if d.get("encoding") else None,
             bool(d["skip_sound_descriptions"]),

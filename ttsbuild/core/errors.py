@@ -41,6 +41,10 @@ class SourceError(LocatedError):
     """A malformed episode source in another format (Fountain, FDX, play, dialogue table)."""
 
 
+class TimingError(LocatedError):
+    """Subtitle timing that would lose or distort speech, with ``timing: {strict: true}``."""
+
+
 class ConfigError(LocatedError):
     """An invalid project configuration."""
 

@@ -53,6 +53,9 @@ class EngineInfo:
     default_model: str = ""
     description: str = ""
     uses_torch: bool = False  # device "auto" means CUDA when torch sees one
+    # Speaking rate at speed 1, for predicting subtitle overflow before anything is rendered
+    # (a voice's stored segments, where there are any, give the measured rate instead).
+    chars_per_second: float = 14.0
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {p.name: p for p in (*COMMON_PARAMS, *self.params)}

@@ -30,16 +30,21 @@ from ttsbuild.core.errors import (
 )
 from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
-from ttsbuild.core.text import chunk_text
+from ttsbuild.core.text import chunk_text, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.planning.key import chain_keys, derive_seed
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
 from ttsbuild.sources import assign_uids, source_format
-from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script
+from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Utterance, parse_script_notes
 from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
 
 log = logging.getLogger(__name__)
+
+
+def _warn(source: str, line: int, message: str) -> None:
+    """A source line that may not say what its author meant: one warning line, never fatal."""
+    log.warning("ttsbuild: warning: %s:%d: %s", source, line, message)
 
 
 class Planner:
@@ -256,6 +261,22 @@ class Planner:
         model = engine.model_id(self.project.engine_options(engine.info.name))
         return PostStage("convert", f"{version} {model}", voice=voice, engine=engine.info.name)
 
+    def default_speaker(self, episode: str) -> str:
+        """Who speaks the untagged lines of ``episode`` (its ``speaker:``), as the parser
+        writes a speaker: case-folded, ``narrator`` for the narrator."""
+        p = self.project
+        name = normalize_text(p.episodes[episode].speaker).casefold()
+        if name == NARRATOR or name == normalize_text(p.narrator).casefold():
+            return NARRATOR
+        if p.character(name) is None:
+            known = ", ".join(sorted({*p.characters, *p.aliases}))
+            raise self._config_error(
+                f"episode '{episode}': speaker '{name}' is not a character or alias; known: "
+                f"{known}",
+                f"episodes.{episode}.speaker",
+            )
+        return name
+
     def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
         out: list[PlanItem] = []
         for item in items:
@@ -292,9 +313,13 @@ class Planner:
             )
 
         try:
-            parsed = assign_uids(parse_script(script, episode.source))
+            notes = parse_script_notes(script, episode.source, self.default_speaker(name), False)
         except ScriptError as exc:
             raise located(exc.line or 1, exc) from None
+        parsed = assign_uids(notes.items)
+        for note in notes.notes:
+            cue = subs.cues[note.line - 1]
+            _warn(episode.source, cue.line + 1, f"cue {cue.number or cue.index}: {note.message}")
         for cue, text in zip(subs.cues, texts):
             for description in text.descriptions:
                 close = difflib.get_close_matches(description.casefold(), sorted(names), 1, 0.8)
@@ -357,7 +382,7 @@ class Planner:
         if source_format(episode.source, episode.format) == "srt":
             plan = self.plan_subtitles(name, path)
         else:
-            items = episode_items(p, name, path)
+            items = episode_items(p, name, path, self.default_speaker(name))
             check_speakers(p, items, episode.source)
             plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
         if not plan.segments():

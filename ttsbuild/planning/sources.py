@@ -6,6 +6,7 @@ Imports: core, config, sources.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,14 +15,18 @@ from ttsbuild.config.project import Project
 from ttsbuild.config.schema import config_line
 from ttsbuild.core.errors import ConfigError, ScriptError
 from ttsbuild.sources import SourceOptions, assign_uids, read_items, source_format
-from ttsbuild.sources.script import ScriptItem, Utterance, read_script
+from ttsbuild.sources.script import NARRATOR, ScriptItem, Utterance, read_script
+
+log = logging.getLogger(__name__)
 
 
 def _config_error(p: Project, message: str, key: str) -> ConfigError:
     return ConfigError(message, p.config_file, config_line(p.root / p.config_file, key))
 
 
-def episode_items(p: Project, name: str, path: Path | None = None) -> tuple[ScriptItem, ...]:
+def episode_items(
+    p: Project, name: str, path: Path | None = None, speaker: str = NARRATOR
+) -> tuple[ScriptItem, ...]:
     """Every item of a script, Fountain, Final Draft, play or table episode, uids set.
 
     The whole source is read before anything is planned (and so before any render).
@@ -31,7 +36,10 @@ def episode_items(p: Project, name: str, path: Path | None = None) -> tuple[Scri
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
     fmt = source_format(episode.source, episode.format)
     if fmt == "script":
-        return assign_uids(read_script(path, episode.source, episode.encoding))
+        script = read_script(path, episode.source, speaker, episode.encoding)
+        for note in script.notes:
+            log.warning("ttsbuild: warning: %s:%d: %s", episode.source, note.line, note.message)
+        return assign_uids(script.items)
     if fmt is None or fmt == "srt":
         suffix = Path(episode.source).suffix.lower()
         raise _config_error(

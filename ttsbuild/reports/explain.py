@@ -179,7 +179,16 @@ def explain_stage(seg: Segment, position: int, store: Path, index: SidecarIndex)
     return [head, *best]
 
 
-def explain_segment(seg: Segment, where: str, store: Path, index: SidecarIndex) -> Explanation:
+def explain_segment(
+    seg: Segment,
+    where: str,
+    store: Path,
+    index: SidecarIndex,
+    planned: frozenset[str] = frozenset(),
+) -> Explanation:
+    """Why ``seg`` is stored or will render. ``planned`` holds the keys of the whole plan: an
+    earlier render at the same line whose key the plan still uses elsewhere is the line that
+    used to have this number (a line was inserted above it), not an earlier form of this one."""
     if segment_path(store, seg.key).exists():
         return Explanation(seg, where, True)
     chain = seg.chain()
@@ -205,6 +214,8 @@ def explain_segment(seg: Segment, where: str, store: Path, index: SidecarIndex) 
     best: list[str] | None = None
     best_where = ""
     for old in index.candidates(where, seg.speaker, seg.text):
+        if old.key in planned and old.request.text != seg.text:
+            continue  # that line moved down, it was not edited into this one
         diffs = request_differences(old.request.identity(), new)
         if old.speaker != seg.speaker:
             diffs.insert(0, f"changed speaker: {old.speaker} -> {seg.speaker}")
@@ -213,7 +224,7 @@ def explain_segment(seg: Segment, where: str, store: Path, index: SidecarIndex) 
         if best is None or len(diffs) < len(best):
             best, best_where = diffs, old.where
     if best is None:
-        best = ["new: no earlier render of this line or text"]
+        return Explanation(seg, where, False, ("new line: no earlier render of this line or text",))
     if any(d.startswith("changed text") for d in best) and seg.lexicon:
         best.append("the text went through " + "; ".join(seg.lexicon))
     if best_where and best_where != where:
@@ -223,8 +234,10 @@ def explain_segment(seg: Segment, where: str, store: Path, index: SidecarIndex) 
 
 def explain_plan(plan: EpisodePlan, store: Path, index: SidecarIndex) -> list[Explanation]:
     """One explanation per distinct segment of ``plan``, in order."""
+    planned = frozenset(key for seg in plan.segments() for _, key in seg.chain())
     return [
-        explain_segment(seg, f"{plan.source}:{seg.line}", store, index) for seg in plan.segments()
+        explain_segment(seg, f"{plan.source}:{seg.line}", store, index, planned)
+        for seg in plan.segments()
     ]
 
 

@@ -98,9 +98,12 @@ def episode_report(
     wav = out_dir / f"{plan.episode}.wav"
     timing = out_dir / f"{plan.episode}.timing.json"
     duration = None
+    problems: list[Any] = []  # subtitle cues cut, over-stretched or late (docs/timing.md)
     if timing.exists():
         try:
-            duration = json.loads(timing.read_text("utf-8")).get("duration")
+            assembled = json.loads(timing.read_text("utf-8"))
+            duration = assembled.get("duration")
+            problems = list(assembled.get("problems") or [])
         except ValueError:
             duration = None
     return {
@@ -114,6 +117,7 @@ def episode_report(
         "engine_seconds": round(engine_seconds, 3),
         "audio": str(wav) if wav.exists() else None,
         "duration": duration,
+        "timing_problems": problems,
         "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
         "stages": stage_counts([plan], store, missing_at_start),
         "ok": not failed and not pending,

@@ -1,15 +1,20 @@
 """Script language v1: parse ``.txt`` scripts into frozen items (pure functions).
 
-Syntax (one physical line is one utterance; a tag applies until the next speaker tag)::
+Syntax (one physical line is one utterance; a tag applies to its own line only)::
 
     # a comment line
-    Untagged text is spoken by the narrator.
-    [Alice] Hello.               switch speaker (names are case-insensitive)
-    [de:Bob] Guten Tag.          speaker and language
-    [de:] Und weiter.            language for the current speaker
-    [Alice|seed:42|speed:0.9]    speaker with per-segment parameters
+    Untagged text is spoken by the narrator (or the episode's ``speaker:``).
+    [Alice] Hello.               this line is Alice's (names are case-insensitive)
+    [de:Bob] Guten Tag.          speaker and language, this line
+    [de:] Und weiter.            the line's speaker (here: the narrator) in German
+    [Alice|seed:42|speed:0.9]    speaker with per-line parameters
     [Alice|effects:telephone]    replace the character's effects (presets joined by +, or none)
     [pause:1.5s] [pause:300ms]   silence, never rendered
+    [Bob|speed:0.9]              a tag alone on its line opens a block: the indented
+        First line of the block.   lines after it are Bob's, with his parameters,
+        Second line.               one utterance per line, until a line that is not indented
+
+See docs/script.md for the whole language.
 """
 
 from __future__ import annotations
@@ -168,16 +173,62 @@ def _tokens(text: str, path: str, line: int) -> Iterable[tuple[str, str]]:
         pos = end + 1
 
 
-def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
-    """Parse a whole script into utterances and pauses, in order.
+@dataclass(frozen=True)
+class ScriptNote:
+    """A line that parses but may not say what its author meant (a warning, never an error)."""
 
-    >>> parse_script("Hi. [Alice] Hello. [pause:0.5s] [de:Bob] Guten Tag.")  # doctest: +ELLIPSIS
-    (Utterance(line=1, speaker='narrator', ..., text='Hi.', uid=''), Utterance(...text='Hello.'...), ...)
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ParsedScript:
+    items: tuple[ScriptItem, ...]
+    notes: tuple[ScriptNote, ...]
+
+
+def _speaker_words(state: _State) -> str:
+    return "the narrator" if state.speaker == NARRATOR else f"'{state.speaker}'"
+
+
+def _alone_tag(tokens: list[tuple[str, str]]) -> str | None:
+    """The tag's body when a line holds one tag and no text, else None."""
+    tags = [value for kind, value in tokens if kind == "tag"]
+    text = "".join(value for kind, value in tokens if kind == "text")
+    return tags[0] if len(tags) == 1 and not text.strip() else None
+
+
+def parse_script_notes(
+    source: str, path: str = "<script>", speaker: str = NARRATOR, blocks: bool = True
+) -> ParsedScript:
+    """Parse a whole script into utterances and pauses, in order, with notes on lines that
+    follow the old "a tag holds until the next tag" habit.
+
+    ``speaker`` speaks untagged lines (the episode's ``speaker:``, case-folded; default the
+    narrator). With ``blocks`` (scripts; subtitles pass False: a cue is a line), a tag alone on
+    an unindented line opens a block of the indented lines after it.
+
+    >>> parsed = parse_script_notes("[Bob] Hi.\nBye.")
+    >>> [(u.speaker, u.text) for u in parsed.items], [n.line for n in parsed.notes]
+    ([('bob', 'Hi.'), ('narrator', 'Bye.')], [2])
     """
+    default = _State(speaker)
+    unit = "line" if blocks else "cue"
+    fix = (
+        "repeat the tag, or indent the lines under a tag line of their own (docs/script.md)"
+        if blocks
+        else "repeat the tag in this cue (docs/timing.md)"
+    )
     items: list[ScriptItem] = []
-    state = _State()
+    notes: list[ScriptNote] = []
+    block: _State | None = None  # the open block's speaker, language and parameters
+    opener: tuple[int, str] | None = None  # a block tag whose first indented line is to come
+    previous: str | None = None  # the tag the line before ended with, if not the default's
     for line_no, raw in enumerate(source.splitlines(), start=1):
         if raw.lstrip().startswith("#"):
+            continue
+        if not raw.strip():
+            previous = None
             continue
         control = _CONTROL.search(raw)
         if control:
@@ -187,16 +238,50 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
                 path,
                 line_no,
             )
-        for kind, value in _tokens(raw, path, line_no):
+        tokens = list(_tokens(raw, path, line_no))
+        indented = blocks and raw[:1] in (" ", "\t")
+        if not indented:
+            if opener is not None:
+                notes.append(
+                    ScriptNote(
+                        opener[0],
+                        f"the tag [{opener[1]}] stands alone on its line and no indented line "
+                        "follows, so it applies to nothing; put the text after the tag, or "
+                        "indent the lines it should speak (docs/script.md)",
+                    )
+                )
+            block, opener = None, None
+        start = block if block is not None else default
+        if opener is not None:
+            opener = None  # the block has its first line
+        alone = _alone_tag(tokens) if blocks and not indented else None
+        if alone is not None:
+            state, pause = _parse_tag(alone, default, path, line_no)
+            if pause is None:
+                block, opener, previous = state, (line_no, alone), None
+                continue
+        state = start
+        last_tag: str | None = None
+        untagged_start = block is None and tokens[0][0] == "text" and has_speakable(tokens[0][1])
+        if untagged_start and previous is not None:
+            notes.append(
+                ScriptNote(
+                    line_no,
+                    f"this untagged {unit} is spoken by {_speaker_words(default)} as written, "
+                    f"without the tag [{previous}] of the {unit} before: a tag applies to its "
+                    f"own {unit} only; {fix}",
+                )
+            )
+        for kind, value in tokens:
             if kind == "tag":
                 state, pause = _parse_tag(value, state, path, line_no)
                 if pause is not None:
                     items.append(pause)
+                else:
+                    last_tag = value
                 continue
             text = normalize_text(value)
-            if not text:
-                continue
-            if not has_speakable(text):
+            if not text or not has_speakable(text):
                 continue  # punctuation alone, e.g. "..." between tags: nothing to say
             prev = items[-1] if items else None
             if (
@@ -217,14 +302,38 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
                         effects=state.effects,
                     )
                 )
-    return tuple(items)
+        previous = last_tag if block is None and state != default else None
+    if opener is not None:
+        notes.append(
+            ScriptNote(
+                opener[0],
+                f"the tag [{opener[1]}] stands alone on the last line, so it applies to nothing",
+            )
+        )
+    return ParsedScript(tuple(items), tuple(notes))
+
+
+def parse_script(
+    source: str, path: str = "<script>", speaker: str = NARRATOR, blocks: bool = True
+) -> tuple[ScriptItem, ...]:
+    """Parse a whole script into utterances and pauses, in order (see
+    :func:`parse_script_notes`).
+
+    >>> parse_script("Hi. [Alice] Hello. [pause:0.5s] [de:Bob] Guten Tag.")  # doctest: +ELLIPSIS
+    (Utterance(line=1, speaker='narrator', ..., text='Hi.', uid='', effects=None), Utterance(...text='Hello.'...), ...)
+    """
+    return parse_script_notes(source, path, speaker, blocks).items
 
 
 def read_script(
-    path: str | Path, display: str | None = None, encoding: str | None = None
-) -> tuple[ScriptItem, ...]:
-    """Read a script file, decoded as subtitles are (:mod:`ttsbuild.sources.decode`), and parse it."""
+    path: str | Path,
+    display: str | None = None,
+    speaker: str = NARRATOR,
+    encoding: str | None = None,
+) -> ParsedScript:
+    """Read a script file, decoded as subtitles are (:mod:`ttsbuild.sources.decode`), and
+    parse it."""
     shown = display or str(path)
     data = read_source(path, shown, ScriptError, "script")
     text, _ = decode_source(data, shown, ScriptError, encoding)
-    return parse_script(text, shown)
+    return parse_script_notes(text, shown, speaker)

@@ -8,8 +8,9 @@ Reading is tolerant where real files vary and strict where a guess would be wron
 * cues: the number line is optional and may be out of order (cues are sorted by start time,
   stably); timestamps may lack milliseconds or use ``.`` instead of ``,``; text after a blank
   line that is not a new cue continues the cue before it.
-* errors: a malformed timing line, a cue number without a timing line, text before the first
-  cue or a file without cues raise :class:`SubtitleError` naming the file, cue and line.
+* errors: a malformed timing line, a cue that ends before it starts, a cue number without a
+  timing line, text before the first cue or a file without cues raise :class:`SubtitleError`
+  naming the file, cue and line.
 
 Times stay integer milliseconds here, exactly as written; they become samples once, in
 :mod:`ttsbuild.assembly.srt_timing`.
@@ -100,6 +101,17 @@ def parse_timing(line: str) -> tuple[int, int] | None:
     return _ms(g[0:4]), _ms(g[4:8])
 
 
+def _stamp(ms: int) -> str:
+    """``HH:MM:SS,mmm`` for an error message.
+
+    >>> _stamp(3_723_004)
+    '01:02:03,004'
+    """
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d},{millis:03d}"
+
+
 def parse_srt(text: str, path: str = "<subtitles>") -> tuple[Cue, ...]:
     """Parse SRT text into cues sorted by start time (stable for equal starts)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
@@ -162,6 +174,13 @@ def parse_srt(text: str, path: str = "<subtitles>") -> tuple[Cue, ...]:
                 break  # the next cue's number, with no blank line before it
             text_lines.append(lines[k])
             k += 1
+        if times[1] < times[0]:
+            raise SubtitleError(
+                f"cue {number if number is not None else cue_no()}: ends "
+                f"({_stamp(times[1])}) before it starts ({_stamp(times[0])}); fix the timing line",
+                path,
+                timing_at + 1,
+            )
         found.append((number, timing_at + 1, times[0], times[1], text_lines))
         i = k
     if not found:
@@ -293,7 +312,8 @@ def subtitle_script(
 ) -> tuple[str, tuple[CueText, ...]]:
     """One script line per cue (line *i* is cue *i*), for :func:`ttsbuild.sources.script.parse_script`.
 
-    Speaker and language tags carry over from cue to cue, as from line to line in a script.
+    A cue is a line: its tags apply to that cue only, and an untagged cue is the episode's
+    default speaker's (the parser is called without blocks, so indentation means nothing).
     Each line starts with a zero-width space, so a cue starting with ``#`` is not a comment
     (normalization removes the space before hashing).
     """

@@ -112,9 +112,20 @@ def assemble(
 
     with job_log(log_file):
         check_not_stopped(f"assembling {wav}")
-        assemble_episode(
-            plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
-        )
+        try:
+            assemble_episode(
+                plan_file,
+                build.store,
+                build.output_settings(),
+                wav,
+                srt,
+                timing,
+                build.state / "clips",
+            )
+        except TTSBuildError as exc:
+            # One clear line; the job then fails as Snakemake jobs do (sys.exit in a job hangs it).
+            log.error("ttsbuild: error: %s", exc)
+            raise
 
 
 def encode(build: Build, episode: str, src: str, dest: str, log_file: str | None = None) -> None:
