@@ -27,6 +27,8 @@ from ttsbuild.core.errors import (
     SubtitleError,
     VoiceError,
 )
+from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regular
+from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.request import RenderRequest, Voice
 from ttsbuild.core.text import chunk_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
@@ -69,12 +71,18 @@ class Planner:
             reference = setting.voice
             if reference not in ("", "bundled"):
                 path = self.project.resolve_path(reference, "voice", key + ".voice")
-                if not path.is_file():
+                try:
+                    check_regular(path, MAX_VOICE_BYTES)
+                except NotRegularFileError as exc:
+                    raise self._config_error(
+                        f"{key}: voice file '{reference}' cannot be used: {exc}", key + ".voice"
+                    ) from None
+                except OSError:
                     raise self._config_error(
                         f"{key}: voice file '{reference}' not found (paths are relative to "
                         f"the project directory {self.project.root})",
                         key + ".voice",
-                    )
+                    ) from None
                 reference = str(path)
             elif engine.info.needs_reference_audio:
                 raise self._config_error(
@@ -310,7 +318,36 @@ class Planner:
             )
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
+        _check_timeline(plan)
         return plan
+
+
+def _check_timeline(plan: EpisodePlan) -> None:
+    """Refuse, at plan time, an episode whose known length (pauses, subtitle cue times) is
+    already over :data:`MAX_TIMELINE_SECONDS`; assembly checks the whole timeline again."""
+    limit_ms = MAX_TIMELINE_SECONDS * 1000
+    hours = MAX_TIMELINE_SECONDS // 3600
+    srt = plan.extra.get("srt")
+    if srt is not None:
+        for cue in srt["cues"]:
+            if cue["end_ms"] > limit_ms:
+                raise SubtitleError(
+                    f"cue {cue['number'] or cue['cue']} ends after {hours} hours, the limit of "
+                    "one episode; split the subtitles into episodes",
+                    plan.source,
+                    cue["line"],
+                )
+    total = 0.0
+    for item in plan.items:
+        if isinstance(item, Silence):
+            total += item.milliseconds
+            if total > limit_ms:
+                raise ScriptError(
+                    f"the pauses so far add up to more than {hours} hours, the limit of one "
+                    "episode; split the script into episodes",
+                    plan.source,
+                    item.line,
+                )
 
 
 def plan_project(project: Project) -> dict[str, EpisodePlan]:

@@ -14,6 +14,7 @@ Syntax (one physical line is one utterance; a tag applies until the next speaker
 from __future__ import annotations
 
 import codecs
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ _NAME = re.compile(r"^[^\[\]|:#]+$")
 _PAUSE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms)\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab
 _PARAM_VALUE = re.compile(r"^-?\d+(?:\.\d+)?$")
+#: Physical lines: str.splitlines would also split on U+2028, form feeds and other separators,
+#: shifting every later line number.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def parse_pause(value: str, path: str, line: int) -> Pause:
         )
     amount, unit = float(m.group(1)), m.group(2)
     ms = amount * 1000.0 if unit == "s" else amount
-    if ms > 600_000:
+    if not ms <= 600_000:  # also infinity (a number of 400 digits)
         raise ScriptError(f"pause of {value} is longer than 10 minutes", path, line)
     return Pause(line, ms)
 
@@ -87,7 +91,10 @@ def _parse_params(parts: list[str], path: str, line: int) -> tuple[tuple[str, fl
             )
         if key in params:
             raise ScriptError(f"parameter {key!r} given twice", path, line)
-        params[key] = float(value)
+        number = float(value)
+        if not math.isfinite(number):  # e.g. 400 digits: float() gives inf
+            raise ScriptError(f"parameter {key!r} is not a finite number", path, line)
+        params[key] = number
     return tuple(sorted(params.items()))
 
 
@@ -144,6 +151,18 @@ def _tokens(text: str, path: str, line: int) -> Iterable[tuple[str, str]]:
         pos = end + 1
 
 
+def _physical_lines(source: str) -> list[str]:
+    """The lines of a text as editors number them (\\n, \\r\\n or \\r; nothing else).
+
+    >>> _physical_lines("a\\u2028b\\x0cc\\r\\nd\\n")
+    ['a\\u2028b\\x0cc', 'd']
+    """
+    lines = _LINE_BREAK.split(source)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
     """Parse a whole script into utterances and pauses, in order.
 
@@ -152,7 +171,7 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
     """
     items: list[ScriptItem] = []
     state = _State()
-    for line_no, raw in enumerate(source.splitlines(), start=1):
+    for line_no, raw in enumerate(_physical_lines(source), start=1):
         if raw.lstrip().startswith("#"):
             continue
         control = _CONTROL.search(raw)
