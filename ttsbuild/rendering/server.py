@@ -19,6 +19,8 @@ import logging
 import os
 import socket
 import socketserver
+import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -48,11 +50,118 @@ def identity() -> str:
     return h.hexdigest()[:16]
 
 
+#: The longest request line the server reads (a batch of thousands of jobs fits easily).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+#: How much of a server's error text a client prints.
+MAX_ERROR_CHARS = 2000
+
+
+def _private_dir(path: Path) -> Path:
+    """``path`` as a directory only this user can enter: created 0700 if missing, and refused
+    if it is a symlink, another user's, or open to others (someone may have planted it)."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)  # mkdir applies the umask, which can only remove bits
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise RenderError(
+            f"{path}: the render server's directory is not a private directory of this user "
+            "(a symlink, another user's, or open to others); remove it or set XDG_RUNTIME_DIR"
+        )
+    return path
+
+
+def socket_dir() -> Path:
+    """The per-user directory of render server sockets: ``$XDG_RUNTIME_DIR/ttsbuild`` (that
+    directory is private by specification), else ``<tmp>/ttsbuild-<uid>``, made 0700 before
+    any socket is bound in it."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and Path(runtime).is_dir():
+        return _private_dir(Path(runtime) / "ttsbuild")
+    return _private_dir(Path(tempfile.gettempdir()) / f"ttsbuild-{os.getuid()}")
+
+
 def socket_path(project_root: Path) -> Path:
-    """A short socket path (Unix sockets allow ~100 bytes) unique to the project and user."""
+    """A short socket path (Unix sockets allow ~100 bytes) unique to the project, in the
+    user's private socket directory."""
     digest = hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / f"ttsbuild-{os.getuid()}-{digest}.sock"
+    return socket_dir() / f"{digest}.sock"
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
+def printable(text: object, limit: int = MAX_ERROR_CHARS) -> str:
+    """Text from another process made safe for a terminal: control characters (escape
+    sequences) escaped, and cut to ``limit`` characters.
+
+    >>> printable("bad\\x1b[2Jthing")
+    'bad\\\\x1b[2Jthing'
+    """
+    out = "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in str(text)[: limit + 1]
+    )
+    return out if len(out) <= limit else out[:limit] + "..."
+
+
+class RequestError(ValueError):
+    """A request the server refuses (malformed, or naming paths outside its project)."""
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _parse_render(message: Mapping[str, Any], roots: Sequence[Path]) -> dict[str, Any]:
+    """A render request, checked against its schema and the project the server serves:
+    the store and every voice file must lie inside the project (or the folders its config
+    allows); segment keys are keys."""
+    from ttsbuild.store.segments import valid_key
+
+    store = message.get("store")
+    jobs = message.get("jobs")
+    engines = message.get("engines", {})
+    qa = message.get("qa")
+    if not isinstance(store, str) or not isinstance(jobs, list):
+        raise RequestError("a render request needs 'store' (a string) and 'jobs' (a list)")
+    store_path = Path(store).resolve()
+    if not _inside(store_path, roots):
+        raise RequestError(f"store {printable(store, 200)!r} is outside the served project")
+    if not isinstance(engines, dict) or not all(
+        isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+        for v in engines.values()
+    ):
+        raise RequestError("'engines' must map engine names to string options")
+    for name, opts in engines.items():
+        ckpt = opts.get("checkpoint_dir", "")
+        if ckpt and not _inside(Path(ckpt).resolve(), roots):
+            raise RequestError(
+                f"engine {printable(name, 80)!r}: checkpoint_dir is outside the project"
+            )
+    if qa is not None and not isinstance(qa, dict):
+        raise RequestError("'qa' must be an object or null")
+    if qa is not None:
+        model = str(qa.get("model", "base"))
+        if model != "base" and not _inside(Path(model).resolve(), roots):
+            raise RequestError("qa.model is outside the served project")
+    parsed = []
+    for data in jobs:
+        if not isinstance(data, dict):
+            raise RequestError("every job must be an object")
+        try:
+            job = RenderJob.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RequestError(f"malformed job ({printable(exc, 200)})") from None
+        if not valid_key(job.key):
+            raise RequestError(f"not a segment key: {printable(job.key, 80)!r}")
+        ref = job.request.voice.reference
+        if ref and ref != "bundled" and not _inside(Path(ref).resolve(), roots):
+            raise RequestError(f"{job.where}: voice file is outside the served project")
+        parsed.append(job)
+    return {"store": store_path, "jobs": parsed, "engines": engines, "qa": qa}
 
 
 def _jobs_payload(jobs: Sequence[Any]) -> list[dict[str, Any]]:
@@ -63,16 +172,37 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
-        for raw in self.rfile:
+        try:
+            uid = peer_uid(self.connection)
+        except OSError:
+            uid = -1
+        if uid != os.getuid():
+            log.warning("ttsbuild: render server refused a connection from uid %s", uid)
+            return  # another user (or unknown): closed without a word
+        while True:
+            raw = self.rfile.readline(MAX_REQUEST_BYTES + 1)
+            if not raw:
+                return
             self.server.touch()
-            try:
-                message = json.loads(raw)
-                reply = self.server.dispatch(message)
-            except Exception as exc:  # noqa: BLE001 - a bad request must not kill the server
-                reply = {"ok": False, "error": f"render server: {exc}"}
+            op = None
+            if len(raw) > MAX_REQUEST_BYTES:
+                reply: dict[str, Any] = {"ok": False, "error": "render server: request too long"}
+                while not raw.endswith(b"\n"):  # skip the rest of the line, in bounded reads
+                    raw = self.rfile.readline(1 << 20)
+                    if not raw:
+                        return
+            else:
+                try:
+                    message = json.loads(raw)
+                    if not isinstance(message, dict):
+                        raise RequestError("a request is a JSON object with an 'op'")
+                    op = message.get("op")
+                    reply = self.server.dispatch(message)
+                except Exception as exc:  # noqa: BLE001 - a bad request must not kill anything
+                    reply = {"ok": False, "error": f"render server: {printable(exc, 500)}"}
             self.wfile.write((json.dumps(reply) + "\n").encode())
             self.wfile.flush()
-            if message.get("op") == "stop":
+            if op == "stop":
                 threading.Thread(target=self.server.shutdown, daemon=True).start()
                 return
 
@@ -80,8 +210,9 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
-    def __init__(self, path: Path, idle_seconds: float):
+    def __init__(self, path: Path, idle_seconds: float, roots: Sequence[Path]):
         self.path = path
+        self.roots = tuple(roots)  # what requests may name: the project (and its store)
         self.idle_seconds = idle_seconds
         self.last_used = time.monotonic()
         self.render_lock = threading.Lock()
@@ -100,21 +231,20 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         if op == "render":
             from ttsbuild.rendering.render import render_jobs
 
-            jobs = [RenderJob.from_dict(j) for j in message["jobs"]]
+            request = _parse_render(message, self.roots)
             options = {
-                name: EngineOptions.from_dict(opts)
-                for name, opts in message.get("engines", {}).items()
+                name: EngineOptions.from_dict(opts) for name, opts in request["engines"].items()
             }
-            qa = QASettings.from_dict(message["qa"]) if message.get("qa") else None
+            qa = QASettings.from_dict(request["qa"]) if request["qa"] else None
             with self.render_lock:  # one render at a time: one model, deterministic order
                 try:
-                    n = render_jobs(jobs, Path(message["store"]), options, qa)
+                    n = render_jobs(request["jobs"], request["store"], options, qa)
                 except TTSBuildError as exc:
                     return {"ok": False, "error": str(exc)}
                 finally:
                     self.touch()
             return {"ok": True, "rendered": n}
-        return {"ok": False, "error": f"unknown op {op!r}"}
+        return {"ok": False, "error": f"unknown op {printable(op, 80)!r}"}
 
     def watch_idle(self) -> None:
         while True:
@@ -143,12 +273,17 @@ def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> d
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
+        if peer_uid(sock) != os.getuid():  # never send a script to another user's process
+            raise ConnectionError(f"{path}: the render server runs as another user")
         sock.sendall((json.dumps(message) + "\n").encode())
         with sock.makefile("rb") as f:
             line = f.readline()
     if not line:
         raise ConnectionError("render server closed the connection")
-    return json.loads(line)
+    reply = json.loads(line)
+    if not isinstance(reply, dict):
+        raise ValueError("render server: not a reply")
+    return reply
 
 
 def probe(path: Path) -> dict[str, Any] | None:
@@ -165,9 +300,13 @@ def probe(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def serve(project_root: Path, idle_seconds: float = 900.0) -> None:
-    """Run a render server for a project in the foreground until idle or stopped."""
+def serve(project_root: Path, idle_seconds: float = 900.0, allowed: Sequence[Path] = ()) -> None:
+    """Run a render server for a project in the foreground until idle or stopped.
+
+    Requests may name paths only inside ``project_root`` and ``allowed`` (the project's store
+    and ``allow_outside`` folders)."""
     path = socket_path(project_root)
+    roots = [project_root.resolve(), *(Path(p).resolve() for p in allowed)]
     with _start_lock(path):
         hello = probe_quiet(path)
         if hello is not None:
@@ -176,8 +315,7 @@ def serve(project_root: Path, idle_seconds: float = 900.0) -> None:
             )
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        server = _Server(path, idle_seconds)
-    os.chmod(path, 0o600)
+        server = _Server(path, idle_seconds, roots)  # bound inside the private directory
     log.info("ttsbuild: render server for %s listening on %s", project_root, path)
     threading.Thread(target=server.watch_idle, daemon=True).start()
     try:
@@ -276,5 +414,5 @@ def render_remote(
     }
     reply = _request(path, message, timeout=None)
     if not reply.get("ok"):
-        raise RenderError(reply.get("error", "render server failed"))
+        raise RenderError(printable(reply.get("error", "render server failed")))
     return int(reply["rendered"])
