@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -9,8 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ttsbuild.config.settings import EngineOptions, QASettings
-from ttsbuild.core.audio import Audio, check_audio, write_audio
+from ttsbuild.core.audio import Audio, check_audio, encode_wav
 from ttsbuild.core.errors import RenderError, TTSBuildError
+from ttsbuild.core.fsutil import write_bytes_atomic
 from ttsbuild.core.request import RenderRequest
 from ttsbuild.planning.key import derive_seed
 from ttsbuild.rendering.batch import RenderJob
@@ -102,6 +104,7 @@ def render_one(
         started = time.perf_counter()
         audio, verdict = render_checked(job, options, qa)
         seconds = time.perf_counter() - started
+        data = encode_wav(audio)
         sidecar = Sidecar(
             job.key,
             job.request,
@@ -111,9 +114,10 @@ def render_one(
             audio.num_samples,
             audio.sample_rate,
             verdict.to_dict() if verdict is not None else None,
+            hashlib.sha256(data).hexdigest(),
         )
-        write_sidecar(store, sidecar)
-        write_audio(dest, audio)
+        write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
+        write_bytes_atomic(dest, data)
         log.debug("rendered %s %s in %.2f s", job.key, job.where, seconds)
         return True
 
