@@ -525,3 +525,19 @@ def test_keep_going_renders_every_other_batch(project):
     resumed = project.snakemake("-j1", "out/ep1.wav")
     assert resumed.returncode == 0, resumed.output
     assert rendered_count(resumed) == 2
+
+
+@pytest.mark.slow
+def test_snakemake_level_failure_is_not_reported_as_success(project):
+    """Issue 18 finding 10: after a failure Snakemake reports itself (here: a target no rule
+    makes, as with a missing input or a locked directory), neither onsuccess nor onerror runs;
+    the at-exit report said "build succeeded" and wrote success: true with exit code 1."""
+    import json
+
+    (project.path / "out/ep1.wav").unlink()
+    result = project.snakemake("-j1", "out/ep1.wav", "out/nosuch.txt")
+    assert result.returncode != 0
+    assert "build succeeded" not in result.output
+    assert "ttsbuild: build FAILED" in result.output
+    report = json.loads((project.path / "out/build-report.json").read_text())
+    assert report["success"] is False

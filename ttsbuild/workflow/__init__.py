@@ -20,7 +20,13 @@ from ttsbuild.config.schema import DEFAULT_CONFIG_FILE, read_config_file
 from ttsbuild.core.errors import TTSBuildError
 from ttsbuild.workflow.build import Build
 from ttsbuild.workflow.lock import claim_workdir
-from ttsbuild.workflow.logs import fail, quiet_snakemake_restore_warnings, setup_logging
+from ttsbuild.workflow.logs import (
+    fail,
+    quiet_snakemake_restore_warnings,
+    setup_logging,
+    snakemake_failed,
+    watch_snakemake_errors,
+)
 
 log = logging.getLogger("ttsbuild")
 
@@ -65,6 +71,7 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
         fail(exc)
         raise  # unreachable: fail() exits
     if main and workflow is not None:
+        watch_snakemake_errors()
         atexit.register(_report_at_exit, build, workflow)
     return build
 
@@ -95,10 +102,13 @@ def release_models() -> None:
 
 
 def _report_at_exit(build: Build, workflow: Any) -> None:
+    """Report the runs that end without onsuccess/onerror: "Nothing to be done" (a success),
+    and Snakemake-level failures (missing input, locked directory, disk full), which exit 1
+    and must not be reported as a success."""
     executed = getattr(workflow, "executor_plugin", None) is not None
     if executed and not workflow.dryrun and not build.reported:
         with contextlib.suppress(Exception):  # never turn a finished build into a crash
-            finish(build, success=True)
+            finish(build, success=not snakemake_failed())
 
 
 def finish(build: Build, success: bool) -> None:
