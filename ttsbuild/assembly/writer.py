@@ -34,7 +34,7 @@ def _stream(
     """Write ``total`` samples to ``path``: silence, with each (start, samples) piece placed."""
     import soundfile as sf
 
-    fmt, subtype = output_format(path, rate)
+    fmt, subtype = output_format(path, rate, total)
     zeros = np.zeros(rate * 10, dtype=np.float32)
     with atomic_path(path) as tmp:
         with sf.SoundFile(str(tmp), "w", rate, 1, subtype=subtype, format=fmt) as out:

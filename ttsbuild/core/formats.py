@@ -20,7 +20,7 @@ OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 #: The longest episode timeline (docs/reliability.md): checked when planning (pauses and
 #: subtitle cue times) and again when assembling (the whole timeline).
 MAX_TIMELINE_SECONDS = 48 * 3600
-#: A RIFF WAV's sizes are 32-bit: above this many 16-bit samples (about 24.8 hours at 48 kHz)
+#: A RIFF WAV's sizes are 32-bit: above this many 16-bit samples (24.8 hours at 24 kHz, 12.4 at 48)
 #: the episode is written as RF64, the 64-bit WAV that libsndfile and common readers read.
 WAV_MAX_SAMPLES = (0xFFFFFFFF - 1024) // 2
 
