@@ -541,3 +541,80 @@ def test_snakemake_level_failure_is_not_reported_as_success(project):
     assert "ttsbuild: build FAILED" in result.output
     report = json.loads((project.path / "out/build-report.json").read_text())
     assert report["success"] is False
+
+
+def _build_in_process(project: ProjectDir, monkeypatch):
+    """The Build the Snakefile makes, in this process (fake engine, project directory)."""
+    from ttsbuild import workflow
+    from ttsbuild.config.schema import read_config_file
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    monkeypatch.setenv("TTSBUILD_FAKE_LOADS", str(project.loads_file))
+    monkeypatch.chdir(project.path)
+    return workflow.Build(read_config_file(project.path / CONFIG, CONFIG), root=str(project.path))
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        (28, "no space left on the device; free some space and build again"),  # ENOSPC
+        (30, "read-only file system; make it writable"),  # EROFS
+    ],
+    ids=["disk-full", "read-only"],
+)
+def test_machine_faults_are_one_line_naming_the_path_and_the_fix(
+    project, monkeypatch, caplog, code, fix
+):
+    """Issue 18 finding 9: ENOSPC or a read-only store gave Snakemake's RuleException and stack
+    lines; the rule body now says what happened, where, and what to do (in-process: the rule
+    body the Snakefile calls)."""
+    import errno
+    import logging
+
+    from ttsbuild import workflow
+    from ttsbuild.assembly import writer
+    from ttsbuild.core.errors import TTSBuildError
+
+    assert errno.errorcode[code] in ("ENOSPC", "EROFS")
+    wav = str(project.path / "out/ep1.wav")
+    before = (project.path / "out/ep1.wav").read_bytes()
+
+    def fault(path, *args, **kwargs):
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(writer, "_stream", fault)
+    build = _build_in_process(project, monkeypatch)
+    args = (build.plan_file("ep1"), wav, "out/ep1.srt", "out/ep1.timing.json")
+    with caplog.at_level(logging.ERROR, logger="ttsbuild"), pytest.raises(TTSBuildError) as info:
+        workflow.assemble(build, *args)
+    assert str(info.value).startswith(f"{wav}: {fix}")
+    assert str(info.value).endswith("(stored segments are kept)")
+    assert [r.getMessage() for r in caplog.records] == [f"ttsbuild: error: {info.value}"]
+    assert (project.path / "out/ep1.wav").read_bytes() == before  # nothing lost
+
+
+def test_segment_deleted_or_corrupt_at_assembly_is_one_line(project, monkeypatch, caplog):
+    """Finding 9: a segment deleted mid-build, or garbage in its place, is one line naming the
+    segment and the fix, not a decoder traceback."""
+    import logging
+
+    from ttsbuild import workflow
+    from ttsbuild.core.errors import StoreError
+
+    build = _build_in_process(project, monkeypatch)
+    segments = sorted((project.path / "build/segments").glob("*.wav"))
+    args = (build.plan_file("ep1"), "out/ep1.wav", "out/ep1.srt", "out/ep1.timing.json")
+    segments[0].unlink()
+    with caplog.at_level(logging.ERROR, logger="ttsbuild"), pytest.raises(StoreError) as missing:
+        workflow.assemble(build, *args)
+    assert str(missing.value).startswith(f"{segments[0]}: stored segment is missing")
+    segments[0].touch()
+    segments[0].write_bytes(b"RIFF garbage" * 100)
+    with pytest.raises(StoreError) as garbage:
+        workflow.assemble(build, *args)
+    assert str(garbage.value).startswith(f"{segments[0]}: stored segment is corrupt")
+    assert "run 'ttsbuild verify --delete' and build again" in str(garbage.value)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"ttsbuild: error: {missing.value}",
+        f"ttsbuild: error: {garbage.value}",
+    ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,22 +77,56 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
     return build
 
 
+_FAULTS = {
+    errno.ENOSPC: "no space left on the device; free some space and build again",
+    errno.EDQUOT: "disk quota exceeded; free some space and build again",
+    errno.EROFS: "read-only file system; make it writable (or set 'store:' to a writable "
+    "folder) and build again",
+    errno.EACCES: "permission denied; fix the folder's permissions and build again",
+    errno.EPERM: "operation not permitted; fix the folder's permissions and build again",
+}
+
+
+@contextlib.contextmanager
+def _one_line_errors(what: str, say_domain_errors: bool = True) -> Iterator[None]:
+    """A rule body's failure as one ttsbuild line naming the file and the fix (Snakemake still
+    fails the job); machine faults (disk full, read-only store) become TTSBuildErrors. Nothing
+    stored is lost: every write is atomic."""
+    try:
+        yield
+    except TTSBuildError as exc:
+        if say_domain_errors:  # the render loop names each failing line itself
+            log.error("ttsbuild: error: %s", exc)
+        raise
+    except OSError as exc:
+        fix = _FAULTS.get(exc.errno or 0)
+        if fix is None:
+            raise
+        where = exc.filename or what
+        error = TTSBuildError(f"{where}: {fix} (stored segments are kept)")
+        log.error("ttsbuild: error: %s", error)
+        raise error from None
+
+
 def render_batch(build: Build, batch_id: str, outputs: list[str] | None = None) -> None:
-    build.render_batch(batch_id, outputs)
+    with _one_line_errors(f"render batch {batch_id}", say_domain_errors=False):
+        build.render_batch(batch_id, outputs)
 
 
 def assemble(build: Build, plan_file: str, wav: str, srt: str, timing: str) -> None:
     from ttsbuild.assembly.assemble import assemble_episode
 
-    assemble_episode(
-        plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
-    )
+    with _one_line_errors(wav):
+        assemble_episode(
+            plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
+        )
 
 
 def encode(src: str, dest: str) -> None:
     from ttsbuild.delivery.encode import transcode
 
-    transcode(src, dest)
+    with _one_line_errors(dest):
+        transcode(src, dest)
 
 
 def release_models() -> None:
