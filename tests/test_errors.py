@@ -27,6 +27,7 @@ CONFIG = "config/config.yaml"
 def _error_line(result) -> str:
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("ttsbuild: error:")]
     assert len(lines) == 1, result.output
+    assert len(lines[0]) < 1000, lines[0][:2000]  # bounded, whatever the input (finding 7)
     assert "Traceback" not in result.output
     return lines[0]
 
@@ -314,6 +315,12 @@ CASES = [
             + "".join(f"  - &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10)),
         ),
         "config/config.yaml:1: invalid YAML: the config expands to more than 100000 values",
+    ),
+    # finding 7: a huge value quoted in a schema error is cut short (the line stays bounded)
+    (
+        CONFIG,
+        C + "max_chars: [" + "lol, " * 50_000 + "lol]\n",
+        "config/config.yaml:9: 'max_chars': ['lol', 'lol', 'lol',",
     ),
     # finding 7: a 5,000-digit cue number
     (

@@ -153,7 +153,8 @@ def _error_message(error: Any) -> tuple[str | Sequence[str], str]:
         )
     if error.validator == "required":
         return path, f"{where} is missing {error.message.split(' is a required')[0]}"
-    return path, f"{where}: {error.message}"
+    message = error.message  # quotes the bad value, which may be huge: keep the line short
+    return path, f"{where}: {message if len(message) <= 300 else message[:300] + '...'}"
 
 
 def validate_config(config: dict[str, Any], config_file: str, config_path: Path | None) -> None:
