@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 #: Bump when clip preparation or its measurements change (invalidates the clip cache).
-CLIP_CACHE_VERSION = 3
+CLIP_CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,10 @@ class ClipCache:
     that shape them.
 
     ``<key>-<file>.f32`` holds the samples (raw float32) and ``<key>-<file>.info`` the length,
-    true peak and loudness blocks (raw float64), so reading one back costs a single small read,
-    no parsing. ``<file>`` identifies the segment file (device, inode, size, modification time):
-    a segment rendered again (``verify --delete``, then a build) or altered in place gets new
-    clips, never the ones prepared from its old content. A clip is prepared only from a
+    true peak, block count and loudness blocks (raw float64), so reading one back costs a
+    single small read, no parsing. ``<file>`` identifies the segment file (device, inode, size,
+    modification time): a segment rendered again (``verify --delete``, then a build) or altered
+    in place gets new clips, never the ones prepared from its old content. A clip is prepared only from a
     segment whose bytes match the sha256 its sidecar recorded at render time.
     """
 
@@ -143,10 +143,14 @@ class ClipCache:
         if self.dir is None:
             self._audio[key] = audio
         else:
+            # A cache: atomic but not fsynced (an fsync per file was most of a cold assembly
+            # of a long subtitle episode); readers check the sizes of what they read.
             name = self.name(key)
-            write_bytes_atomic(self.dir / f"{name}.f32", audio.samples.tobytes())
-            meta = np.concatenate([[info.samples, info.true_peak], info.blocks]).astype(np.float64)
-            write_bytes_atomic(self.dir / f"{name}.info", meta.tobytes())
+            write_bytes_atomic(self.dir / f"{name}.f32", audio.samples.tobytes(), durable=False)
+            meta = np.concatenate(
+                [[info.samples, info.true_peak, info.blocks.size], info.blocks]
+            ).astype(np.float64)
+            write_bytes_atomic(self.dir / f"{name}.info", meta.tobytes(), durable=False)
         return audio, info
 
     def info(self, key: str) -> ClipInfo:
@@ -158,8 +162,8 @@ class ClipCache:
                     raw = np.fromfile(self.dir / f"{self.name(key)}.info", dtype=np.float64)
                 except OSError:
                     raw = None
-            if raw is not None and raw.size >= 2:
-                info = ClipInfo(int(raw[0]), float(raw[1]), raw[2:])
+            if raw is not None and raw.size >= 3 and raw.size == 3 + int(raw[2]):
+                info = ClipInfo(int(raw[0]), float(raw[1]), raw[3:])
             else:
                 info = self._prepare(key)[1]
             self._info[key] = info

@@ -21,11 +21,15 @@ _FILE_MODE = 0o666 & ~_current_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(
+    dest: str | Path, suffix: str | None = None, durable: bool = True
+) -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; on success it is fsynced and renamed to ``dest``.
 
     On any exception the temporary file is removed and ``dest`` is left untouched, so a
-    partially written file can never appear under a final name.
+    partially written file can never appear under a final name. ``durable=False`` skips the
+    fsyncs (a cache whose reader checks what it reads: after a power loss such a file may be
+    empty or short, never another file's content).
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -39,14 +43,16 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
     try:
         os.chmod(tmp, _FILE_MODE)
         yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        if durable:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_dir(dest.parent)
+    if durable:
+        _fsync_dir(dest.parent)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -58,8 +64,8 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def write_bytes_atomic(dest: str | Path, data: bytes) -> None:
-    with atomic_path(dest) as tmp:
+def write_bytes_atomic(dest: str | Path, data: bytes, durable: bool = True) -> None:
+    with atomic_path(dest, durable=durable) as tmp:
         tmp.write_bytes(data)
 
 
