@@ -202,6 +202,9 @@ def test_planted_socket_directory_is_refused(runtime_dir, tmp_path, planted):
         target.symlink_to(elsewhere)
     with pytest.raises(RenderError, match="not a private directory of this user"):
         server.socket_path(tmp_path / "show")
+    assert server.connect(tmp_path / "show", "use") is None  # builds render locally instead
+    with pytest.raises(RenderError, match="not a private directory of this user"):
+        server.connect(tmp_path / "show", "on")
 
 
 GARBAGE = [

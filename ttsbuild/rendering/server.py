@@ -366,7 +366,13 @@ def connect(project_root: Path, mode: str, idle_seconds: float = 900.0) -> Path 
     """The socket of a compatible server to render through, or None to render locally."""
     if mode == "off":
         return None
-    path = socket_path(project_root)
+    try:
+        path = socket_path(project_root)
+    except RenderError as exc:  # a planted directory: never use it; render here unless required
+        if mode == "on":
+            raise
+        log.warning("ttsbuild: not using a render server: %s", exc)
+        return None
     hello = probe(path)
     mine = identity()
     if hello is not None and hello.get("identity") != mine:
