@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import rendered_count
-from ttsbuild.rendering import server
+from ttsbuild.rendering import guard, server
 
 
 def _start(project, *extra: str) -> subprocess.Popen:
@@ -308,4 +308,4 @@ def test_server_error_text_is_escaped_before_printing(monkeypatch):
     text = str(info.value)
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b]0;owned" in text
-    assert len(text) <= server.MAX_ERROR_CHARS + 3
+    assert len(text) <= guard.MAX_ERROR_CHARS + 3
