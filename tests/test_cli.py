@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import rendered_count
+from tests.conftest import FAKE_CONFIG, rendered_count
 from ttsbuild.cli import commands as cli
 
 
@@ -200,3 +200,47 @@ def test_check_warns_about_an_untagged_line_after_a_tagged_one(make_project):
         "line only; repeat the tag, or indent the lines under a tag line of their own "
         "(docs/script.md)"
     ]
+
+
+def test_verify_catches_same_length_alteration(make_project):
+    """Issue 18 finding 5: every sample byte inverted, same length, still decodes: "0 corrupt"
+    before; the sidecar now records the file's sha256 and verify compares it."""
+    project = make_project()
+    _build(project)
+    store = project.path / "build/segments"
+    victim = sorted(store.glob("*.wav"))[1]
+    data = victim.read_bytes()
+    victim.write_bytes(data[:44] + bytes(255 - b for b in data[44:]))  # header kept
+    report = project.ttsbuild("verify")
+    assert report.returncode == 1, report.output
+    assert f"corrupt: {victim}: content differs from the sha256 its sidecar recorded" in (
+        report.stdout
+    )
+    assert "1 corrupt" in report.stdout
+
+
+@pytest.mark.slow
+def test_corrupt_segment_cannot_poison_the_clip_cache(make_project):
+    """Issue 18 finding 4: a truncated segment, then a trim_db change, gave a short episode
+    (exit 0), and verify --delete plus a rebuild (even --forceall) kept it short. Now the
+    build refuses the corrupt segment with one line naming it and the fix, and the documented
+    repair (verify --delete, build) gives exactly the episode a clean build gives."""
+    clean = make_project(name="clean")
+    clean.write("config/config.yaml", FAKE_CONFIG + "output: {trim_db: -40}\n")
+    assert clean.snakemake("-j1", "out/ep1.wav").returncode == 0
+    expected = (clean.path / "out/ep1.wav").read_bytes()
+
+    project = make_project()
+    _build(project)
+    victim = sorted((project.path / "build/segments").glob("*.wav"))[2]
+    victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) * 2 // 3])
+    project.write("config/config.yaml", FAKE_CONFIG + "output: {trim_db: -40}\n")
+    broken = project.snakemake("-j1", "out/ep1.wav")
+    assert broken.returncode != 0
+    assert f"{victim}: stored segment is corrupt" in broken.output
+    assert "run 'ttsbuild verify --delete' and build again" in broken.output
+    assert project.ttsbuild("verify", "--delete").returncode == 0
+    repaired = project.snakemake("-j1", "out/ep1.wav")
+    assert repaired.returncode == 0, repaired.output
+    assert rendered_count(repaired) == 1
+    assert (project.path / "out/ep1.wav").read_bytes() == expected

@@ -27,6 +27,7 @@ CONFIG = "config/config.yaml"
 def _error_line(result) -> str:
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("ttsbuild: error:")]
     assert len(lines) == 1, result.output
+    assert len(lines[0]) < 1000, lines[0][:2000]  # bounded, whatever the input (finding 7)
     assert "Traceback" not in result.output
     return lines[0]
 
@@ -215,7 +216,7 @@ CASES = [
     (
         CONFIG,
         C.replace("scripts/ep1.txt", "scripts"),
-        "scripts: cannot read script: Is a directory",
+        "scripts: cannot read script: it is a directory, not a regular file",
     ),
     (CONFIG, "characters: [oops\n", "config/config.yaml:2: invalid YAML"),
     (
@@ -236,6 +237,126 @@ CASES = [
         CONFIG,
         "!!python/object/apply:os.system ['touch pwned']\n",
         "config/config.yaml:1: invalid YAML: could not determine a constructor for the tag",
+    ),
+    # issue 18, finding 1: an episode name is a file name; it may not leave out/ or build/plans/
+    (
+        CONFIG,
+        C.replace("  ep1: {source", '  "../../../victim": {source'),
+        "config/config.yaml:8: 'episodes': the name '../../../victim' is not allowed",
+    ),
+    *(
+        (CONFIG, C.replace("  ep1: {source", f"  {name}: {{source"), expected)
+        for name, expected in [
+            ('"a/b"', "the name 'a/b' is not allowed"),
+            ('"ep 1"', "the name 'ep 1' is not allowed"),
+            ('"ep1;rm -rf"', "the name 'ep1;rm -rf' is not allowed"),
+            ('""', "the name '' is not allowed"),
+            ('"ep\\n1"', "the name 'ep\\n1' is not allowed"),
+            ('".hidden"', "the name '.hidden' is not allowed"),
+            ("e" * 101, "the name 'eeeee"),
+        ]
+    ),
+    # finding 12: a relative store may not climb out of the project unless allowed
+    (
+        CONFIG,
+        C + "store: ../../../somewhere\n",
+        "config/config.yaml:9: store '../../../somewhere' is outside the project directory",
+    ),
+    # finding 2: NaN and infinity in every number of the config
+    *(
+        (CONFIG, C + f"{section}:\n  {key}: {value}\n", f"config/config.yaml:10: '{section}.{key}'")
+        for section, key in [
+            ("output", "loudness_lufs"),
+            ("output", "trim_db"),
+            ("output", "peak_dbfs"),
+            ("output", "gap_ms"),
+            ("output", "chunk_gap_ms"),
+            ("output", "padding_ms"),
+            ("output", "fade_ms"),
+            ("qa", "max_wer"),
+            ("render_server", "idle_seconds"),
+        ]
+        for value in (".nan", ".inf", "-.inf")
+    ),
+    *(
+        (
+            CONFIG,
+            C.replace(
+                "{source: scripts/ep1.txt}", f"{{source: scripts/ep1.txt, timing: {{{key}: {v}}}}}"
+            ),
+            f"config/config.yaml:8: 'episodes.ep1.timing.{key}': {shown} is not a finite number",
+        )
+        for key in ("shift_tolerance_ms", "max_stretch")
+        for v, shown in ((".nan", "nan"), (".inf", "inf"))
+    ),
+    (
+        CONFIG,
+        C.replace("speed: 1.1", "speed: .nan"),
+        "config/config.yaml:4: 'characters.alice.params.speed': nan is not a finite number",
+    ),
+    # finding 2: ... and in script parameters and pauses
+    (SCRIPT, "[alice|speed:nan] Hi.\n", "scripts/ep1.txt:1: bad parameter 'speed:nan'"),
+    (SCRIPT, "[alice|speed:inf] Hi.\n", "scripts/ep1.txt:1: bad parameter 'speed:inf'"),
+    (SCRIPT, "[alice|speed:1e999] Hi.\n", "scripts/ep1.txt:1: bad parameter"),
+    (
+        SCRIPT,
+        "[alice|speed:" + "9" * 400 + "] Hi.\n",
+        "scripts/ep1.txt:1: parameter 'speed' is not a finite number",
+    ),
+    (
+        SCRIPT,
+        "Hi.\n[pause:" + "9" * 400 + "s]\n",
+        "scripts/ep1.txt:2: pause of " + "9" * 400 + "s is longer than 10 minutes",
+    ),
+    # finding 8: only \n, \r\n and \r end a line (not U+2028, U+0085, form feeds...)
+    (
+        SCRIPT,
+        "Fine.\nA\u2028B.\nC\u2029D.\n[Carol] x\n",
+        "scripts/ep1.txt:4: unknown character",
+    ),
+    (
+        SCRIPT,
+        "Fine.\r\nA\x1c\x1dB.\r\n[Carol] x\r\n",
+        "scripts/ep1.txt:2: control character U+001C",
+    ),
+    (SCRIPT, "Fine.\rA.\r[Carol] x\r", "scripts/ep1.txt:3: unknown character"),
+    (SCRIPT, "Fine.\nA\x0cB.\n", "scripts/ep1.txt:2: control character U+000C"),
+    (SCRIPT, "Fine.\nA\u2028B.\nC\x85D.\n", "scripts/ep1.txt:3: control character U+0085"),
+    # finding 7: a "billion laughs" config is refused before it is expanded
+    (
+        CONFIG,
+        C.replace("{source: scripts/ep1.txt}", "{source: scripts/ep1.txt, title: *l9}").replace(
+            "engine: fake\n",
+            "engine: fake\nx-laughs:\n  - &l0 lol\n"
+            + "".join(f"  - &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10)),
+        ),
+        "config/config.yaml:1: invalid YAML: the config expands to more than 100000 values",
+    ),
+    # finding 7: a huge value quoted in a schema error is cut short (the line stays bounded)
+    (
+        CONFIG,
+        C + "max_chars: [" + "lol, " * 50_000 + "lol]\n",
+        "config/config.yaml:9: 'max_chars': ['lol', 'lol', 'lol',",
+    ),
+    # finding 7: a 5,000-digit cue number
+    (
+        "subs/ep1.srt",
+        "1\n00:00:01,000 --> 00:00:02,000\nHello.\n\n" + "7" * 5000 + "\n00:00:03,000 --> "
+        "00:00:04,000\nAgain.\n",
+        "subs/ep1.srt:5: cue number 777777777777... is too long (at most 9 digits)",
+        {CONFIG: C.replace("scripts/ep1.txt", "subs/ep1.srt")},
+    ),
+    # finding 3: a documented maximum timeline length, checked at plan time
+    (
+        SCRIPT,
+        "Hi.\n" + "[pause:600s]\n" * 300,
+        "scripts/ep1.txt:290: the pauses so far add up to more than 48 hours",
+    ),
+    (
+        "subs/ep1.srt",
+        "1\n00:00:01,000 --> 00:00:02,000\nHello.\n\n2\n49:00:00,000 --> 49:00:01,000\nLate.\n",
+        "subs/ep1.srt:6: cue 2 ends after 48 hours, the limit of one episode",
+        {CONFIG: C.replace("scripts/ep1.txt", "subs/ep1.srt")},
     ),
     # another episode's script is broken: every episode is planned before anything renders
     (
@@ -277,13 +398,73 @@ def test_bad_input_gives_one_clear_line(project, case):
 
 #: One case of each kind through a real ``snakemake`` run: script, config value, YAML syntax,
 #: another episode's script.
-E2E = [CASES[0], CASES[27], CASES[-5], CASES[-1]]
+E2E = [
+    CASES[0],
+    CASES[27],
+    next(c for c in CASES if c[1] == "- a\n- b\n"),
+    CASES[-1],
+    next(c for c in CASES if "victim" in c[2]),  # issue 18 finding 1: even -n wrote the plan
+]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", E2E, ids=[f"e2e-{t[0][:6]}" for t in E2E])
 def test_bad_input_through_snakemake(project, case):
     _check_case(project, case, lambda p: p.snakemake("-j1", "out/ep1.wav"))
+
+
+@pytest.mark.slow
+def test_episode_name_cannot_write_outside_the_project_even_in_a_dry_run(project):
+    victim = project.path.parent / "victim.json"
+    victim.write_text("keep me")
+    project.write(CONFIG, C.replace("  ep1: {source", '  "../victim": {source'))
+    result = project.snakemake("-n")
+    assert result.returncode != 0
+    assert "the name '../victim' is not allowed" in _error_line(result)
+    assert victim.read_text() == "keep me"
+    assert not (project.path / "build/victim.json").exists()
+
+
+def test_fifo_and_devices_are_refused_without_blocking(project, tmp_path):
+    """Finding 6/7: a FIFO as a script blocked ``check``; /dev/zero as a source or voice ran
+    out of memory. Only regular files are opened, without blocking, with a size limit."""
+    fifo = project.path / "scripts/fifo.txt"
+    os.mkfifo(fifo)
+    project.write(CONFIG, C.replace("scripts/ep1.txt", "scripts/fifo.txt"))
+    assert "scripts/fifo.txt: cannot read script: it is a FIFO, not a regular file" in (
+        _error_line(project.plan_in_process())
+    )
+    os.symlink("/dev/zero", project.path / "scripts/zero.txt")
+    project.write(
+        CONFIG, C.replace("scripts/ep1.txt", "scripts/zero.txt") + "allow_outside: [/dev]\n"
+    )
+    assert "scripts/zero.txt: cannot read script: it is a device, not a regular file" in (
+        _error_line(project.plan_in_process())
+    )
+    project.write(
+        CONFIG,
+        C.replace("  alice: {params", "  alice: {voice: /dev/zero, params")
+        + "allow_outside: [/dev]\n",
+    )
+    assert "config/config.yaml:4: characters.alice: voice file '/dev/zero' cannot be used: " in (
+        _error_line(project.plan_in_process())
+    )
+    os.mkfifo(project.path / "voice.wav")
+    project.write(CONFIG, C.replace("  alice: {params", "  alice: {voice: voice.wav, params"))
+    assert "voice file 'voice.wav' cannot be used: it is a FIFO, not a regular file" in (
+        _error_line(project.plan_in_process())
+    )
+
+
+def test_oversized_source_is_refused(project, monkeypatch):
+    from ttsbuild.core import files
+
+    monkeypatch.setattr(files, "MAX_SOURCE_BYTES", 100)
+    monkeypatch.setattr(files.read_regular, "__defaults__", (100,))
+    project.write(SCRIPT, "Hello there. " * 10)
+    assert "scripts/ep1.txt: cannot read script: it is 0.00012" in (
+        _error_line(project.plan_in_process())
+    )
 
 
 CP1252_SCRIPT = FAKE_SCRIPT.replace("opens the scene", "opens the caf\xe9 \u2013 na\xefve \u20ac5")
@@ -384,3 +565,96 @@ def test_keep_going_renders_every_other_batch(project):
     resumed = project.snakemake("-j1", "out/ep1.wav")
     assert resumed.returncode == 0, resumed.output
     assert rendered_count(resumed) == 2
+
+
+@pytest.mark.slow
+def test_snakemake_level_failure_is_not_reported_as_success(project):
+    """Issue 18 finding 10: after a failure Snakemake reports itself (here: a target no rule
+    makes, as with a missing input or a locked directory), neither onsuccess nor onerror runs;
+    the at-exit report said "build succeeded" and wrote success: true with exit code 1."""
+    import json
+
+    (project.path / "out/ep1.wav").unlink()
+    result = project.snakemake("-j1", "out/ep1.wav", "out/nosuch.txt")
+    assert result.returncode != 0
+    assert "build succeeded" not in result.output
+    assert "ttsbuild: build FAILED" in result.output
+    report = json.loads((project.path / "out/build-report.json").read_text())
+    assert report["success"] is False
+
+
+def _build_in_process(project: ProjectDir, monkeypatch):
+    """The Build the Snakefile makes, in this process (fake engine, project directory)."""
+    from ttsbuild import workflow
+    from ttsbuild.config.schema import read_config_file
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    monkeypatch.setenv("TTSBUILD_FAKE_LOADS", str(project.loads_file))
+    monkeypatch.chdir(project.path)
+    return workflow.Build(read_config_file(project.path / CONFIG, CONFIG), root=str(project.path))
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        (28, "no space left on the device; free some space and build again"),  # ENOSPC
+        (30, "read-only file system; make it writable"),  # EROFS
+    ],
+    ids=["disk-full", "read-only"],
+)
+def test_machine_faults_are_one_line_naming_the_path_and_the_fix(
+    project, monkeypatch, caplog, code, fix
+):
+    """Issue 18 finding 9: ENOSPC or a read-only store gave Snakemake's RuleException and stack
+    lines; the rule body now says what happened, where, and what to do (in-process: the rule
+    body the Snakefile calls)."""
+    import errno
+    import logging
+
+    from ttsbuild import workflow
+    from ttsbuild.assembly import writer
+    from ttsbuild.core.errors import TTSBuildError
+
+    assert errno.errorcode[code] in ("ENOSPC", "EROFS")
+    wav = str(project.path / "out/ep1.wav")
+    before = (project.path / "out/ep1.wav").read_bytes()
+
+    def fault(path, *args, **kwargs):
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(writer, "_write_wav", fault)
+    build = _build_in_process(project, monkeypatch)
+    args = (build.plan_file("ep1"), wav, "out/ep1.srt", "out/ep1.timing.json")
+    with caplog.at_level(logging.ERROR, logger="ttsbuild"), pytest.raises(TTSBuildError) as info:
+        workflow.assemble(build, *args)
+    assert str(info.value).startswith(f"{wav}: {fix}")
+    assert str(info.value).endswith("(stored segments are kept)")
+    assert [r.getMessage() for r in caplog.records] == [f"ttsbuild: error: {info.value}"]
+    assert (project.path / "out/ep1.wav").read_bytes() == before  # nothing lost
+
+
+def test_segment_deleted_or_corrupt_at_assembly_is_one_line(project, monkeypatch, caplog):
+    """Finding 9: a segment deleted mid-build, or garbage in its place, is one line naming the
+    segment and the fix, not a decoder traceback."""
+    import logging
+
+    from ttsbuild import workflow
+    from ttsbuild.core.errors import StoreError
+
+    build = _build_in_process(project, monkeypatch)
+    segments = sorted((project.path / "build/segments").glob("*.wav"))
+    args = (build.plan_file("ep1"), "out/ep1.wav", "out/ep1.srt", "out/ep1.timing.json")
+    segments[0].unlink()
+    with caplog.at_level(logging.ERROR, logger="ttsbuild"), pytest.raises(StoreError) as missing:
+        workflow.assemble(build, *args)
+    assert str(missing.value).startswith(f"{segments[0]}: stored segment is missing")
+    segments[0].touch()
+    segments[0].write_bytes(b"RIFF garbage" * 100)
+    with pytest.raises(StoreError) as garbage:
+        workflow.assemble(build, *args)
+    assert str(garbage.value).startswith(f"{segments[0]}: stored segment is corrupt")
+    assert "run 'ttsbuild verify --delete' and build again" in str(garbage.value)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"ttsbuild: error: {missing.value}",
+        f"ttsbuild: error: {garbage.value}",
+    ]

@@ -22,6 +22,8 @@ from ttsbuild.assembly.cues import cue_layout
 from ttsbuild.assembly.timing import Slot, format_srt, ms_to_samples, place
 from ttsbuild.assembly.writer import master_and_write
 from ttsbuild.config.settings import OutputSettings
+from ttsbuild.core.errors import RenderError
+from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.fsutil import write_text_atomic
 from ttsbuild.planning.plan import EpisodePlan, Segment
 
@@ -93,6 +95,11 @@ def assemble_episode(
         if srt is not None
         else script_layout(plan, cache, settings)
     )
+    if layout.total > MAX_TIMELINE_SECONDS * rate:
+        raise RenderError(
+            f"{plan.source}: the episode would be {layout.total / rate / 3600:.1f} hours long, "
+            f"over the {MAX_TIMELINE_SECONDS // 3600}-hour limit of one episode; split it"
+        )
     mastered_dir = cache.dir / "mastered" / plan.episode if cache.dir is not None else None
     mastering = master_and_write(wav_out, rate, layout.total, layout.pieces, settings, mastered_dir)
     write_text_atomic(srt_out, format_srt(layout.cues, rate))

@@ -18,17 +18,17 @@ import numpy.typing as npt
 
 from ttsbuild.assembly.mastering import block_powers, true_peak
 from ttsbuild.config.settings import OutputSettings
-from ttsbuild.core.audio import Audio, read_audio
+from ttsbuild.core.audio import Audio, decode_audio_bytes
 from ttsbuild.core.errors import StoreError
 from ttsbuild.core.fsutil import write_bytes_atomic
 from ttsbuild.planning.key import RENDER_PIPELINE_VERSION, canonical_json
-from ttsbuild.store.segments import segment_path
+from ttsbuild.store.segments import read_sidecar, segment_path
 
 log = logging.getLogger(__name__)
 
 
 #: Bump when clip preparation or its measurements change (invalidates the clip cache).
-CLIP_CACHE_VERSION = 2
+CLIP_CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,15 @@ class ClipInfo:
 
 
 class ClipCache:
-    """Prepared clips on disk, keyed by segment key and the settings that shape them.
+    """Prepared clips on disk, keyed by segment key, the segment file itself and the settings
+    that shape them.
 
-    ``<key>.f32`` holds the samples (raw float32) and ``<key>.info`` the length, true peak and
-    loudness blocks (raw float64), so reading one back costs a single small read, no parsing.
+    ``<key>-<file>.f32`` holds the samples (raw float32) and ``<key>-<file>.info`` the length,
+    true peak, block count and loudness blocks (raw float64), so reading one back costs a
+    single small read, no parsing. ``<file>`` identifies the segment file (device, inode, size,
+    modification time): a segment rendered again (``verify --delete``, then a build) or altered
+    in place gets new clips, never the ones prepared from its old content. A clip is prepared only from a
+    segment whose bytes match the sha256 its sidecar recorded at render time.
     """
 
     def __init__(self, store: Path, cache_dir: Path | None, settings: OutputSettings):
@@ -65,6 +70,59 @@ class ClipCache:
         self._info: dict[str, ClipInfo] = {}
         self._audio: dict[str, Audio] = {}  # only without a cache directory
         self._builders: dict[str, Callable[[], Audio]] = {}
+        self._names: dict[str, str] = {}
+
+    def name(self, key: str) -> str:
+        """The clip's name in the cache: a derived clip's own name, or for a segment its key
+        and the identity of its file (derived clip names must be built from these)."""
+        if key in self._builders:
+            return key
+        name = self._names.get(key)
+        if name is None:
+            path = segment_path(self.store, key)
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                raise StoreError(
+                    f"{path}: stored segment is missing (removed during the build?); "
+                    "build again to render it"
+                ) from None
+            ident = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+            name = f"{key}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
+            self._names[key] = name
+        return name
+
+    def _segment_audio(self, key: str) -> Audio:
+        """A stored segment's audio, checked against its sidecar (content hash, length)."""
+        path = segment_path(self.store, key)
+        fix = "run 'ttsbuild verify --delete' and build again"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(
+                f"{path}: stored segment is missing (removed during the build?); "
+                "build again to render it"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"{path}: stored segment cannot be read ({exc.strerror})") from None
+        side = read_sidecar(self.store, key)
+        if side is not None and side.sha256 and hashlib.sha256(raw).hexdigest() != side.sha256:
+            raise StoreError(
+                f"{path}: stored segment is corrupt (its bytes differ from the sha256 recorded "
+                f"when it was rendered); {fix}"
+            )
+        try:
+            audio = decode_audio_bytes(raw)
+        except Exception as exc:
+            raise StoreError(
+                f"{path}: stored segment cannot be decoded ({str(exc)[:200]}); {fix}"
+            ) from None
+        if side is not None and side.samples != audio.num_samples:
+            raise StoreError(
+                f"{path}: stored segment is corrupt ({audio.num_samples} samples, rendered with "
+                f"{side.samples}); {fix}"
+            )
+        return audio
 
     def derive(self, name: str, build: Callable[[], Audio]) -> str:
         """Register a clip made from other clips (a subtitle cue stretched to its slot);
@@ -78,24 +136,21 @@ class ClipCache:
         if build is not None:
             audio = build()
         else:
-            path = segment_path(self.store, key)
-            try:
-                audio = read_audio(path)
-            except Exception as exc:
-                raise StoreError(
-                    f"{path}: stored segment cannot be decoded ({exc}); run 'ttsbuild verify "
-                    "--delete' and build again"
-                ) from None
+            audio = self._segment_audio(key)
             s = self.settings
             audio = audio.resampled(s.sample_rate).trimmed(s.trim_db).faded(s.fade_ms)
         info = ClipInfo(audio.num_samples, true_peak(audio), block_powers(audio))
         if self.dir is None:
             self._audio[key] = audio
         else:
-            # A cache: atomic but not fsynced; info() checks the pair before trusting it.
-            write_bytes_atomic(self.dir / f"{key}.f32", audio.samples.tobytes(), durable=False)
-            meta = np.concatenate([[info.samples, info.true_peak], info.blocks]).astype(np.float64)
-            write_bytes_atomic(self.dir / f"{key}.info", meta.tobytes(), durable=False)
+            # A cache: atomic but not fsynced (an fsync per file was most of a cold assembly
+            # of a long subtitle episode); readers check the sizes of what they read.
+            name = self.name(key)
+            write_bytes_atomic(self.dir / f"{name}.f32", audio.samples.tobytes(), durable=False)
+            meta = np.concatenate(
+                [[info.samples, info.true_peak, info.blocks.size], info.blocks]
+            ).astype(np.float64)
+            write_bytes_atomic(self.dir / f"{name}.info", meta.tobytes(), durable=False)
         return audio, info
 
     def info(self, key: str) -> ClipInfo:
@@ -104,11 +159,16 @@ class ClipCache:
             raw = None
             if self.dir is not None:
                 try:
-                    raw = np.fromfile(self.dir / f"{key}.info", dtype=np.float64)
+                    raw = np.fromfile(self.dir / f"{self.name(key)}.info", dtype=np.float64)
                 except OSError:
                     raw = None
-            if raw is not None and raw.size >= 2 and self._samples_on_disk(key) == int(raw[0]):
-                info = ClipInfo(int(raw[0]), float(raw[1]), raw[2:])
+            if (
+                raw is not None
+                and raw.size >= 3
+                and raw.size == 3 + int(raw[2])
+                and self._samples_on_disk(key) == int(raw[0])
+            ):
+                info = ClipInfo(int(raw[0]), float(raw[1]), raw[3:])
             else:
                 info = self._prepare(key)[1]
             self._info[key] = info
@@ -117,7 +177,7 @@ class ClipCache:
     def _samples_on_disk(self, key: str) -> int:
         assert self.dir is not None
         try:
-            return (self.dir / f"{key}.f32").stat().st_size // 4
+            return (self.dir / f"{self.name(key)}.f32").stat().st_size // 4
         except OSError:
             return -1
 
@@ -127,7 +187,7 @@ class ClipCache:
                 self._prepare(key)
             return self._audio[key]
         try:
-            samples = np.fromfile(self.dir / f"{key}.f32", dtype=np.float32)
+            samples = np.fromfile(self.dir / f"{self.name(key)}.f32", dtype=np.float32)
         except OSError:
             samples = None
         if samples is None or samples.size != self.info(key).samples:

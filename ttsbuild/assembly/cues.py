@@ -113,9 +113,14 @@ def _placed_cue(
     return render_cue(clip, timing, settings.fade_ms)
 
 
-def _cue_clip_name(items: Sequence[PlanItem], timing: CueTiming, settings: OutputSettings) -> str:
-    """What a placed cue clip depends on: its items, the stretch and cut, the chunk gap."""
-    parts = [i.key if isinstance(i, Segment) else ["pause", i.milliseconds] for i in items]
+def _cue_clip_name(
+    items: Sequence[PlanItem], timing: CueTiming, settings: OutputSettings, cache: ClipCache
+) -> str:
+    """What a placed cue clip depends on: its segment clips (their files' identity included),
+    pauses, the stretch and cut, the chunk gap."""
+    parts = [
+        cache.name(i.key) if isinstance(i, Segment) else ["pause", i.milliseconds] for i in items
+    ]
     material = [parts, timing.stretched, timing.length, settings.chunk_gap_ms, settings.fade_ms]
     return "cue-" + hashlib.sha256(canonical_json(material).encode()).hexdigest()[:20]
 
@@ -219,7 +224,7 @@ def cue_layout(
         items = by_cue[cue["cue"]]
         placements, natural = layouts[cue["cue"]]
         build = partial(_placed_cue, items, placements, natural, timing, cache, settings)
-        name = cache.derive(_cue_clip_name(items, timing, settings), build)
+        name = cache.derive(_cue_clip_name(items, timing, settings, cache), build)
         pieces.append(Piece(timing.start, name, cache.info(name), partial(cache.audio, name)))
     shown = [(t.start, t.end, c["display"]) for c, t in zip(cues, timings) if c["display"]]
     flags = Counter(f for t in timings for f in t.flags)

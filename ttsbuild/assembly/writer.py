@@ -50,7 +50,6 @@ GAIN_STEP_DB = 0.5
 MASTER_VERSION = 1
 #: Sample widths of the PCM subtypes the fast writer handles (the episode WAV's).
 _PCM_WIDTH = {"PCM_16": 2, "PCM_24": 3}
-_WAV_LIMIT = 2**32 - 1024  # RIFF sizes are 32-bit: larger episodes are written as RF64
 
 
 def quantize_db(db: float) -> float:
@@ -234,10 +233,7 @@ def _write_any(
     """Any other format (and WAV past 4 GiB, as RF64) through libsndfile, clip by clip."""
     import soundfile as sf
 
-    fmt, subtype = output_format(path, rate)
-    width = _PCM_WIDTH.get(subtype, 4)
-    if fmt == "WAV" and total * width >= _WAV_LIMIT:
-        fmt = "RF64"
+    fmt, subtype = output_format(path, rate, total)
     zeros = np.zeros(rate * 10, dtype=np.float32)
     with atomic_path(path) as tmp, sf.SoundFile(str(tmp), "w", rate, 1, subtype, format=fmt) as out:
         pos = 0
@@ -266,13 +262,13 @@ def master_and_write(
     """Master every clip at one quantized gain (loudness target, true-peak ceiling) and write
     the episode. ``cache_dir`` keeps the mastered clips of this episode between builds."""
     path = Path(path)
-    fmt, subtype = output_format(path, rate)
+    fmt, subtype = output_format(path, rate, total)
     width = _PCM_WIDTH.get(subtype, 2)
     cache = MasteredCache(cache_dir, settings.peak_dbfs, width)
     gain_db, measured, mastered = _episode_gain(pieces, settings, cache)
     final_lufs = integrated_loudness([m.blocks for m in mastered])
     final_peak = max([m.true_peak for m in mastered] or [0.0])
-    if fmt == "WAV" and subtype in _PCM_WIDTH and total * width < _WAV_LIMIT:
+    if fmt == "WAV" and subtype in _PCM_WIDTH:  # RF64 (past 4 GiB) goes through libsndfile
         _write_wav(
             path,
             rate,

@@ -240,7 +240,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         out("render server stopped" if stopped else "no render server running")
         return EXIT_OK
     logging.getLogger("ttsbuild").setLevel(logging.INFO)
-    server.serve(root, args.idle)
+    allowed: list[Path] = []
+    try:  # requests may name the project's store and allow_outside folders, nothing else
+        project = load_project(root, args.config)
+        allowed = [project.store, *project.allow_outside]
+    except TTSBuildError as exc:
+        log.warning("ttsbuild: render server: %s; serving the project directory only", exc)
+    server.serve(root, args.idle, allowed)
     return EXIT_OK
 
 

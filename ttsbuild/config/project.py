@@ -227,6 +227,18 @@ def project_from_config(
     episodes = {
         str(name): Episode.from_dict(str(name), ep) for name, ep in config["episodes"].items()
     }
+    allow_outside = tuple((root / p).resolve() for p in config["allow_outside"])
+    if not store.is_absolute() and not os.environ.get("TTSBUILD_STORE"):
+        # A relative store that climbs out of the project is almost always a typo; leaving
+        # the project is an explicit choice (an absolute path, or a folder in allow_outside).
+        resolved = (root / store).resolve()
+        if not any(resolved == b or b in resolved.parents for b in (root, *allow_outside)):
+            raise ConfigError(
+                f"store {str(store)!r} is outside the project directory; give an absolute "
+                "path or list its folder under 'allow_outside:' to allow it",
+                config_file,
+                config_line(root / config_file, "store"),
+            )
     return Project(
         root=root,
         config_file=config_file,
@@ -234,7 +246,7 @@ def project_from_config(
         language=str(config["language"]).lower(),
         narrator=narrator,
         store=store if store.is_absolute() else root / store,
-        allow_outside=tuple((root / p).resolve() for p in config["allow_outside"]),
+        allow_outside=allow_outside,
         max_chars=int(config["max_chars"]),
         batch_size=int(config["batch_size"]),
         output=out,

@@ -15,7 +15,7 @@ import copy
 import difflib
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +100,11 @@ def with_defaults(section: str, data: Mapping[str, Any] | None = None) -> dict[s
     return filled
 
 
-def config_line(config_path: Path, key_path: str | None, exact: bool = False) -> int | None:
-    """The line of a dotted key in a YAML file (for error messages), or None.
+def config_line(
+    config_path: Path, key_path: str | Sequence[str] | None, exact: bool = False
+) -> int | None:
+    """The line of a dotted key (or a sequence of keys, which may hold dots) in a YAML file
+    (for error messages), or None.
 
     Without ``exact``, a key that is not there gives the line of its closest parent.
     """
@@ -112,7 +115,7 @@ def config_line(config_path: Path, key_path: str | None, exact: bool = False) ->
     except (OSError, yaml.YAMLError):
         return None
     line = None
-    for part in key_path.split("."):
+    for part in key_path.split(".") if isinstance(key_path, str) else key_path:
         if not isinstance(node, yaml.MappingNode):
             return None if exact else line
         for k, v in node.value:
@@ -124,7 +127,13 @@ def config_line(config_path: Path, key_path: str | None, exact: bool = False) ->
     return line
 
 
-def _error_message(error: Any) -> tuple[str, str]:
+def _shown(value: Any, limit: int = 60) -> str:
+    """A user's value quoted for a one-line message: escaped, and cut to ``limit`` chars."""
+    text = repr(str(value))
+    return text if len(text) <= limit else f"{text[: limit - 4]}...'"
+
+
+def _error_message(error: Any) -> tuple[str | Sequence[str], str]:
     path = ".".join(str(p) for p in error.absolute_path)
     where = f"'{path}'" if path else "the top level"
     if error.validator == "additionalProperties":
@@ -137,9 +146,16 @@ def _error_message(error: Any) -> tuple[str, str]:
         )
         key = f"{path}.{bad}" if path else str(bad)
         return key, f"unknown key '{bad}' in {where}{suggestion}"
+    if "propertyNames" in error.schema_path:
+        name = error.instance
+        return [*(str(p) for p in error.absolute_path), str(name)], (
+            f"{where}: the name {_shown(name)} is not allowed: use up to 100 letters, digits, "
+            "'.', '_' and '-', starting with a letter or digit"
+        )
     if error.validator == "required":
         return path, f"{where} is missing {error.message.split(' is a required')[0]}"
-    return path, f"{where}: {error.message}"
+    message = error.message  # quotes the bad value, which may be huge: keep the line short
+    return path, f"{where}: {message if len(message) <= 300 else message[:300] + '...'}"
 
 
 def validate_config(config: dict[str, Any], config_file: str, config_path: Path | None) -> None:
@@ -175,9 +191,55 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+#: The most values a config may hold once its YAML aliases are expanded ("billion laughs").
+MAX_YAML_VALUES = 100_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values a composed YAML document holds with every alias expanded (aliases
+    are shared nodes: each is counted once per path to it, without expanding anything).
+    A recursive alias counts as unbounded."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in children), MAX_YAML_VALUES + 1)
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes or any(id(c) in open_nodes for c in children):
+            return MAX_YAML_VALUES + 1  # a node inside itself
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
 def safe_load_yaml(text: str) -> Any:
-    """Safe-load YAML (no tags that build Python objects) and reject duplicate keys."""
-    return yaml.load(text, Loader=_StrictLoader)  # safe: _StrictLoader is a SafeLoader
+    """Safe-load YAML (no tags that build Python objects), reject duplicate keys and bound
+    the size that aliases can expand to."""
+    loader = _StrictLoader(text)  # safe: _StrictLoader is a SafeLoader
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_YAML_VALUES:
+            raise yaml.MarkedYAMLError(
+                problem=f"the config expands to more than {MAX_YAML_VALUES} values through "
+                "YAML aliases (&name/*name); write the values out",
+                problem_mark=node.start_mark,
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def read_config_file(path: Path, shown: str) -> dict[str, Any]:

@@ -147,6 +147,30 @@ def read_audio(path: str | Path) -> Audio:
     return Audio(data.mean(axis=1).astype(np.float32), int(rate))
 
 
+def encode_wav(audio: Audio) -> bytes:
+    """The bytes :func:`write_audio` writes for a ``.wav`` (24-bit PCM), made in memory so
+    that a content hash can be recorded before the file exists (the store's sidecar)."""
+    import io
+
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(
+        buffer, np.clip(audio.samples, -1.0, 1.0), audio.sample_rate, format="WAV", subtype="PCM_24"
+    )
+    return buffer.getvalue()
+
+
+def decode_audio_bytes(data: bytes) -> Audio:
+    """Decode audio held in memory (as :func:`read_audio` does a file) to mono float32."""
+    import io
+
+    import soundfile as sf
+
+    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return Audio(samples.mean(axis=1).astype(np.float32), int(rate))
+
+
 def write_audio(path: str | Path, audio: Audio, subtype: str | None = None) -> None:
     """Write atomically; the format comes from the suffix.
 

@@ -70,12 +70,19 @@ class StoreError(TTSBuildError):
 
 
 def read_source(path: str | Path, shown: str, error: type[LocatedError], what: str) -> bytes:
-    """The bytes of an episode source; a missing or unreadable file is one located error."""
+    """The bytes of an episode source; a missing or unreadable file is one located error, and
+    so is anything but a regular file of at most :data:`files.MAX_SOURCE_BYTES`."""
+    from ttsbuild.core.files import NotRegularFileError, read_regular
+
     try:
-        return Path(path).read_bytes()
+        return read_regular(path)
     except FileNotFoundError:
         raise error(
             f"{what} file not found; check the episode's 'source:' in the config", shown
         ) from None
+    except NotRegularFileError as exc:
+        raise error(f"cannot read {what}: {exc}", shown) from None
+    except IsADirectoryError:
+        raise error(f"cannot read {what}: it is a directory, not a regular file", shown) from None
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror}", shown) from None

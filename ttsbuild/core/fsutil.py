@@ -28,8 +28,8 @@ def atomic_path(
 
     On any exception the temporary file is removed and ``dest`` is left untouched, so a
     partially written file can never appear under a final name. ``durable=False`` skips the
-    fsyncs (still atomic against crashes of the process, not against power loss): for caches
-    whose readers check what they read and can rebuild it.
+    fsyncs (a cache whose reader checks what it reads: after a power loss such a file may be
+    empty or short, never another file's content).
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,6 @@ model here) and :mod:`ttsbuild.planning.key` / :mod:`ttsbuild.planning.plan`.
 
 from __future__ import annotations
 
-import codecs
-import dataclasses
 import difflib
 import logging
 from collections.abc import Iterable
@@ -28,6 +26,8 @@ from ttsbuild.core.errors import (
     SubtitleError,
     VoiceError,
 )
+from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regular
+from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.core.text import chunk_text, normalize_text
@@ -35,16 +35,10 @@ from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.planning.key import chain_keys, derive_seed
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
-from ttsbuild.sources import assign_uids, source_format
-from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Utterance, parse_script_notes
-from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
+from ttsbuild.sources import source_format
+from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Utterance
 
 log = logging.getLogger(__name__)
-
-
-def _warn(source: str, line: int, message: str) -> None:
-    """A source line that may not say what its author meant: one warning line, never fatal."""
-    log.warning("ttsbuild: warning: %s:%d: %s", source, line, message)
 
 
 class Planner:
@@ -79,12 +73,18 @@ class Planner:
             reference = setting.voice
             if reference not in ("", "bundled"):
                 path = self.project.resolve_path(reference, "voice", key + ".voice")
-                if not path.is_file():
+                try:
+                    check_regular(path, MAX_VOICE_BYTES)
+                except NotRegularFileError as exc:
+                    raise self._config_error(
+                        f"{key}: voice file '{reference}' cannot be used: {exc}", key + ".voice"
+                    ) from None
+                except OSError:
                     raise self._config_error(
                         f"{key}: voice file '{reference}' not found (paths are relative to "
                         f"the project directory {self.project.root})",
                         key + ".voice",
-                    )
+                    ) from None
                 reference = str(path)
             elif engine.info.needs_reference_audio:
                 raise self._config_error(
@@ -287,88 +287,10 @@ class Planner:
         return out
 
     def plan_subtitles(self, name: str, path: Path) -> EpisodePlan:
-        """One segment per cue (chunked if long); cue times and timing options go to ``extra``.
+        """One segment per cue (:func:`ttsbuild.planning.subtitles.plan_subtitles`)."""
+        from ttsbuild.planning.subtitles import plan_subtitles
 
-        The timing mode never reaches a segment's request, so switching it re-renders nothing.
-        """
-        p = self.project
-        episode = p.episodes[name]
-        if episode.encoding:
-            try:
-                codecs.lookup(episode.encoding)
-            except LookupError:
-                raise self._config_error(
-                    f"episode '{name}': unknown text encoding '{episode.encoding}' "
-                    "(e.g. utf-8, cp1252, cp1250, latin-1)",
-                    f"episodes.{name}.encoding",
-                ) from None
-        subs = read_subtitles(path, episode.source, episode.encoding)
-        names = known_names(p.characters, p.aliases) | {p.narrator}
-        script, texts = subtitle_script(subs.cues, names, episode.skip_sound_descriptions)
-
-        def located(cue_index: int, exc: ScriptError) -> SubtitleError:
-            cue = subs.cues[cue_index - 1]
-            return SubtitleError(
-                f"cue {cue.number or cue.index}: {exc.bare_message}", episode.source, cue.line + 1
-            )
-
-        try:
-            notes = parse_script_notes(script, episode.source, self.default_speaker(name), False)
-        except ScriptError as exc:
-            raise located(exc.line or 1, exc) from None
-        parsed = assign_uids(notes.items)
-        for note in notes.notes:
-            cue = subs.cues[note.line - 1]
-            _warn(episode.source, cue.line + 1, f"cue {cue.number or cue.index}: {note.message}")
-        for cue, text in zip(subs.cues, texts):
-            for description in text.descriptions:
-                close = difflib.get_close_matches(description.casefold(), sorted(names), 1, 0.8)
-                if close:
-                    log.warning(
-                        "ttsbuild: %s:%d: cue %d: [%s] is not a known character, so it is "
-                        "treated as a sound description; did you mean '%s'?",
-                        episode.source,
-                        cue.line + 1,
-                        cue.number or cue.index,
-                        description,
-                        close[0],
-                    )
-        by_cue: dict[int, list[ScriptItem]] = {}
-        for item in parsed:
-            by_cue.setdefault(item.line, []).append(item)
-        items: list[PlanItem] = []
-        for cue in subs.cues:
-            cue_items = by_cue.get(cue.index, [])
-            if not any(isinstance(i, Utterance) for i in cue_items):
-                continue  # nothing to speak: the cue keeps its timing and renders nothing
-            for item in cue_items:
-                if isinstance(item, Pause):
-                    items.append(Silence(cue.line + 1, item.milliseconds, cue.index))
-                    continue
-                utt = dataclasses.replace(item, line=cue.line + 1)
-                try:
-                    items.extend(self.plan_utterance(utt, episode.source, cue.index))
-                except ScriptError as exc:
-                    raise located(cue.index, exc) from None
-        extra = {
-            "srt": {
-                "encoding": subs.encoding,
-                "timing": episode.timing.to_dict(),
-                "cues": [
-                    {
-                        "cue": cue.index,
-                        "number": cue.number,
-                        "line": cue.line,
-                        "start_ms": cue.start_ms,
-                        "end_ms": cue.end_ms,
-                        "display": text.display,
-                        "descriptions": list(text.descriptions),
-                    }
-                    for cue, text in zip(subs.cues, texts)
-                ],
-            }
-        }
-        return EpisodePlan(name, episode.source, tuple(items), extra)
+        return plan_subtitles(self, name, path)
 
     def plan_episode(self, name: str) -> EpisodePlan:
         p = self.project
@@ -387,7 +309,36 @@ class Planner:
             plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
+        _check_timeline(plan)
         return plan
+
+
+def _check_timeline(plan: EpisodePlan) -> None:
+    """Refuse, at plan time, an episode whose known length (pauses, subtitle cue times) is
+    already over :data:`MAX_TIMELINE_SECONDS`; assembly checks the whole timeline again."""
+    limit_ms = MAX_TIMELINE_SECONDS * 1000
+    hours = MAX_TIMELINE_SECONDS // 3600
+    srt = plan.extra.get("srt")
+    if srt is not None:
+        for cue in srt["cues"]:
+            if cue["end_ms"] > limit_ms:
+                raise SubtitleError(
+                    f"cue {cue['number'] or cue['cue']} ends after {hours} hours, the limit of "
+                    "one episode; split the subtitles into episodes",
+                    plan.source,
+                    cue["line"],
+                )
+    total = 0.0
+    for item in plan.items:
+        if isinstance(item, Silence):
+            total += item.milliseconds
+            if total > limit_ms:
+                raise ScriptError(
+                    f"the pauses so far add up to more than {hours} hours, the limit of one "
+                    "episode; split the script into episodes",
+                    plan.source,
+                    item.line,
+                )
 
 
 def plan_project(project: Project) -> dict[str, EpisodePlan]:

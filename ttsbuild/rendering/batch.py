@@ -19,6 +19,7 @@ from typing import Any
 from ttsbuild.core.fsutil import write_text_if_changed
 from ttsbuild.core.request import RenderRequest
 from ttsbuild.planning.plan import StageOutput
+from ttsbuild.store.segments import valid_key
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,12 @@ class RenderJob:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RenderJob:
+        """Raises ValueError for a key that is not a segment key (keys become file names)."""
+        key = data["key"]
+        if not valid_key(key):
+            raise ValueError(f"not a segment key: {str(key)[:80]!r}")
         return cls(
-            str(data["key"]),
+            key,
             RenderRequest.from_dict(data["request"]),
             str(data["where"]),
             str(data["speaker"]),

@@ -3,6 +3,7 @@ stage (effects, voice conversion) whose output is missing, each written as its o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -11,9 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from ttsbuild.config.settings import EngineOptions, QASettings
-from ttsbuild.core.audio import Audio, check_audio, read_audio, write_audio
+from ttsbuild.core.audio import Audio, check_audio, encode_wav, read_audio
 from ttsbuild.core.effects import apply_chain
 from ttsbuild.core.errors import BuildInterrupted, RenderError, TTSBuildError
+from ttsbuild.core.fsutil import write_bytes_atomic
 from ttsbuild.core.request import PostStage, RenderRequest
 from ttsbuild.planning.key import derive_seed
 from ttsbuild.planning.plan import StageOutput
@@ -120,6 +122,7 @@ def _synthesized(
         started = time.perf_counter()
         audio, verdict = render_checked(job, options, qa)
         seconds = time.perf_counter() - started
+        data = encode_wav(audio)
         sidecar = Sidecar(
             job.key,
             job.request,
@@ -129,9 +132,11 @@ def _synthesized(
             audio.num_samples,
             audio.sample_rate,
             verdict.to_dict() if verdict is not None else None,
+            None,
+            hashlib.sha256(data).hexdigest(),
         )
-        write_sidecar(store, sidecar)
-        write_audio(dest, audio)
+        write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
+        write_bytes_atomic(dest, data)
         log.debug(
             "rendered %s %s %s: %.2f s of audio in %.2f s",
             job.key,
@@ -182,6 +187,7 @@ def run_stage(
         check_audio(out, what=what, max_seconds=max_duration(job.request) * 4 + 10)
         seconds = time.perf_counter() - started
         stage = {"input": input_key, **step.stage.to_dict()}
+        data = encode_wav(out)
         sidecar = Sidecar(
             step.key,
             job.request,
@@ -192,9 +198,10 @@ def run_stage(
             out.sample_rate,
             None,
             stage,
+            hashlib.sha256(data).hexdigest(),
         )
-        write_sidecar(store, sidecar)
-        write_audio(dest, out)
+        write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
+        write_bytes_atomic(dest, data)
         log.debug("%s %s %s in %.2f s", step.stage.kind, step.key, job.where, seconds)
         return out
 

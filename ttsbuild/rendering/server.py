@@ -21,7 +21,6 @@ import socket
 import socketserver
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,7 +30,14 @@ from typing import Any
 from ttsbuild import __version__
 from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.errors import RenderError, TTSBuildError
-from ttsbuild.rendering.batch import RenderJob
+from ttsbuild.rendering.guard import (
+    MAX_REQUEST_BYTES,
+    RequestError,
+    parse_render,
+    peer_uid,
+    printable,
+    socket_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +54,6 @@ def identity() -> str:
     return h.hexdigest()[:16]
 
 
-def socket_path(project_root: Path) -> Path:
-    """A short socket path (Unix sockets allow ~100 bytes) unique to the project and user."""
-    digest = hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / f"ttsbuild-{os.getuid()}-{digest}.sock"
-
-
 def _jobs_payload(jobs: Sequence[Any]) -> list[dict[str, Any]]:
     return [j.to_dict() for j in jobs]
 
@@ -63,16 +62,37 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
-        for raw in self.rfile:
+        try:
+            uid = peer_uid(self.connection)
+        except OSError:
+            uid = -1
+        if uid != os.getuid():
+            log.warning("ttsbuild: render server refused a connection from uid %s", uid)
+            return  # another user (or unknown): closed without a word
+        while True:
+            raw = self.rfile.readline(MAX_REQUEST_BYTES + 1)
+            if not raw:
+                return
             self.server.touch()
-            try:
-                message = json.loads(raw)
-                reply = self.server.dispatch(message)
-            except Exception as exc:  # noqa: BLE001 - a bad request must not kill the server
-                reply = {"ok": False, "error": f"render server: {exc}"}
+            op = None
+            if len(raw) > MAX_REQUEST_BYTES:
+                reply: dict[str, Any] = {"ok": False, "error": "render server: request too long"}
+                while not raw.endswith(b"\n"):  # skip the rest of the line, in bounded reads
+                    raw = self.rfile.readline(1 << 20)
+                    if not raw:
+                        return
+            else:
+                try:
+                    message = json.loads(raw)
+                    if not isinstance(message, dict):
+                        raise RequestError("a request is a JSON object with an 'op'")
+                    op = message.get("op")
+                    reply = self.server.dispatch(message)
+                except Exception as exc:  # noqa: BLE001 - a bad request must not kill anything
+                    reply = {"ok": False, "error": f"render server: {printable(exc, 500)}"}
             self.wfile.write((json.dumps(reply) + "\n").encode())
             self.wfile.flush()
-            if message.get("op") == "stop":
+            if op == "stop":
                 threading.Thread(target=self.server.shutdown, daemon=True).start()
                 return
 
@@ -80,8 +100,9 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
-    def __init__(self, path: Path, idle_seconds: float):
+    def __init__(self, path: Path, idle_seconds: float, roots: Sequence[Path]):
         self.path = path
+        self.roots = tuple(roots)  # what requests may name: the project (and its store)
         self.idle_seconds = idle_seconds
         self.last_used = time.monotonic()
         self.render_lock = threading.Lock()
@@ -100,21 +121,20 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         if op == "render":
             from ttsbuild.rendering.render import render_jobs
 
-            jobs = [RenderJob.from_dict(j) for j in message["jobs"]]
+            request = parse_render(message, self.roots)
             options = {
-                name: EngineOptions.from_dict(opts)
-                for name, opts in message.get("engines", {}).items()
+                name: EngineOptions.from_dict(opts) for name, opts in request["engines"].items()
             }
-            qa = QASettings.from_dict(message["qa"]) if message.get("qa") else None
+            qa = QASettings.from_dict(request["qa"]) if request["qa"] else None
             with self.render_lock:  # one render at a time: one model, deterministic order
                 try:
-                    n = render_jobs(jobs, Path(message["store"]), options, qa)
+                    n = render_jobs(request["jobs"], request["store"], options, qa)
                 except TTSBuildError as exc:
                     return {"ok": False, "error": str(exc)}
                 finally:
                     self.touch()
             return {"ok": True, "rendered": n}
-        return {"ok": False, "error": f"unknown op {op!r}"}
+        return {"ok": False, "error": f"unknown op {printable(op, 80)!r}"}
 
     def watch_idle(self) -> None:
         while True:
@@ -143,12 +163,17 @@ def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> d
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
+        if peer_uid(sock) != os.getuid():  # never send a script to another user's process
+            raise ConnectionError(f"{path}: the render server runs as another user")
         sock.sendall((json.dumps(message) + "\n").encode())
         with sock.makefile("rb") as f:
             line = f.readline()
     if not line:
         raise ConnectionError("render server closed the connection")
-    return json.loads(line)
+    reply = json.loads(line)
+    if not isinstance(reply, dict):
+        raise ValueError("render server: not a reply")
+    return reply
 
 
 def probe(path: Path) -> dict[str, Any] | None:
@@ -165,9 +190,13 @@ def probe(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def serve(project_root: Path, idle_seconds: float = 900.0) -> None:
-    """Run a render server for a project in the foreground until idle or stopped."""
+def serve(project_root: Path, idle_seconds: float = 900.0, allowed: Sequence[Path] = ()) -> None:
+    """Run a render server for a project in the foreground until idle or stopped.
+
+    Requests may name paths only inside ``project_root`` and ``allowed`` (the project's store
+    and ``allow_outside`` folders)."""
     path = socket_path(project_root)
+    roots = [project_root.resolve(), *(Path(p).resolve() for p in allowed)]
     with _start_lock(path):
         hello = probe_quiet(path)
         if hello is not None:
@@ -176,8 +205,7 @@ def serve(project_root: Path, idle_seconds: float = 900.0) -> None:
             )
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        server = _Server(path, idle_seconds)
-    os.chmod(path, 0o600)
+        server = _Server(path, idle_seconds, roots)  # bound inside the private directory
     log.info("ttsbuild: render server for %s listening on %s", project_root, path)
     threading.Thread(target=server.watch_idle, daemon=True).start()
     try:
@@ -228,7 +256,13 @@ def connect(project_root: Path, mode: str, idle_seconds: float = 900.0) -> Path 
     """The socket of a compatible server to render through, or None to render locally."""
     if mode == "off":
         return None
-    path = socket_path(project_root)
+    try:
+        path = socket_path(project_root)
+    except RenderError as exc:  # a planted directory: never use it; render here unless required
+        if mode == "on":
+            raise
+        log.warning("ttsbuild: not using a render server: %s", exc)
+        return None
     hello = probe(path)
     mine = identity()
     if hello is not None and hello.get("identity") != mine:
@@ -276,5 +310,5 @@ def render_remote(
     }
     reply = _request(path, message, timeout=None)
     if not reply.get("ok"):
-        raise RenderError(reply.get("error", "render server failed"))
+        raise RenderError(printable(reply.get("error", "render server failed")))
     return int(reply["rendered"])

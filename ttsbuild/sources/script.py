@@ -20,6 +20,7 @@ See docs/script.md for the whole language.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ _PAUSE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms)\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab
 _PARAM_VALUE = re.compile(r"^-?\d+(?:\.\d+)?$")
 _PRESETS = re.compile(r"^[a-z_]+(?:\+[a-z_]+)*$")
+#: Physical lines: str.splitlines would also split on U+2028, form feeds and other separators,
+#: shifting every later line number.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def parse_pause(value: str, path: str, line: int) -> Pause:
         )
     amount, unit = float(m.group(1)), m.group(2)
     ms = amount * 1000.0 if unit == "s" else amount
-    if ms > 600_000:
+    if not ms <= 600_000:  # also infinity (a number of 400 digits)
         raise ScriptError(f"pause of {value} is longer than 10 minutes", path, line)
     return Pause(line, ms)
 
@@ -114,7 +118,10 @@ def _parse_params(
             )
         if key in params:
             raise ScriptError(f"parameter {key!r} given twice", path, line)
-        params[key] = float(value)
+        number = float(value)
+        if not math.isfinite(number):  # e.g. 400 digits: float() gives inf
+            raise ScriptError(f"parameter {key!r} is not a finite number", path, line)
+        params[key] = number
     return tuple(sorted(params.items())), effects
 
 
@@ -173,6 +180,18 @@ def _tokens(text: str, path: str, line: int) -> Iterable[tuple[str, str]]:
         pos = end + 1
 
 
+def _physical_lines(source: str) -> list[str]:
+    """The lines of a text as editors number them (\\n, \\r\\n or \\r; nothing else).
+
+    >>> _physical_lines("a\\u2028b\\x0cc\\r\\nd\\n")
+    ['a\\u2028b\\x0cc', 'd']
+    """
+    lines = _LINE_BREAK.split(source)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 @dataclass(frozen=True)
 class ScriptNote:
     """A line that parses but may not say what its author meant (a warning, never an error)."""
@@ -224,7 +243,7 @@ def parse_script_notes(
     block: _State | None = None  # the open block's speaker, language and parameters
     opener: tuple[int, str] | None = None  # a block tag whose first indented line is to come
     previous: str | None = None  # the tag the line before ended with, if not the default's
-    for line_no, raw in enumerate(source.splitlines(), start=1):
+    for line_no, raw in enumerate(_physical_lines(source), start=1):
         if raw.lstrip().startswith("#"):
             continue
         if not raw.strip():

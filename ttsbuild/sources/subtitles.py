@@ -132,6 +132,12 @@ def parse_srt(text: str, path: str = "<subtitles>") -> tuple[Cue, ...]:
         if _NUMBER.match(line) and parse_timing(line) is None:
             j = i + 1
             if j < n and parse_timing(lines[j]) is not None:
+                if len(line.strip()) > 9:  # int() refuses more than 4300 digits
+                    raise SubtitleError(
+                        f"cue number {line.strip()[:12]}... is too long (at most 9 digits)",
+                        path,
+                        i + 1,
+                    )
                 number, timing_at = int(line), j
             elif j < n and "-->" in lines[j]:
                 raise SubtitleError(

@@ -7,6 +7,8 @@ that share the store are running: a segment being rendered is never touched.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import logging
 from collections.abc import Iterable
@@ -57,7 +59,11 @@ def check_segment(store: Path, key: str) -> list[Problem]:
 
     path = segment_path(store, key)
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [Problem(path, key, f"cannot be read ({exc.strerror})", True)]
+    try:
+        data, rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
     except Exception as exc:  # noqa: BLE001 - any decoder failure means corrupt
         return [Problem(path, key, f"cannot be decoded ({exc})", True)]
     if data.shape[0] == 0:
@@ -95,6 +101,17 @@ def check_segment(store: Path, key: str) -> list[Problem]:
     if meta.get("sample_rate") is not None and int(meta["sample_rate"]) != rate:
         problems.append(
             Problem(path, key, f"is {rate} Hz, its sidecar says {meta['sample_rate']} Hz", True)
+        )
+    recorded = meta.get("sha256")
+    if not problems and recorded is not None and hashlib.sha256(raw).hexdigest() != recorded:
+        problems.append(  # one problem per segment: a length change already says it all
+            Problem(
+                path,
+                key,
+                "content differs from the sha256 its sidecar recorded when it was rendered "
+                "(altered or corrupted)",
+                True,
+            )
         )
     return problems
 

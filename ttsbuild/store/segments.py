@@ -28,6 +28,12 @@ from ttsbuild.planning.key import KEY_PATTERN
 AUDIO_SUFFIX = ".wav"
 LOCK_DIR = ".locks"
 _KEY = re.compile(f"^{KEY_PATTERN}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def valid_key(key: object) -> bool:
+    """Whether ``key`` is a segment key (the only strings that become store file names)."""
+    return isinstance(key, str) and bool(_KEY.match(key))
 
 
 def segment_path(store: Path, key: str) -> Path:
@@ -57,6 +63,7 @@ class Sidecar:
     #: A post stage's output: {"kind", "input" (its input's key), ...the stage's form}; the
     #: request is then the synthesis request the chain started from.
     stage: Mapping[str, Any] | None = None
+    sha256: str | None = None  # of the segment file's bytes; None in sidecars before issue 18
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -72,12 +79,21 @@ class Sidecar:
             data["qa"] = dict(self.qa)
         if self.stage is not None:
             data["stage"] = dict(self.stage)
+        if self.sha256 is not None:
+            data["sha256"] = self.sha256
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sidecar:
+        """Raises ValueError for a key or hash that is not one (a sidecar names files)."""
+        key = str(data["key"])
+        if not _KEY.match(key):
+            raise ValueError(f"not a segment key: {key[:80]!r}")
+        digest = data.get("sha256")
+        if digest is not None and not _SHA256.match(str(digest)):
+            raise ValueError(f"not a sha256: {str(digest)[:80]!r}")
         return cls(
-            str(data["key"]),
+            key,
             RenderRequest.from_dict(data["request"]),
             str(data["where"]),
             str(data["speaker"]),
@@ -86,6 +102,7 @@ class Sidecar:
             int(data["sample_rate"]),
             data.get("qa"),
             data.get("stage"),
+            str(digest) if digest is not None else None,
         )
 
 

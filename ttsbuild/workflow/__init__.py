@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from ttsbuild.workflow.logs import (
     job_log,
     quiet_snakemake_restore_warnings,
     setup_logging,
+    snakemake_failed,
+    watch_snakemake_errors,
 )
 
 log = logging.getLogger("ttsbuild")
@@ -85,6 +88,7 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
         raise  # unreachable: fail() exits
     if main and workflow is not None:
         atexit.register(_exit_interrupted)  # runs after the report below (last in, first out)
+        watch_snakemake_errors()
         atexit.register(_report_at_exit, build, workflow)
     if main and build.batches and not getattr(workflow, "dryrun", False):
         # New segments mean new clips to measure at assembly: import the loudness meter
@@ -98,10 +102,41 @@ def _warm_assembly_imports() -> None:
         import pyloudnorm  # noqa: F401
 
 
+_FAULTS = {
+    errno.ENOSPC: "no space left on the device; free some space and build again",
+    errno.EDQUOT: "disk quota exceeded; free some space and build again",
+    errno.EROFS: "read-only file system; make it writable (or set 'store:' to a writable "
+    "folder) and build again",
+    errno.EACCES: "permission denied; fix the folder's permissions and build again",
+    errno.EPERM: "operation not permitted; fix the folder's permissions and build again",
+}
+
+
+@contextlib.contextmanager
+def _one_line_errors(what: str, say_domain_errors: bool = True) -> Iterator[None]:
+    """A rule body's failure as one ttsbuild line naming the file and the fix (Snakemake still
+    fails the job); machine faults (disk full, read-only store) become TTSBuildErrors. Nothing
+    stored is lost: every write is atomic."""
+    try:
+        yield
+    except TTSBuildError as exc:
+        if say_domain_errors:  # the render loop names each failing line itself
+            log.error("ttsbuild: error: %s", exc)
+        raise
+    except OSError as exc:
+        fix = _FAULTS.get(exc.errno or 0)
+        if fix is None:
+            raise
+        where = exc.filename or what
+        error = TTSBuildError(f"{where}: {fix} (stored segments are kept)")
+        log.error("ttsbuild: error: %s", error)
+        raise error from None
+
+
 def render_batch(
     build: Build, batch_id: str, outputs: list[str] | None = None, log_file: str | None = None
 ) -> None:
-    with job_log(log_file):
+    with job_log(log_file), _one_line_errors(f"render batch {batch_id}", say_domain_errors=False):
         build.render_batch(batch_id, outputs)
 
 
@@ -110,28 +145,23 @@ def assemble(
 ) -> None:
     from ttsbuild.assembly.assemble import assemble_episode
 
-    with job_log(log_file):
+    with job_log(log_file), _one_line_errors(wav):
         check_not_stopped(f"assembling {wav}")
-        try:
-            assemble_episode(
-                plan_file,
-                build.store,
-                build.output_settings(),
-                wav,
-                srt,
-                timing,
-                build.state / "clips",
-            )
-        except TTSBuildError as exc:
-            # One clear line; the job then fails as Snakemake jobs do (sys.exit in a job hangs it).
-            log.error("ttsbuild: error: %s", exc)
-            raise
+        assemble_episode(
+            plan_file,
+            build.store,
+            build.output_settings(),
+            wav,
+            srt,
+            timing,
+            build.state / "clips",
+        )
 
 
 def encode(build: Build, episode: str, src: str, dest: str, log_file: str | None = None) -> None:
     from ttsbuild.delivery.encode import transcode
 
-    with job_log(log_file):
+    with job_log(log_file), _one_line_errors(dest):
         check_not_stopped(f"encoding {dest}")
         transcode(src, dest, build.project.delivery, build.project.episodes[episode].title)
 
@@ -191,10 +221,13 @@ def release_models() -> None:
 
 
 def _report_at_exit(build: Build, workflow: Any) -> None:
+    """Report the runs that end without onsuccess/onerror: "Nothing to be done" (a success),
+    and Snakemake-level failures (missing input, locked directory, disk full), which exit 1
+    and must not be reported as a success."""
     executed = getattr(workflow, "executor_plugin", None) is not None
     if executed and not workflow.dryrun and not build.reported:
         with contextlib.suppress(Exception):  # never turn a finished build into a crash
-            finish(build, success=True)
+            finish(build, success=not snakemake_failed())
 
 
 def finish(build: Build, success: bool) -> None:

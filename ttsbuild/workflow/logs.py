@@ -90,6 +90,36 @@ def quiet_snakemake_restore_warnings() -> None:
         snakemake_logger.addFilter(_NoBackupNoise())
 
 
+class _ErrorSeen(logging.Handler):
+    """Remembers whether Snakemake logged an error (every exception it catches goes through
+    ``print_exception`` -> ``logger.error``, including those after which it calls neither
+    ``onsuccess`` nor ``onerror``: a missing input, a locked directory, a full disk)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen = True
+
+
+#: Kept here, not looked up on the logger: Snakemake removes every handler of its logger when
+#: it shuts logging down, which happens before the process exits and we report.
+_errors = _ErrorSeen()
+
+
+def watch_snakemake_errors() -> None:
+    """Start (once) noting Snakemake's errors; :func:`snakemake_failed` reads the note."""
+    snakemake_logger = logging.getLogger("snakemake.logging")
+    if _errors not in snakemake_logger.handlers:
+        snakemake_logger.addHandler(_errors)
+
+
+def snakemake_failed() -> bool:
+    """Whether Snakemake has logged an error in this process since the watch began."""
+    return _errors.seen
+
+
 def fail(exc: TTSBuildError) -> None:
     """Report a user error as one line and stop (no traceback), as at parse time."""
     sys.stderr.write(f"ttsbuild: error: {exc}\n")
