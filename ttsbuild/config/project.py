@@ -18,6 +18,7 @@ from ttsbuild.config.schema import (
     validate_config,
 )
 from ttsbuild.config.settings import (
+    AssetSettings,
     Character,
     EngineOptions,
     Episode,
@@ -41,6 +42,7 @@ class Project:
     max_chars: int
     batch_size: int
     output: OutputSettings
+    assets: AssetSettings
     render_server: RenderServerSettings
     qa: QASettings
     engines: Mapping[str, EngineOptions]
@@ -121,6 +123,17 @@ def _aliases(
     return aliases
 
 
+def _assets(config: Mapping[str, Any], root: Path, config_file: str) -> AssetSettings:
+    data = dict(config["assets"])
+    data["strict"] = bool(data["strict"] or os.environ.get("TTSBUILD_ASSETS_STRICT") == "1")
+    try:
+        return AssetSettings.from_dict(data)
+    except ValueError as exc:
+        raise ConfigError(
+            f"assets: {exc}", config_file, config_line(root / config_file, "assets")
+        ) from None
+
+
 def project_from_config(
     config: dict[str, Any], root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE
 ) -> Project:
@@ -133,6 +146,7 @@ def project_from_config(
     narrator = aliases.get(narrator, narrator)
     store = Path(os.environ.get("TTSBUILD_STORE") or config["store"])
     out = OutputSettings.from_dict(config["output"])
+    assets = _assets(config, root, config_file)
     engines = {
         name: EngineOptions.from_dict(
             {
@@ -163,6 +177,7 @@ def project_from_config(
         max_chars=int(config["max_chars"]),
         batch_size=int(config["batch_size"]),
         output=out,
+        assets=assets,
         qa=QASettings.from_dict(
             {
                 **config["qa"],

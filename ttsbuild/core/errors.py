@@ -71,3 +71,7 @@ def read_source(path: str | Path, shown: str, error: type[LocatedError], what: s
         ) from None
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror}", shown) from None
+
+
+class AssetError(TTSBuildError):
+    """A voice-asset build that breaks a policy (a removed line id in strict mode)."""

@@ -24,7 +24,16 @@ from ttsbuild.workflow.logs import fail, quiet_snakemake_restore_warnings, setup
 
 log = logging.getLogger("ttsbuild")
 
-__all__ = ["Build", "assemble", "encode", "finish", "load_build", "preflight", "render_batch"]
+__all__ = [
+    "Build",
+    "assemble",
+    "assets",
+    "encode",
+    "finish",
+    "load_build",
+    "preflight",
+    "render_batch",
+]
 
 _config_file = DEFAULT_CONFIG_FILE
 
@@ -79,6 +88,35 @@ def assemble(build: Build, plan_file: str, wav: str, srt: str, timing: str) -> N
     assemble_episode(
         plan_file, build.store, build.output_settings(), wav, srt, timing, build.state / "clips"
     )
+
+
+def assets(build: Build, episode: str, plan_file: str, manifest: str, changes: str) -> None:
+    """Voice assets of one episode: the per-line files, the manifest and the change report."""
+    from ttsbuild.delivery.assets import build_assets
+
+    settings = build.project.assets
+    try:
+        folder = build.project.resolve_path(
+            settings.folder.format(episode=episode), "assets.folder", "assets.folder"
+        )
+    except (KeyError, IndexError, ValueError):
+        raise TTSBuildError(
+            f"{build.project.config_file}: assets.folder {settings.folder!r}: the only "
+            "placeholder is {episode}"
+        ) from None
+    try:
+        build_assets(
+            plan_file,
+            build.store,
+            settings,
+            build.project.output.chunk_gap_ms,
+            folder,
+            manifest,
+            changes,
+        )
+    except TTSBuildError as exc:
+        log.error("ttsbuild: error: %s", exc)
+        raise
 
 
 def encode(src: str, dest: str) -> None:
