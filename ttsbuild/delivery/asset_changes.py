@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -58,14 +58,16 @@ class AssetEntry:
     fingerprint: str
     duration: float = 0.0
     sha256: str = ""
-    levels: Mapping[str, Any] | None = None  # loudness, true peak, gain, normalization
+    levels: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # loudness, true peak, gain, normalization
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["segments"] = list(self.segments)
         data["voice"] = dict(self.voice)
         data["params"] = dict(self.params)
-        data["levels"] = dict(self.levels or {})
+        data["levels"] = dict(self.levels)
         return data
 
     @classmethod

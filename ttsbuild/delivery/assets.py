@@ -102,8 +102,9 @@ def line_entry(line: Line, file: str, settings: AssetSettings, chunk_gap_ms: flo
 
 
 def join_and_trim(parts: list[Audio], settings: AssetSettings, chunk_gap_ms: float) -> Audio:
-    """A line's chunks joined by ``chunk_gap_ms`` of silence, resampled, with leading and
-    trailing silence (below ``trim_db``) cut to ``margin_ms``."""
+    """A line's chunks joined by ``chunk_gap_ms`` of silence, resampled, with exactly
+    ``margin_ms`` before the first and after the last sample above ``trim_db``: longer
+    silence is cut, shorter silence padded, so every file's speech starts at the margin."""
     rate = settings.sample_rate
     gap = Audio.silence(round(chunk_gap_ms * rate / 1000), rate)
     joined: list[Audio] = []
@@ -111,7 +112,15 @@ def join_and_trim(parts: list[Audio], settings: AssetSettings, chunk_gap_ms: flo
         if i:
             joined.append(gap)
         joined.append(part.resampled(rate))
-    return concat(joined, rate).trimmed(settings.trim_db, settings.margin_ms)
+    audio = concat(joined, rate)
+    loud = np.flatnonzero(np.abs(audio.samples) > 10 ** (settings.trim_db / 20))
+    if loud.size == 0:
+        return Audio.silence(0, rate)
+    keep = round(settings.margin_ms * rate / 1000)
+    start, end = max(0, int(loud[0]) - keep), min(audio.num_samples, int(loud[-1]) + 1 + keep)
+    lead = np.zeros(keep - (int(loud[0]) - start), np.float32)  # too little silence: pad
+    tail = np.zeros(keep - (end - int(loud[-1]) - 1), np.float32)
+    return Audio(np.concatenate([lead, audio.samples[start:end], tail]), rate)
 
 
 def master_line(audio: Audio, settings: AssetSettings, uid: str) -> tuple[Audio, dict[str, Any]]:
@@ -129,8 +138,11 @@ def master_line(audio: Audio, settings: AssetSettings, uid: str) -> tuple[Audio,
             mode = "peak (too short for loudness)"
     if mode.startswith("peak") and peak > 0:
         gain_db = settings.true_peak_dbtp - to_db(peak)
-    piece = Piece(0, uid, ClipInfo(audio.num_samples, peak, blocks), lambda: audio)
-    out, limited = master_clip(piece, gain_db, settings.true_peak_dbtp)
+    if mode.startswith("peak"):  # the peak lands on the ceiling: nothing to limit
+        out, limited = audio.with_gain(float(10 ** (gain_db / 20))), False
+    else:
+        piece = Piece(0, uid, ClipInfo(audio.num_samples, peak, blocks), lambda: audio)
+        out, limited = master_clip(piece, gain_db, settings.true_peak_dbtp)
     loudness = integrated_loudness([block_powers(out)])
     out_peak = true_peak(out)
     return out, {
