@@ -8,6 +8,7 @@ Syntax (one physical line is one utterance; a tag applies until the next speaker
     [de:Bob] Guten Tag.          speaker and language
     [de:] Und weiter.            language for the current speaker
     [Alice|seed:42|speed:0.9]    speaker with per-segment parameters
+    [Alice|id:intro_01] Hello.   a stable line id for the text after the tag (voice assets)
     [pause:1.5s] [pause:300ms]   silence, never rendered
 """
 
@@ -155,6 +156,7 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
     (Utterance(line=1, speaker='narrator', ..., text='Hi.', uid=''), Utterance(...text='Hello.'...), ...)
     """
     items: list[ScriptItem] = []
+    ids: dict[str, int] = {}  # explicit line ids -> their line
     state = _State()
     for line_no, raw in enumerate(source.splitlines(), start=1):
         if raw.lstrip().startswith("#"):
@@ -167,8 +169,10 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
                 path,
                 line_no,
             )
+        line_id: str | None = None  # an explicit |id: names the next text of this line
         for kind, value in _tokens(raw, path, line_no):
             if kind == "tag":
+                value, line_id = _take_line_id(value, line_id, ids, path, line_no)
                 state, pause = _parse_tag(value, state, path, line_no)
                 if pause is not None:
                     items.append(pause)
@@ -180,17 +184,58 @@ def parse_script(source: str, path: str = "<script>") -> tuple[ScriptItem, ...]:
                 continue  # punctuation alone, e.g. "..." between tags: nothing to say
             prev = items[-1] if items else None
             if (
-                isinstance(prev, Utterance)
+                line_id is None
+                and isinstance(prev, Utterance)
                 and prev.line == line_no
                 and (prev.speaker, prev.language, prev.params)
                 == (state.speaker, state.language, state.params)
             ):
                 items[-1] = Utterance(
-                    line_no, prev.speaker, prev.language, prev.params, f"{prev.text} {text}"
+                    line_no,
+                    prev.speaker,
+                    prev.language,
+                    prev.params,
+                    f"{prev.text} {text}",
+                    prev.uid,
                 )
             else:
-                items.append(Utterance(line_no, state.speaker, state.language, state.params, text))
+                items.append(
+                    Utterance(
+                        line_no, state.speaker, state.language, state.params, text, line_id or ""
+                    )
+                )
+                line_id = None
+        if line_id is not None:
+            raise ScriptError(
+                f"line id {line_id!r} has no text after it on its line", path, line_no
+            )
     return tuple(items)
+
+
+_LINE_ID = re.compile(r"^[^\s\[\]|]+$")
+
+
+def _take_line_id(
+    body: str, pending: str | None, ids: dict[str, int], path: str, line: int
+) -> tuple[str, str | None]:
+    """A tag without its ``|id:...`` part, and the id (or the one still pending)."""
+    parts = body.split("|")
+    found = [p for p in parts[1:] if p.partition(":")[0].strip().lower() == "id"]
+    if not found:
+        return body, pending
+    if len(found) > 1 or pending is not None:
+        raise ScriptError("two line ids before one text; give each line one id", path, line)
+    value = found[0].partition(":")[2].strip()
+    if not _LINE_ID.match(value):
+        raise ScriptError(
+            f"bad line id {value!r}: write it as [Alice|id:intro_01] (no spaces, | or brackets)",
+            path,
+            line,
+        )
+    if value in ids:
+        raise ScriptError(f"line id {value!r} is also used on line {ids[value]}", path, line)
+    ids[value] = line
+    return "|".join(p for p in parts if p not in found), value
 
 
 _BOMS = (
