@@ -231,3 +231,28 @@ def test_lossy_formats_decode_and_keep_unchanged_files(tmp_path, fmt, suffix):
     changes = proj.build(LINES, format=fmt, bitrate_kbps=96, channels=2)
     assert changes["written"] == [] and changes["unchanged"] == 4
     assert {p.name: p.stat().st_mtime_ns for p in proj.folder.glob(f"*{suffix}")} == stats
+
+
+def test_a_build_stopped_half_way_still_owns_what_it_wrote(tmp_path, monkeypatch):
+    import ttsbuild.delivery.assets as assets
+
+    proj = Project(tmp_path)
+    proj.build(LINES[:2])
+    real, calls = assets.encode, []
+
+    def failing(audio: Audio, settings: AssetSettings) -> bytes:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the job is killed after writing l3.wav
+        return real(audio, settings)
+
+    monkeypatch.setattr(assets, "encode", failing)
+    with pytest.raises(KeyboardInterrupt):
+        proj.build(LINES)
+    assert (proj.folder / "l3.wav").exists() and not (proj.folder / "l4.wav").exists()
+    monkeypatch.setattr(assets, "encode", real)
+    changes = proj.build(LINES)  # l3.wav is the build's: no "not one of the build's files"
+    assert changes["added"] == ["l3", "l4"]
+    assert "claimed" not in json.loads((proj.folder / RECORD).read_text())
+    proj.build(LINES[:2])  # and it is deleted when its line goes
+    assert sorted(p.name for p in proj.folder.iterdir()) == [RECORD, "l1.wav", "l2.wav"]

@@ -192,12 +192,15 @@ def _load(store: Path, key: str) -> Audio:
         ) from None
 
 
-def _read_record(folder: Path) -> list[AssetEntry]:
+def _read_record(folder: Path) -> tuple[list[AssetEntry], set[str], dict[str, Any]]:
+    """The last build's entries, every file name the build owns (those entries' files and
+    any claimed by a build that stopped half way), and the record as read."""
     try:
         data = json.loads((folder / RECORD).read_text("utf-8"))
-        return [AssetEntry.from_dict(a) for a in data["assets"]]
+        entries = [AssetEntry.from_dict(a) for a in data["assets"]]
+        names = {Path(e.file).name for e in entries} | set(data.get("claimed", []))
     except FileNotFoundError:
-        return []
+        return [], set(), {"assets": []}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning(
             "ttsbuild: %s: unreadable (%s); no file in %s counts as the build's",
@@ -205,13 +208,9 @@ def _read_record(folder: Path) -> list[AssetEntry]:
             exc,
             folder,
         )
-        return []
-
-
-def _owned(folder: Path, name: str) -> Path | None:
-    """A file the record lists, if it is a plain name inside the folder."""
-    path = folder / name
-    return path if name and os.path.basename(name) == name and not name.startswith(".") else None
+        return [], set(), {"assets": []}
+    plain = {n for n in names if n and os.path.basename(n) == n and not n.startswith(".")}
+    return entries, plain, data
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -243,7 +242,7 @@ def build_assets(
         line_entry(line, (rel / f"{stems[line.uid]}{suffix}").as_posix(), settings, chunk_gap_ms)
         for line in lines
     ]
-    previous = _read_record(folder)
+    previous, owned, record = _read_record(folder)
     changes = diff_assets(previous, entries)
     changes["episode"] = plan.episode
     if settings.strict and changes["removed"]:
@@ -253,7 +252,18 @@ def build_assets(
             f"the last build: {', '.join(changes['removed'])} ({changes['summary']}); restore "
             "the lines, or build once without assets.strict / TTSBUILD_ASSETS_STRICT=1"
         )
-    owned = {Path(e.file).name: e for e in previous if _owned(folder, Path(e.file).name)}
+    # Claim the new names before writing any file: a build that stops half way still owns
+    # what it wrote, and the next build may replace or delete it.
+    claimed = owned | {Path(e.file).name for e in entries}
+    for name in sorted(claimed - owned):
+        if (folder / name).exists():
+            raise AssetError(
+                f"{folder / name}: exists but is not one of the build's files (not in "
+                f"{folder / RECORD}); move it away or choose another assets.folder"
+            )
+    if claimed != owned:
+        record["claimed"] = sorted(claimed)
+        write_text_atomic(folder / RECORD, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     before = {e.id: e for e in previous}
     written: list[str] = []
     warnings: list[dict[str, str]] = []
@@ -272,11 +282,6 @@ def build_assets(
                 replace(entry, duration=old.duration, sha256=old.sha256, levels=old.levels)
             )
             continue
-        if path.exists() and name not in owned:
-            raise AssetError(
-                f"{path}: exists but is not one of the build's files (not in {folder / RECORD}); "
-                "move it away or choose another assets.folder"
-            )
         audio = join_and_trim([_load(store, s.key) for s in line.segments], settings, chunk_gap_ms)
         if not audio.num_samples:
             warnings.append({"id": entry.id, "warning": "silent after trimming: an empty file"})
