@@ -75,11 +75,15 @@ def _digest(value: object) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()[:16]
 
 
-def line_entry(line: Line, file: str, settings: AssetSettings, chunk_gap_ms: float) -> AssetEntry:
+def mastering_digest(settings: AssetSettings, chunk_gap_ms: float) -> str:
+    """What shapes every file of the folder besides its segments, as one short hash."""
+    return _digest([settings.mastering(), chunk_gap_ms])
+
+
+def line_entry(line: Line, file: str, mastering: str) -> AssetEntry:
     """The manifest entry of a line before its file is written (no duration, sha256, levels)."""
     first = line.segments[0]
     req = first.request
-    mastering = _digest([settings.mastering(), chunk_gap_ms])
     keys = tuple(s.key for s in line.segments)
     return AssetEntry(
         id=line.uid,
@@ -238,8 +242,9 @@ def build_assets(
     stems = asset_stems([line.uid for line in lines])
     suffix = ASSET_FORMATS[settings.format][2]
     rel = Path(os.path.relpath(folder.resolve(), manifest_out.parent.resolve()))
+    mastering = mastering_digest(settings, chunk_gap_ms)
     entries = [
-        line_entry(line, (rel / f"{stems[line.uid]}{suffix}").as_posix(), settings, chunk_gap_ms)
+        line_entry(line, (rel / f"{stems[line.uid]}{suffix}").as_posix(), mastering)
         for line in lines
     ]
     previous, owned, record = _read_record(folder)
