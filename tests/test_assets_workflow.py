@@ -107,3 +107,25 @@ def test_assets_from_a_table_then_only_changed_lines_touched(make_project):
     assert strict.returncode != 0
     assert "strict mode: 1 line id(s) removed since the last build: intro_01" in strict.output
     assert (out / "ep1" / "intro_01.wav").exists()
+
+    # A changed asset setting re-runs the rule (nothing re-rendered): every file re-encoded
+    # under its new name, the old files deleted, the unowned one kept.
+    proj.write("config/config.yaml", CONFIG.replace("true_peak_dbtp: -1", "format: flac"))
+    flac = proj.snakemake("-j1", "out/ep1.assets.json")
+    assert flac.returncode == 0, flac.output
+    assert rendered_count(flac) == 0
+    changes = json.loads((out / "ep1.assets-changes.json").read_text())
+    assert changes["removed"] == ["intro_01"]
+    assert {tuple(c["what"]) for c in changes["changed"]} == {("mastering", "file")}
+    assert len(changes["changed"]) == len(rows)
+    names = sorted(p.name for p in (out / "ep1").iterdir())
+    assert names == sorted(
+        [".ttsbuild-assets.json", "README.txt"]
+        + [
+            Path(a["file"]).name
+            for a in json.loads((out / "ep1.assets.json").read_text())["assets"]
+        ]
+    )
+    assert all(
+        n.endswith(".flac") for n in names if n not in (".ttsbuild-assets.json", "README.txt")
+    )
