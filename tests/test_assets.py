@@ -256,3 +256,22 @@ def test_a_build_stopped_half_way_still_owns_what_it_wrote(tmp_path, monkeypatch
     assert "claimed" not in json.loads((proj.folder / RECORD).read_text())
     proj.build(LINES[:2])  # and it is deleted when its line goes
     assert sorted(p.name for p in proj.folder.iterdir()) == [RECORD, "l1.wav", "l2.wav"]
+
+
+@pytest.mark.parametrize(
+    "assets,message",
+    [
+        ("{format: opus, sample_rate: 44100}", "assets: opus needs 8, 12, 16, 24 or 48 kHz"),
+        ('{folder: "out/{name}"}', "assets: folder 'out/{name}': the only placeholder is"),
+        ("{format: aiff}", "assets"),
+    ],
+)
+def test_bad_asset_settings_are_one_config_error(make_project, assets, message):
+    from tests.conftest import FAKE_CONFIG
+
+    proj = make_project(config=FAKE_CONFIG + f"assets: {assets}\n")
+    result = proj.plan_in_process()
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("ttsbuild: error: config/config.yaml:")
+    assert message in line

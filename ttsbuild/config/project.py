@@ -127,11 +127,13 @@ def _assets(config: Mapping[str, Any], root: Path, config_file: str) -> AssetSet
     data = dict(config["assets"])
     data["strict"] = bool(data["strict"] or os.environ.get("TTSBUILD_ASSETS_STRICT") == "1")
     try:
+        data["folder"].format(episode="x")
         return AssetSettings.from_dict(data)
+    except (KeyError, IndexError):
+        problem = f"folder {data['folder']!r}: the only placeholder is {{episode}}"
     except ValueError as exc:
-        raise ConfigError(
-            f"assets: {exc}", config_file, config_line(root / config_file, "assets")
-        ) from None
+        problem = str(exc)
+    raise ConfigError(f"assets: {problem}", config_file, config_line(root / config_file, "assets"))
 
 
 def project_from_config(

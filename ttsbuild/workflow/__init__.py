@@ -99,12 +99,6 @@ def assets(build: Build, episode: str, plan_file: str, manifest: str, changes: s
         folder = build.project.resolve_path(
             settings.folder.format(episode=episode), "assets.folder", "assets.folder"
         )
-    except (KeyError, IndexError, ValueError):
-        raise TTSBuildError(
-            f"{build.project.config_file}: assets.folder {settings.folder!r}: the only "
-            "placeholder is {episode}"
-        ) from None
-    try:
         build_assets(
             plan_file,
             build.store,
