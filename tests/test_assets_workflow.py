@@ -90,6 +90,8 @@ def test_assets_from_a_table_then_only_changed_lines_touched(make_project):
     assert changes["written"] == ["intro_03", "quest_02b"]
     assert changes["deleted"] == ["town_01.wav"]
     assert changes["summary"].startswith("3 lines changed in this drop")
+    report = json.loads((out / "ep1.report.json").read_text())
+    assert report["assets"]["summary"] == changes["summary"]  # the build report says it too
     assert set(after) - set(before) == {"quest_02b.wav"}
     assert set(before) - set(after) == {"town_01.wav"}
     assert after["intro_03.wav"][0] != before["intro_03.wav"][0]
