@@ -16,7 +16,7 @@ from ttsbuild.core.audio import Audio, write_audio
 from ttsbuild.core.errors import AssetError
 from ttsbuild.core.request import RenderRequest, Voice
 from ttsbuild.delivery.asset_changes import AssetEntry, asset_stems, diff_assets
-from ttsbuild.delivery.assets import RECORD, build_assets, join_and_trim
+from ttsbuild.delivery.assets import RECORD, build_assets, encode, join_and_trim
 from ttsbuild.planning.plan import EpisodePlan, Segment
 from ttsbuild.store.segments import segment_path
 
@@ -275,3 +275,15 @@ def test_bad_asset_settings_are_one_config_error(make_project, assets, message):
     (line,) = result.stderr.splitlines()
     assert line.startswith("ttsbuild: error: config/config.yaml:")
     assert message in line
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus"])
+@pytest.mark.parametrize("kbps", [64, 128, 256])
+def test_bitrate_is_what_was_asked(fmt, kbps):
+    rng = np.random.default_rng(0)
+    t = np.arange(48000 * 4) / 48000
+    noisy = 0.2 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)
+    audio = Audio(noisy.astype(np.float32), 48000)
+    data = encode(audio, AssetSettings.from_dict({"format": fmt, "bitrate_kbps": kbps}))
+    measured = len(data) * 8 / 4 / 1000
+    assert abs(measured - kbps) / kbps < 0.15, measured

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 ASSET_VERSION = 1
 #: The folder's record of the files the build owns: a copy of the last manifest.
 RECORD = ".ttsbuild-assets.json"
+#: The bitrates (kbps) libsndfile's compression levels 1 and 0 stand for, per encoder.
+_BITRATE_SPAN = {"MPEG_LAYER_III": (32, 320), "OPUS": (6, 256), "VORBIS": (32, 320)}
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,12 @@ def encode(audio: Audio, settings: AssetSettings) -> bytes:
     if settings.channels == 2:
         data = np.column_stack([data, data])
     level = None
-    if settings.bitrate_kbps is not None and subtype in ("VORBIS", "OPUS", "MPEG_LAYER_III"):
-        # libsndfile's compression level: 0 is its highest bitrate (320 kbps), 1 its lowest.
-        level = min(1.0, max(0.0, (320 - settings.bitrate_kbps) / (320 - 8)))
+    span = _BITRATE_SPAN.get(subtype)
+    if settings.bitrate_kbps is not None and span is not None:
+        # libsndfile's compression level: 0 is the encoder's highest bitrate, 1 its lowest
+        # (a straight line between them for MP3 CBR and Opus; a quality level for Vorbis).
+        low, high = span
+        level = min(1.0, max(0.0, (high - settings.bitrate_kbps) / (high - low)))
     buf = io.BytesIO()
     with sf.SoundFile(
         buf,
