@@ -287,3 +287,23 @@ def test_bitrate_is_what_was_asked(fmt, kbps):
     data = encode(audio, AssetSettings.from_dict({"format": fmt, "bitrate_kbps": kbps}))
     measured = len(data) * 8 / 4 / 1000
     assert abs(measured - kbps) / kbps < 0.15, measured
+
+
+def test_an_unmeasurable_line_is_peak_normalized_with_a_warning(tmp_path):
+    proj = Project(tmp_path)
+    quiet = (seg("c" * 20, "whisper", "Shh.", 9), tone(0.8, amp=0.0002))  # about -80 LUFS
+    changes = proj.build([LINES[0], quiet], true_peak_dbtp=-2, trim_db=-100)
+    assert changes["warnings"] == [
+        {"id": "whisper", "warning": "peak (loudness under the -70 LUFS gate: not measurable)"}
+    ]
+    (_, asset) = proj.manifest()["assets"]
+    assert abs(asset["levels"]["true_peak_dbtp"] + 2) < 0.1
+
+
+def test_a_silent_line_is_an_empty_file_with_a_warning(tmp_path):
+    proj = Project(tmp_path)
+    silent = (seg("d" * 20, "mute", "...", 9), tone(0.8, amp=0.0))
+    changes = proj.build([LINES[0], silent])
+    assert {"id": "mute", "warning": "silent after trimming: an empty file"} in changes["warnings"]
+    data, _ = sf.read(proj.folder / "mute.wav")
+    assert data.size == 0

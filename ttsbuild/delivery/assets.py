@@ -140,8 +140,7 @@ def master_line(audio: Audio, settings: AssetSettings, uid: str) -> tuple[Audio,
         if np.isfinite(measured):
             gain_db = settings.loudness_lufs - measured
         else:
-            log.warning("ttsbuild: asset %s: too short to measure loudness; peak-normalized", uid)
-            mode = "peak (too short for loudness)"
+            mode = "peak (loudness under the -70 LUFS gate: not measurable)"
     if mode.startswith("peak") and peak > 0:
         gain_db = settings.true_peak_dbtp - to_db(peak)
     if mode.startswith("peak"):  # the peak lands on the ceiling: nothing to limit
