@@ -23,10 +23,12 @@ wildcard_constraints:
 
 include: "rules/render.smk"
 include: "rules/assemble.smk"
+include: "rules/assets.smk"
 
 
 localrules:
     assemble,
+    assets,
     encode,
     all,
 

@@ -18,6 +18,7 @@ from ttsbuild.config.schema import (
     validate_config,
 )
 from ttsbuild.config.settings import (
+    AssetSettings,
     Character,
     ConvertSetting,
     DeliverySettings,
@@ -46,6 +47,7 @@ class Project:
     batch_size: int
     output: OutputSettings
     delivery: DeliverySettings
+    assets: AssetSettings
     render_server: RenderServerSettings
     qa: QASettings
     engines: Mapping[str, EngineOptions]
@@ -196,6 +198,19 @@ def _aliases(
     return aliases
 
 
+def _assets(config: Mapping[str, Any], root: Path, config_file: str) -> AssetSettings:
+    data = dict(config["assets"])
+    data["strict"] = bool(data["strict"] or os.environ.get("TTSBUILD_ASSETS_STRICT") == "1")
+    try:
+        data["folder"].format(episode="x")
+        return AssetSettings.from_dict(data)
+    except (KeyError, IndexError):
+        problem = f"folder {data['folder']!r}: the only placeholder is {{episode}}"
+    except ValueError as exc:
+        problem = str(exc)
+    raise ConfigError(f"assets: {problem}", config_file, config_line(root / config_file, "assets"))
+
+
 def project_from_config(
     config: dict[str, Any], root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE
 ) -> Project:
@@ -208,6 +223,7 @@ def project_from_config(
     narrator = aliases.get(narrator, narrator)
     store = Path(os.environ.get("TTSBUILD_STORE") or config["store"])
     out = OutputSettings.from_dict(config["output"])
+    assets = _assets(config, root, config_file)
     engines = {
         name: EngineOptions.from_dict(
             {
@@ -251,6 +267,7 @@ def project_from_config(
         batch_size=int(config["batch_size"]),
         output=out,
         delivery=DeliverySettings.from_dict(config["output"]),
+        assets=assets,
         qa=QASettings.from_dict(
             {
                 **config["qa"],

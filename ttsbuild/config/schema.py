@@ -30,6 +30,7 @@ DEFAULT_CONFIG_FILE = "config/config.yaml"
 SECTIONS: dict[str, tuple[str, ...]] = {
     "output": ("properties", "output"),
     "qa": ("properties", "qa"),
+    "assets": ("properties", "assets"),
     "render_server": ("properties", "render_server"),
     "engine": ("properties", "engines", "additionalProperties"),
     "timing": ("properties", "episodes", "additionalProperties", "properties", "timing"),

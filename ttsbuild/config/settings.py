@@ -214,3 +214,48 @@ class EngineOptions:
     def from_dict(cls, data: Mapping[str, Any] | None = None) -> EngineOptions:
         d = with_defaults("engine", {k: v for k, v in (data or {}).items() if k != "resources"})
         return cls(str(d["device"]), str(d.get("model", "")), str(d.get("checkpoint_dir", "")))
+
+
+#: Asset formats: libsndfile (format, subtype) and the file suffix.
+ASSET_FORMATS = {
+    "wav": ("WAV", "PCM_16", ".wav"),
+    "flac": ("FLAC", "PCM_16", ".flac"),
+    "ogg-vorbis": ("OGG", "VORBIS", ".ogg"),
+    "opus": ("OGG", "OPUS", ".opus"),
+    "mp3": ("MP3", "MPEG_LAYER_III", ".mp3"),
+}
+
+
+@dataclass(frozen=True)
+class AssetSettings:
+    """Per-line voice assets (docs/assets.md): folder, format and per-file mastering."""
+
+    folder: str
+    format: str
+    bitrate_kbps: int | None
+    sample_rate: int
+    channels: int
+    normalize: str
+    loudness_lufs: float
+    true_peak_dbtp: float
+    trim_db: float
+    margin_ms: float
+    strict: bool
+
+    def __post_init__(self) -> None:
+        if self.format == "opus" and self.sample_rate not in (8000, 12000, 16000, 24000, 48000):
+            raise ValueError(
+                f"opus needs 8, 12, 16, 24 or 48 kHz (sample_rate is {self.sample_rate})"
+            )
+
+    def mastering(self) -> dict[str, Any]:
+        """What shapes a file's bytes (not where it goes, not the policy)."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("folder", "strict")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> AssetSettings:
+        d = with_defaults("assets", data)
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})

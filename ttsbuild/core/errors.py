@@ -86,3 +86,7 @@ def read_source(path: str | Path, shown: str, error: type[LocatedError], what: s
         raise error(f"cannot read {what}: it is a directory, not a regular file", shown) from None
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror}", shown) from None
+
+
+class AssetError(TTSBuildError):
+    """A voice-asset build that breaks a policy (a removed line id in strict mode)."""

@@ -6,6 +6,7 @@ Written at the end of every build, successful or not, from what the planner knew
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable, Mapping
@@ -106,6 +107,11 @@ def episode_report(
             problems = list(assembled.get("problems") or [])
         except ValueError:
             duration = None
+    assets = None  # the voice assets' change report, when they were built
+    changes = out_dir / f"{plan.episode}.assets-changes.json"
+    if changes.exists() and (out_dir / f"{plan.episode}.assets.json").exists():
+        with contextlib.suppress(ValueError):
+            assets = json.loads(changes.read_text("utf-8"))
     return {
         "episode": plan.episode,
         "source": plan.source,
@@ -120,6 +126,7 @@ def episode_report(
         "timing_problems": problems,
         "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
         "stages": stage_counts([plan], store, missing_at_start),
+        "assets": assets,
         "ok": not failed and not pending,
     }
 
@@ -138,7 +145,12 @@ def write_reports(
     not_built: list[str] = []
     for name, plan in plans.items():
         report = episode_report(plan, store, missing_at_start, out_dir, qa_enabled)
-        if report["audio"] is None and not report["rendered_now"] and not report["failed"]:
+        if (
+            report["audio"] is None
+            and report["assets"] is None
+            and not report["rendered_now"]
+            and not report["failed"]
+        ):
             not_built.append(name)  # not a target of this build, and never built
             continue
         episodes[name] = report

@@ -9,6 +9,7 @@ Syntax (one physical line is one utterance; a tag applies to its own line only):
     [de:] Und weiter.            the line's speaker (here: the narrator) in German
     [Alice|seed:42|speed:0.9]    speaker with per-line parameters
     [Alice|effects:telephone]    replace the character's effects (presets joined by +, or none)
+    [Alice|id:intro_01] Hello.   a stable line id for the text after the tag (voice assets)
     [pause:1.5s] [pause:300ms]   silence, never rendered
     [Bob|speed:0.9]              a tag alone on its line opens a block: the indented
         First line of the block.   lines after it are Bob's, with his parameters,
@@ -240,6 +241,7 @@ def parse_script_notes(
     )
     items: list[ScriptItem] = []
     notes: list[ScriptNote] = []
+    ids: dict[str, int] = {}  # explicit line ids -> their line
     block: _State | None = None  # the open block's speaker, language and parameters
     opener: tuple[int, str] | None = None  # a block tag whose first indented line is to come
     previous: str | None = None  # the tag the line before ended with, if not the default's
@@ -291,8 +293,10 @@ def parse_script_notes(
                     f"own {unit} only; {fix}",
                 )
             )
+        line_id: str | None = None  # an explicit |id: names the next text of this line
         for kind, value in tokens:
             if kind == "tag":
+                value, line_id = _take_line_id(value, line_id, ids, path, line_no)
                 state, pause = _parse_tag(value, state, path, line_no)
                 if pause is not None:
                     items.append(pause)
@@ -304,7 +308,8 @@ def parse_script_notes(
                 continue  # punctuation alone, e.g. "..." between tags: nothing to say
             prev = items[-1] if items else None
             if (
-                isinstance(prev, Utterance)
+                line_id is None
+                and isinstance(prev, Utterance)
                 and prev.line == line_no
                 and (prev.speaker, prev.language, prev.params, prev.effects)
                 == (state.speaker, state.language, state.params, state.effects)
@@ -318,9 +323,15 @@ def parse_script_notes(
                         state.language,
                         state.params,
                         text,
+                        line_id or "",
                         effects=state.effects,
                     )
                 )
+                line_id = None
+        if line_id is not None:
+            raise ScriptError(
+                f"line id {line_id!r} has no text after it on its line", path, line_no
+            )
         previous = last_tag if block is None and state != default else None
     if opener is not None:
         notes.append(
@@ -330,6 +341,32 @@ def parse_script_notes(
             )
         )
     return ParsedScript(tuple(items), tuple(notes))
+
+
+_LINE_ID = re.compile(r"^[^\s\[\]|]+$")
+
+
+def _take_line_id(
+    body: str, pending: str | None, ids: dict[str, int], path: str, line: int
+) -> tuple[str, str | None]:
+    """A tag without its ``|id:...`` part, and the id (or the one still pending)."""
+    parts = body.split("|")
+    found = [p for p in parts[1:] if p.partition(":")[0].strip().lower() == "id"]
+    if not found:
+        return body, pending
+    if len(found) > 1 or pending is not None:
+        raise ScriptError("two line ids before one text; give each line one id", path, line)
+    value = found[0].partition(":")[2].strip()
+    if not _LINE_ID.match(value):
+        raise ScriptError(
+            f"bad line id {value!r}: write it as [Alice|id:intro_01] (no spaces, | or brackets)",
+            path,
+            line,
+        )
+    if value in ids:
+        raise ScriptError(f"line id {value!r} is also used on line {ids[value]}", path, line)
+    ids[value] = line
+    return "|".join(p for p in parts if p not in found), value
 
 
 def parse_script(

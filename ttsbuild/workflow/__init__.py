@@ -40,6 +40,7 @@ log = logging.getLogger("ttsbuild")
 __all__ = [
     "Build",
     "assemble",
+    "assets",
     "encode",
     "finish",
     "load_build",
@@ -155,6 +156,34 @@ def assemble(
             srt,
             timing,
             build.state / "clips",
+        )
+
+
+def assets(
+    build: Build,
+    episode: str,
+    plan_file: str,
+    manifest: str,
+    changes: str,
+    log_file: str | None = None,
+) -> None:
+    """Voice assets of one episode: the per-line files, the manifest and the change report."""
+    from ttsbuild.delivery.assets import build_assets
+
+    settings = build.project.assets
+    with job_log(log_file), _one_line_errors(manifest):
+        check_not_stopped(f"writing the assets of {episode}")
+        folder = build.project.resolve_path(
+            settings.folder.format(episode=episode), "assets.folder", "assets.folder"
+        )
+        build_assets(
+            plan_file,
+            build.store,
+            settings,
+            build.project.output.chunk_gap_ms,
+            folder,
+            manifest,
+            changes,
         )
 
 

@@ -162,6 +162,10 @@ class Build:
     def segments_input(self, wildcards: Any) -> list[str]:
         return self.segment_files(wildcards.episode)
 
+    def assets_params(self, wildcards: Any) -> str:
+        """The asset settings as one string (a change re-runs the assets rule)."""
+        return json.dumps(self.project.assets.to_dict(), sort_keys=True)
+
     def batch_outputs(self, batch_id: str) -> list[str]:
         return [self.segment_file(k) for k in self.batches[batch_id].keys]
 

@@ -1,0 +1,339 @@
+"""Voice assets: one mastered file per spoken line, named by its stable id, and a manifest.
+
+``out/<episode>.assets.json`` lists every line's file; the files live in a folder the build
+owns (``assets.folder``, default ``out/<episode>/``). The folder keeps a copy of the last
+manifest (``.ttsbuild-assets.json``): a file is the build's only if that copy lists it, and
+only such files are ever deleted or replaced. Make semantics per file: a line whose
+fingerprint (segment keys + mastering settings) is unchanged and whose file still has the
+recorded sha256 is not touched at all (same bytes, same mtime); any other line is mastered
+and encoded, and written atomically only when its bytes differ.
+
+Mastering uses the episode's loudness code (:mod:`ttsbuild.assembly.mastering`,
+:func:`ttsbuild.assembly.writer.master_clip`): a line's chunks are joined, leading and
+trailing silence trimmed to a margin, then one gain brings the file to the loudness target
+(or its true peak to the ceiling) and the limiter catches what would cross the ceiling.
+
+Imports: core, config, planning, store, assembly, delivery.asset_changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ttsbuild.assembly.clips import ClipInfo, Piece
+from ttsbuild.assembly.mastering import block_powers, integrated_loudness, to_db, true_peak
+from ttsbuild.assembly.writer import master_clip
+from ttsbuild.config.settings import ASSET_FORMATS, AssetSettings
+from ttsbuild.core.audio import Audio, concat, read_audio
+from ttsbuild.core.errors import AssetError, StoreError
+from ttsbuild.core.fsutil import write_bytes_atomic, write_text_atomic, write_text_if_changed
+from ttsbuild.delivery.asset_changes import AssetEntry, asset_stems, diff_assets
+from ttsbuild.planning.key import canonical_json
+from ttsbuild.planning.plan import EpisodePlan, Segment
+from ttsbuild.store.segments import segment_path
+
+log = logging.getLogger(__name__)
+
+#: Bump when joining, trimming, mastering or encoding changes (every file is rebuilt).
+ASSET_VERSION = 1
+#: The folder's record of the files the build owns: a copy of the last manifest.
+RECORD = ".ttsbuild-assets.json"
+#: The bitrates (kbps) libsndfile's compression levels 1 and 0 stand for, per encoder.
+_BITRATE_SPAN = {"MPEG_LAYER_III": (32, 320), "OPUS": (6, 256), "VORBIS": (32, 320)}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One spoken unit: its segments in order (a long line is several chunks)."""
+
+    uid: str
+    segments: tuple[Segment, ...]
+
+
+def plan_lines(plan: EpisodePlan) -> list[Line]:
+    """The plan's spoken units in order, each once, grouped by uid."""
+    order: list[str] = []
+    chunks: dict[str, list[Segment]] = {}
+    for seg in plan.segments():
+        uid = seg.uid or seg.key
+        if uid not in chunks:
+            order.append(uid)
+            chunks[uid] = []
+        chunks[uid].append(seg)
+    return [Line(uid, tuple(sorted(chunks[uid], key=lambda s: s.chunk))) for uid in order]
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()[:16]
+
+
+def mastering_digest(settings: AssetSettings, chunk_gap_ms: float) -> str:
+    """What shapes every file of the folder besides its segments, as one short hash."""
+    return _digest([settings.mastering(), chunk_gap_ms])
+
+
+def line_entry(line: Line, file: str, mastering: str) -> AssetEntry:
+    """The manifest entry of a line before its file is written (no duration, sha256, levels)."""
+    first = line.segments[0]
+    req = first.request
+    keys = tuple(s.key for s in line.segments)
+    return AssetEntry(
+        id=line.uid,
+        file=file,
+        character=first.speaker,
+        text=" ".join(s.text for s in line.segments),
+        language=req.language,
+        line=first.line,
+        segments=keys,
+        voice={
+            "engine": req.engine,
+            "engine_version": req.engine_version,
+            "model": req.model,
+            "voice": req.voice.content_hash,
+        },
+        params={**dict(req.params), "seed": float(req.seed)},
+        mastering=mastering,
+        fingerprint=_digest([ASSET_VERSION, keys, mastering]),
+    )
+
+
+def join_and_trim(parts: list[Audio], settings: AssetSettings, chunk_gap_ms: float) -> Audio:
+    """A line's chunks joined by ``chunk_gap_ms`` of silence, resampled, with exactly
+    ``margin_ms`` before the first and after the last sample above ``trim_db``: longer
+    silence is cut, shorter silence padded, so every file's speech starts at the margin."""
+    rate = settings.sample_rate
+    gap = Audio.silence(round(chunk_gap_ms * rate / 1000), rate)
+    joined: list[Audio] = []
+    for i, part in enumerate(parts):
+        if i:
+            joined.append(gap)
+        joined.append(part.resampled(rate))
+    audio = concat(joined, rate)
+    loud = np.flatnonzero(np.abs(audio.samples) > 10 ** (settings.trim_db / 20))
+    if loud.size == 0:
+        return Audio.silence(0, rate)
+    keep = round(settings.margin_ms * rate / 1000)
+    start, end = max(0, int(loud[0]) - keep), min(audio.num_samples, int(loud[-1]) + 1 + keep)
+    lead = np.zeros(keep - (int(loud[0]) - start), np.float32)  # too little silence: pad
+    tail = np.zeros(keep - (end - int(loud[-1]) - 1), np.float32)
+    return Audio(np.concatenate([lead, audio.samples[start:end], tail]), rate)
+
+
+def master_line(audio: Audio, settings: AssetSettings, uid: str) -> tuple[Audio, dict[str, Any]]:
+    """One file's gain (loudness or peak normalization) and limiting, with its levels."""
+    peak = true_peak(audio)
+    blocks = block_powers(audio)
+    mode = settings.normalize
+    gain_db = 0.0
+    if mode == "loudness":
+        measured = integrated_loudness([blocks])
+        if np.isfinite(measured):
+            gain_db = settings.loudness_lufs - measured
+        else:
+            mode = "peak (loudness under the -70 LUFS gate: not measurable)"
+    if mode.startswith("peak") and peak > 0:
+        gain_db = settings.true_peak_dbtp - to_db(peak)
+    if mode.startswith("peak"):  # the peak lands on the ceiling: nothing to limit
+        out, limited = audio.with_gain(float(10 ** (gain_db / 20))), False
+    else:
+        piece = Piece(0, uid, ClipInfo(audio.num_samples, peak, blocks), lambda: audio)
+        out, limited = master_clip(piece, gain_db, settings.true_peak_dbtp)
+    loudness = integrated_loudness([block_powers(out)])
+    out_peak = true_peak(out)
+    return out, {
+        "normalization": mode,
+        "gain_db": round(gain_db, 2),
+        "limited": limited,
+        "loudness_lufs": round(loudness, 2) if np.isfinite(loudness) else None,
+        "true_peak_dbtp": round(to_db(out_peak), 2) if out_peak > 0 else None,
+    }
+
+
+def encode(audio: Audio, settings: AssetSettings) -> bytes:
+    """The file's bytes in the configured format, channels and bitrate."""
+    import soundfile as sf
+
+    fmt, subtype, _ = ASSET_FORMATS[settings.format]
+    data = np.clip(audio.samples, -1.0, 1.0)
+    if settings.channels == 2:
+        data = np.column_stack([data, data])
+    level = None
+    span = _BITRATE_SPAN.get(subtype)
+    if settings.bitrate_kbps is not None and span is not None:
+        # libsndfile's compression level: 0 is the encoder's highest bitrate, 1 its lowest
+        # (a straight line between them for MP3 CBR and Opus; a quality level for Vorbis).
+        low, high = span
+        level = min(1.0, max(0.0, (high - settings.bitrate_kbps) / (high - low)))
+    buf = io.BytesIO()
+    with sf.SoundFile(
+        buf,
+        "w",
+        settings.sample_rate,
+        settings.channels,
+        subtype,
+        format=fmt,
+        compression_level=level,
+        bitrate_mode="CONSTANT" if level is not None and fmt == "MP3" else None,
+    ) as out:
+        out.write(data)
+    return buf.getvalue()
+
+
+def _load(store: Path, key: str) -> Audio:
+    path = segment_path(store, key)
+    try:
+        return read_audio(path)
+    except Exception as exc:
+        raise StoreError(
+            f"{path}: stored segment cannot be decoded ({exc}); run 'ttsbuild verify --delete' "
+            "and build again"
+        ) from None
+
+
+def _read_record(folder: Path) -> tuple[list[AssetEntry], set[str], dict[str, Any]]:
+    """The last build's entries, every file name the build owns (those entries' files and
+    any claimed by a build that stopped half way), and the record as read."""
+    try:
+        data = json.loads((folder / RECORD).read_text("utf-8"))
+        entries = [AssetEntry.from_dict(a) for a in data["assets"]]
+        names = {Path(e.file).name for e in entries} | set(data.get("claimed", []))
+    except FileNotFoundError:
+        return [], set(), {"assets": []}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning(
+            "ttsbuild: %s: unreadable (%s); no file in %s counts as the build's",
+            RECORD,
+            exc,
+            folder,
+        )
+        return [], set(), {"assets": []}
+    plain = {n for n in names if n and os.path.basename(n) == n and not n.startswith(".")}
+    return entries, plain, data
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def build_assets(
+    plan_file: str | Path,
+    store: str | Path,
+    settings: AssetSettings,
+    chunk_gap_ms: float,
+    folder: str | Path,
+    manifest_out: str | Path,
+    changes_out: str | Path,
+) -> dict[str, Any]:
+    """Bring the folder up to date with the plan; write the manifest and the change report.
+    Returns the change report. A removed id in strict mode raises :class:`AssetError` before
+    any file is written or deleted."""
+    plan = EpisodePlan.from_dict(json.loads(Path(plan_file).read_text("utf-8")))
+    store, folder, manifest_out = Path(store), Path(folder), Path(manifest_out)
+    lines = plan_lines(plan)
+    stems = asset_stems([line.uid for line in lines])
+    suffix = ASSET_FORMATS[settings.format][2]
+    rel = Path(os.path.relpath(folder.resolve(), manifest_out.parent.resolve()))
+    mastering = mastering_digest(settings, chunk_gap_ms)
+    entries = [
+        line_entry(line, (rel / f"{stems[line.uid]}{suffix}").as_posix(), mastering)
+        for line in lines
+    ]
+    previous, owned, record = _read_record(folder)
+    changes = diff_assets(previous, entries)
+    changes["episode"] = plan.episode
+    if settings.strict and changes["removed"]:
+        write_text_atomic(changes_out, json.dumps(changes, indent=1, ensure_ascii=False) + "\n")
+        raise AssetError(
+            f"{manifest_out}: strict mode: {len(changes['removed'])} line id(s) removed since "
+            f"the last build: {', '.join(changes['removed'])} ({changes['summary']}); restore "
+            "the lines, or build once without assets.strict / TTSBUILD_ASSETS_STRICT=1"
+        )
+    # Claim the new names before writing any file: a build that stops half way still owns
+    # what it wrote, and the next build may replace or delete it.
+    claimed = owned | {Path(e.file).name for e in entries}
+    for name in sorted(claimed - owned):
+        if (folder / name).exists():
+            raise AssetError(
+                f"{folder / name}: exists but is not one of the build's files (not in "
+                f"{folder / RECORD}); move it away or choose another assets.folder"
+            )
+    if claimed != owned:
+        record["claimed"] = sorted(claimed)
+        write_text_atomic(folder / RECORD, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    before = {e.id: e for e in previous}
+    written: list[str] = []
+    warnings: list[dict[str, str]] = []
+    final: list[AssetEntry] = []
+    for line, entry in zip(lines, entries, strict=True):
+        name = Path(entry.file).name
+        path = folder / name
+        old = before.get(entry.id)
+        if (
+            old is not None
+            and old.fingerprint == entry.fingerprint
+            and Path(old.file).name == name
+            and _file_sha256(path) == old.sha256
+        ):
+            final.append(
+                replace(entry, duration=old.duration, sha256=old.sha256, levels=old.levels)
+            )
+            continue
+        audio = join_and_trim([_load(store, s.key) for s in line.segments], settings, chunk_gap_ms)
+        if not audio.num_samples:
+            warnings.append({"id": entry.id, "warning": "silent after trimming: an empty file"})
+        mastered, levels = master_line(audio, settings, entry.id)
+        if levels["normalization"] != settings.normalize:
+            warnings.append({"id": entry.id, "warning": str(levels["normalization"])})
+        data = encode(mastered, settings)
+        with contextlib.suppress(OSError):
+            if path.read_bytes() == data:
+                data = b""  # same bytes: leave the file (and its mtime) alone
+        if data:
+            write_bytes_atomic(path, data)
+            written.append(entry.id)
+        digest = hashlib.sha256(data or path.read_bytes()).hexdigest()
+        duration = round(mastered.num_samples / settings.sample_rate, 6)
+        final.append(replace(entry, duration=duration, sha256=digest, levels=levels))
+    keep = {Path(e.file).name for e in final}
+    deleted = []
+    for name in sorted(set(owned) - keep):
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
+            deleted.append(name)
+    manifest = {
+        "episode": plan.episode,
+        "source": plan.source,
+        "folder": rel.as_posix(),
+        "settings": {**settings.mastering(), "chunk_gap_ms": chunk_gap_ms},
+        "assets": [e.to_dict() for e in final],
+    }
+    text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
+    write_text_if_changed(folder / RECORD, text)
+    write_text_if_changed(manifest_out, text)
+    changes.update(written=written, deleted=deleted, warnings=warnings)
+    write_text_atomic(changes_out, json.dumps(changes, indent=1, ensure_ascii=False) + "\n")
+    for w in warnings:
+        log.warning("ttsbuild: asset %s: %s", w["id"], w["warning"])
+    log.info(
+        "ttsbuild: assets %s: %d files in %s, %d written, %d deleted; %s",
+        plan.episode,
+        len(final),
+        folder,
+        len(written),
+        len(deleted),
+        changes["summary"],
+    )
+    return changes
