@@ -32,6 +32,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "qa": ("properties", "qa"),
     "render_server": ("properties", "render_server"),
     "engine": ("properties", "engines", "additionalProperties"),
+    "runtime": ("properties", "engines", "additionalProperties", "properties", "runtime"),
     "timing": ("properties", "episodes", "additionalProperties", "properties", "timing"),
     "episode": ("properties", "episodes", "additionalProperties"),
 }
