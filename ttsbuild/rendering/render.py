@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.audio import Audio, check_audio, write_audio
@@ -90,9 +91,14 @@ def render_checked(
 
 
 def render_one(
-    job: RenderJob, store: Path, options: EngineOptions, qa: QASettings | None = None
+    job: RenderJob,
+    store: Path,
+    options: EngineOptions,
+    qa: QASettings | None = None,
+    environment: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Render ``job`` into ``store`` unless present. Returns True if it rendered."""
+    """Render ``job`` into ``store`` unless present. Returns True if it rendered. A worker in an
+    engine's runtime passes its ``environment``, which the sidecar keeps."""
     dest = segment_path(store, job.key)
     if dest.exists():
         return False
@@ -111,6 +117,7 @@ def render_one(
             audio.num_samples,
             audio.sample_rate,
             verdict.to_dict() if verdict is not None else None,
+            environment,
         )
         write_sidecar(store, sidecar)
         write_audio(dest, audio)
@@ -123,6 +130,7 @@ def render_jobs(
     store: Path,
     engine_options: Mapping[str, EngineOptions],
     qa: QASettings | None = None,
+    environment: Mapping[str, Any] | None = None,
 ) -> int:
     """Render every job not yet in the store. A failing segment does not stop the others;
     afterwards one :class:`RenderError` lists every failure. Returns the number rendered."""
@@ -131,7 +139,7 @@ def render_jobs(
     for job in jobs:
         try:
             options = engine_options.get(job.request.engine) or EngineOptions.from_dict({})
-            if render_one(job, store, options, qa):
+            if render_one(job, store, options, qa, environment):
                 rendered += 1
             clear_failure(store, job.key)
         except TTSBuildError as exc:

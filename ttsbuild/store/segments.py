@@ -51,6 +51,7 @@ class Sidecar:
     samples: int
     sample_rate: int
     qa: Mapping[str, Any] | None = None  # the ASR verdict, when QA ran
+    environment: Mapping[str, Any] | None = None  # the runtime that rendered it (python, torch...)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -64,6 +65,8 @@ class Sidecar:
         }
         if self.qa is not None:
             data["qa"] = dict(self.qa)
+        if self.environment is not None:
+            data["environment"] = dict(self.environment)
         return data
 
     @classmethod
@@ -77,6 +80,7 @@ class Sidecar:
             int(data["samples"]),
             int(data["sample_rate"]),
             data.get("qa"),
+            data.get("environment"),
         )
 
 
