@@ -162,6 +162,33 @@ def test_managed_runtime_not_created_names_the_command(
         runtimes.python_of("fake", setting)
 
 
+def test_engine_version_is_probed_once_per_runtime_state(
+    fake_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A no-op build must not start every runtime: the version is kept until pip changes it."""
+    monkeypatch.setenv("TTSBUILD_RUNTIMES", str(tmp_path / "rt"))
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    (venv / "bin" / "python").chmod(0o755)
+    site = venv / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    setting = RuntimeSetting(str(venv / "bin" / "python"), False, "cpu")
+    assert runtimes.engine_version("fake", setting) == "fake==1"  # probed for real
+    runtimes.engine_version.cache_clear()
+
+    def no_probe(*args: object, **kwargs: object) -> dict[str, object]:
+        raise AssertionError("probed again")
+
+    monkeypatch.setattr(runtimes, "probe", no_probe)
+    assert runtimes.engine_version("fake", setting) == "fake==1"  # from the cache
+    runtimes.engine_version.cache_clear()
+    (site / "new_package-1.0.dist-info").mkdir()  # pip installed something
+    os.utime(site, ns=(1, 1))
+    with pytest.raises(AssertionError, match="probed again"):
+        runtimes.engine_version("fake", setting)
+
+
 def test_runtime_cli_check_and_list(make_project, tmp_path: Path) -> None:
     project = make_project(config=RUNTIME_CONFIG.format(runtime="{python: " + sys.executable + "}"))
     result = project.ttsbuild("runtime", "check", "fake", TTSBUILD_RUNTIMES=str(tmp_path / "rt"))

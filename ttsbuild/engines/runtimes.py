@@ -200,8 +200,42 @@ def probe(engine: str, setting: RuntimeSetting, imports: bool = False) -> dict[s
 
 @functools.cache
 def engine_version(engine: str, setting: RuntimeSetting) -> str:
-    """The engine's version as its runtime has it (goes into every segment key)."""
-    return str(probe(engine, setting)["version"])
+    """The engine's version as its runtime has it (goes into every segment key). Probing costs
+    a Python start (about 2 s on a busy machine), so the answer is kept in
+    ``<runtimes root>/.versions.json`` until the runtime's site-packages or ttsbuild's engine
+    code changes: a no-op build does not start the runtimes."""
+    python = python_of(engine, setting)
+    stamp = _stamp(python, engine)
+    cache_file = runtimes_root() / ".versions.json"
+    cache: dict[str, str] = {}
+    if stamp:
+        try:
+            cache = dict(json.loads(cache_file.read_text("utf-8")))
+        except (OSError, ValueError, TypeError):
+            cache = {}
+        if stamp in cache:
+            return str(cache[stamp])
+    found = str(probe(engine, setting)["version"])
+    if stamp:
+        try:
+            write_text_atomic(cache_file, json.dumps({**cache, stamp: found}, indent=1))
+        except OSError as exc:
+            log.warning("ttsbuild: could not keep runtime versions in %s: %s", cache_file, exc)
+    return found
+
+
+def _stamp(python: Path, engine: str) -> str:
+    """What an engine's version in a runtime depends on: the runtime's installed packages (the
+    site-packages folders change when pip installs or removes anything) and ttsbuild's engine
+    code. Empty when the runtime's site-packages cannot be found (then it is always probed)."""
+    prefix = python.parent.parent
+    parts = [engine, str(python), os.environ.get("TTSBUILD_ENGINE_PLUGINS", "")]
+    found = sorted(prefix.glob("lib/python3*/site-packages"))
+    if not found:
+        return ""
+    for folder in [*found, *sorted(Path(__file__).parent.glob("*.py"))]:
+        parts.append(f"{folder}:{folder.stat().st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
 def create(engine: str, variant: str, progress: Callable[[str], None], force: bool = False) -> Path:
@@ -247,7 +281,9 @@ def _pip(python: str, step: tuple[str, ...], progress: Callable[[str], None]) ->
         line = line.rstrip()
         if line and not line.startswith("WARNING: Location"):
             tail = [*tail[-20:], line]
-            if line.startswith(("Collecting", "Downloading", "Installing", "Successfully")):
+            if line.startswith(
+                ("Collecting", "Processing", "Downloading", "Installing", "Successfully")
+            ):
                 progress(f"  {line}")
     if proc.wait() != 0:
         raise EngineError(f"pip install {' '.join(step)} failed: {tail[-1] if tail else ''}")
@@ -271,6 +307,9 @@ def _drop_cuda_torchaudio(python: str, progress: Callable[[str], None]) -> None:
     )
     for line in done.stdout.splitlines():
         progress(f"  {line}")
+    if done.returncode != 0:  # no torch in this runtime: nothing to drop, but say so
+        why = (done.stderr.strip().splitlines() or ["?"])[-1]
+        progress(f"warning: torchaudio's CUDA libraries not checked ({why})")
 
 
 def list_managed() -> list[dict[str, Any]]:
