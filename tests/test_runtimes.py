@@ -199,8 +199,8 @@ def test_runtime_cli_check_and_list(make_project, tmp_path: Path) -> None:
     assert listed.returncode == 0 and f"project engine fake: {sys.executable}" in listed.stdout
 
 
-def test_a_worker_dies_with_its_parent(fake_env, tmp_path: Path) -> None:
-    """SIGKILL the process that started a worker: the worker is gone within seconds."""
+def _start_worker_under_parent(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A parent process (in its own session) that starts a worker and then sleeps."""
     pidfile = tmp_path / "worker.pid"
     parent = subprocess.Popen(
         [
@@ -212,6 +212,7 @@ def test_a_worker_dies_with_its_parent(fake_env, tmp_path: Path) -> None:
             f"open({str(pidfile)!r}, 'w').write(str(p.pid)); p.stdout.readline(); time.sleep(60)",
         ],
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), runtimes._source_link()])},
+        start_new_session=True,
     )
     for _ in range(200):
         if pidfile.exists() and pidfile.read_text():
@@ -220,9 +221,28 @@ def test_a_worker_dies_with_its_parent(fake_env, tmp_path: Path) -> None:
     worker = int(pidfile.read_text())
     time.sleep(1.0)  # the worker is up and waiting on its stdin
     assert _alive(worker)
+    return parent, worker
+
+
+def test_a_worker_dies_with_its_parent(fake_env, tmp_path: Path) -> None:
+    """SIGKILL the process that started a worker: the worker is gone within seconds."""
+    parent, worker = _start_worker_under_parent(tmp_path)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     assert _gone_within(worker, 5.0)
+
+
+def test_ctrl_c_ends_a_worker(fake_env, tmp_path: Path) -> None:
+    """Ctrl-C reaches the worker (same process group as the build): it leaves at once, even
+    while its parent is still alive."""
+    parent, worker = _start_worker_under_parent(tmp_path)
+    try:
+        os.kill(worker, signal.SIGINT)
+        assert _gone_within(worker, 5.0)
+        assert parent.poll() is None
+    finally:
+        parent.kill()
+        parent.wait()
 
 
 def _alive(pid: int) -> bool:
