@@ -93,7 +93,7 @@ def test_f5_narrator_and_chatterbox_characters_in_their_own_runtimes(
     checkpoints.write_voice(voices / "alice.flac", 210, rate=44100, channels=2)
     checkpoints.write_voice(voices / "bob.wav", 150)
 
-    first = project.snakemake("-j2", "out/ep1.wav", timeout=1200)
+    first = project.snakemake("-j2", "out/ep1.wav", timeout=1800)
     assert first.returncode == 0, first.output
     assert rendered_count(first) == 6
     # every model loads once per build, each in its own worker
