@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ttsbuild.cli.runtime import add_parser as add_runtime_parser
+from ttsbuild.cli.runtime import cmd_runtime
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
 from ttsbuild.core.errors import ConfigError, TTSBuildError
 from ttsbuild.planning.plan import EpisodePlan
@@ -336,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("serve", "run a warm render server for this project (foreground)")
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
     p.add_argument("--stop", action="store_true", help="stop the running server")
+    add_runtime_parser(sub)
     return parser
 
 
@@ -349,6 +352,7 @@ COMMANDS = {
     "report": cmd_report,
     "serve": cmd_serve,
     "lexicon": cmd_lexicon,
+    "runtime": cmd_runtime,
 }
 
 

@@ -27,6 +27,7 @@ from ttsbuild.config.settings import (
     OutputSettings,
     QASettings,
     RenderServerSettings,
+    RuntimeSetting,
     VoiceSetting,
 )
 from ttsbuild.core.effects import Effect, resolve_chain
@@ -52,6 +53,7 @@ class Project:
     qa: QASettings
     engines: Mapping[str, EngineOptions]
     resources: Mapping[str, Mapping[str, int | str]]
+    runtimes: Mapping[str, RuntimeSetting]  # engines that render in their own runtime
     aliases: Mapping[str, str]
     characters: Mapping[str, Character]
     episodes: Mapping[str, Episode]
@@ -240,6 +242,11 @@ def project_from_config(
     resources = {
         name: dict(opts.get("resources") or {}) for name, opts in config["engines"].items()
     }
+    runtimes = {
+        name: RuntimeSetting.from_dict(_runtime_paths(opts["runtime"], root))
+        for name, opts in config["engines"].items()
+        if opts.get("runtime")
+    }
     episodes = {
         str(name): Episode.from_dict(str(name), ep) for name, ep in config["episodes"].items()
     }
@@ -281,11 +288,20 @@ def project_from_config(
         render_server=RenderServerSettings.from_dict(config["render_server"]),
         engines=engines,
         resources=resources,
+        runtimes=runtimes,
         aliases=aliases,
         characters=characters,
         episodes=episodes,
         lexicon=_lexicon(config, root, config_file),
     )
+
+
+def _runtime_paths(runtime: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    """A relative ``python`` path is relative to the project (a bare name stays a command)."""
+    python = str(runtime.get("python", ""))
+    if "/" in python and not Path(python).is_absolute():
+        return {**runtime, "python": str((root / python).absolute())}
+    return dict(runtime)
 
 
 def load_project(root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE) -> Project:

@@ -33,6 +33,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "assets": ("properties", "assets"),
     "render_server": ("properties", "render_server"),
     "engine": ("properties", "engines", "additionalProperties"),
+    "runtime": ("properties", "engines", "additionalProperties", "properties", "runtime"),
     "timing": ("properties", "episodes", "additionalProperties", "properties", "timing"),
     "episode": ("properties", "episodes", "additionalProperties"),
     "convert": ("properties", "characters", "additionalProperties", "properties", "convert"),

@@ -212,7 +212,9 @@ class EngineOptions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None = None) -> EngineOptions:
-        d = with_defaults("engine", {k: v for k, v in (data or {}).items() if k != "resources"})
+        d = with_defaults(
+            "engine", {k: v for k, v in (data or {}).items() if k not in ("resources", "runtime")}
+        )
         return cls(str(d["device"]), str(d.get("model", "")), str(d.get("checkpoint_dir", "")))
 
 
@@ -259,3 +261,23 @@ class AssetSettings:
     def from_dict(cls, data: Mapping[str, Any] | None = None) -> AssetSettings:
         d = with_defaults("assets", data)
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class RuntimeSetting:
+    """Where an engine renders when not in-process (``engines.<name>.runtime``): an interpreter
+    the user gives (``python``), or a runtime ttsbuild manages (``managed``, with ``variant``)."""
+
+    python: str  # "" for a managed runtime
+    managed: bool
+    variant: str
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.managed:
+            return {"managed": True, "variant": self.variant}
+        return {"python": self.python, "variant": self.variant}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RuntimeSetting:
+        d = with_defaults("runtime", data)
+        return cls(str(d.get("python", "")), bool(d.get("managed", False)), str(d["variant"]))

@@ -41,6 +41,25 @@ COMMON_PARAMS: tuple[ParamSpec, ...] = (
 
 
 @dataclass(frozen=True)
+class RuntimeSpec:
+    """What a managed runtime of an engine installs (``ttsbuild runtime create``), PyPI only.
+
+    Each variant is a list of ``pip install`` steps run in order (a step may start with
+    ``--no-deps``); ttsbuild's own light dependencies join the last step, so its pins hold for
+    them too. Engines with equal specs (Chatterbox English and multilingual) share a runtime.
+    """
+
+    name: str  # the runtime's folder prefix, e.g. "chatterbox"
+    package: str  # the distribution whose version is the engine's version
+    cpu: tuple[tuple[str, ...], ...]
+    gpu: tuple[tuple[str, ...], ...]
+    probe: tuple[str, ...]  # modules `ttsbuild runtime check` imports
+
+    def steps(self, variant: str) -> tuple[tuple[str, ...], ...]:
+        return self.gpu if variant == "gpu" else self.cpu
+
+
+@dataclass(frozen=True)
 class EngineInfo:
     """What an engine is and can do; cheap to obtain (no heavy imports)."""
 
@@ -56,6 +75,7 @@ class EngineInfo:
     # Speaking rate at speed 1, for predicting subtitle overflow before anything is rendered
     # (a voice's stored segments, where there are any, give the measured rate instead).
     chars_per_second: float = 14.0
+    runtime: RuntimeSpec | None = None  # requirements of a managed runtime (docs/engines.md)
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {p.name: p for p in (*COMMON_PARAMS, *self.params)}

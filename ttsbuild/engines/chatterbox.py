@@ -41,6 +41,7 @@ from ttsbuild.core.errors import EngineError, RenderError
 from . import weights
 from .base import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
 from .reference import CloningEngine, ConditioningMemo, load_reference
+from .requirements import CHATTERBOX_RUNTIME
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +327,7 @@ def _info(
         default_model=model,
         description=f"Chatterbox ({model}, ResembleAI/chatterbox): zero-shot voice cloning",
         uses_torch=True,
+        runtime=CHATTERBOX_RUNTIME,
     )
 
 

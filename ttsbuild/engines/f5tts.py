@@ -31,6 +31,7 @@ from ttsbuild.core.errors import EngineError
 from . import weights
 from .base import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
 from .reference import CloningEngine, ConditioningMemo, load_reference
+from .requirements import F5_RUNTIME
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class F5TTSEngine(CloningEngine):
         default_model=DEFAULT_MODEL,
         description="F5-TTS (SWivid/F5-TTS): voice cloning from a reference clip and transcript",
         uses_torch=True,
+        runtime=F5_RUNTIME,
     )
     package = "f5-tts"
     extra = "f5"

@@ -32,6 +32,7 @@ from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.core.text import chunk_text, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
+from ttsbuild.engines.runtimes import engine_version
 from ttsbuild.planning.key import chain_keys, derive_seed
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
@@ -59,7 +60,10 @@ class Planner:
         if name not in self._engines:
             try:
                 engine = get_engine(name)
-                self._engines[name] = (engine, engine.version())
+                runtime = self.project.runtimes.get(name)
+                # An engine in its own runtime is not installed here: its runtime says its version.
+                found = engine_version(name, runtime) if runtime else engine.version()
+                self._engines[name] = (engine, found)
             except EngineError as exc:
                 p = self.project
                 if config_line(p.root / p.config_file, key, exact=True) is None:

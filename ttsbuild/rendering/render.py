@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.audio import Audio, check_audio, encode_wav, read_audio
@@ -112,9 +113,14 @@ def render_checked(
 
 
 def _synthesized(
-    job: RenderJob, store: Path, options: EngineOptions, qa: QASettings | None
+    job: RenderJob,
+    store: Path,
+    options: EngineOptions,
+    qa: QASettings | None,
+    environment: Mapping[str, Any] | None = None,
 ) -> Audio:
-    """The synthesis output of ``job``: rendered (under its lock) unless stored already."""
+    """The synthesis output of ``job``: rendered (under its lock) unless stored already. A
+    worker in an engine's runtime passes its ``environment``, which the sidecar keeps."""
     dest = segment_path(store, job.key)
     with segment_lock(store, job.key):
         if dest.exists():  # stored before, or another build rendered it while we waited
@@ -134,6 +140,7 @@ def _synthesized(
             verdict.to_dict() if verdict is not None else None,
             None,
             hashlib.sha256(data).hexdigest(),
+            environment,
         )
         write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
         write_bytes_atomic(dest, data)
@@ -212,9 +219,10 @@ def render_one(
     options: EngineOptions,
     qa: QASettings | None = None,
     engine_options: Mapping[str, EngineOptions] | None = None,
+    environment: Mapping[str, Any] | None = None,
 ) -> bool:
     """Run ``job``'s stage chain into ``store`` from its last stored output on. Returns True
-    if it created anything."""
+    if it created anything. ``environment``: the runtime rendering it (kept in the sidecar)."""
     keys = job.keys
     if segment_path(store, keys[-1]).exists():
         return False
@@ -223,7 +231,7 @@ def render_one(
     if start >= 0:
         audio = read_audio(segment_path(store, keys[start]))
     else:
-        audio = _synthesized(job, store, options, qa)
+        audio = _synthesized(job, store, options, qa, environment)
     for index, step in enumerate(job.post, start=1):
         if index > start:
             audio = run_stage(job, step, keys[index - 1], audio, store, engine_options or {})
@@ -235,6 +243,7 @@ def render_jobs(
     store: Path,
     engine_options: Mapping[str, EngineOptions],
     qa: QASettings | None = None,
+    environment: Mapping[str, Any] | None = None,
 ) -> int:
     """Render every job not yet in the store. A failing segment does not stop the others;
     afterwards one :class:`RenderError` lists every failure. Returns the number rendered.
@@ -255,7 +264,7 @@ def render_jobs(
             )
         try:
             options = engine_options.get(job.request.engine) or EngineOptions.from_dict({})
-            if render_one(job, store, options, qa, engine_options):
+            if render_one(job, store, options, qa, engine_options, environment):
                 rendered += 1
             else:
                 log.debug("already stored %s %s %s", job.final_key, job.where, job.speaker)

@@ -30,6 +30,7 @@ from typing import Any
 from ttsbuild import __version__
 from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.errors import RenderError, TTSBuildError
+from ttsbuild.rendering.batch import RenderJob
 from ttsbuild.rendering.guard import (
     MAX_REQUEST_BYTES,
     RequestError,
@@ -56,6 +57,40 @@ def identity() -> str:
 
 def _jobs_payload(jobs: Sequence[Any]) -> list[dict[str, Any]]:
     return [j.to_dict() for j in jobs]
+
+
+def render_message(
+    jobs: Sequence[RenderJob],
+    store: Path,
+    engine_options: Mapping[str, EngineOptions],
+    qa: QASettings | None = None,
+) -> dict[str, Any]:
+    """A render request, as the render server and runtime workers receive it."""
+    return {
+        "op": "render",
+        "qa": qa.to_dict() if qa is not None else None,
+        "store": str(store.resolve()),
+        "jobs": [j.to_dict() for j in jobs],
+        "engines": {name: o.to_dict() for name, o in engine_options.items()},
+    }
+
+
+def run_render(
+    message: Mapping[str, Any], environment: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Render a :func:`render_message` here; the reply says how many rendered or what failed."""
+    from ttsbuild.rendering.render import render_jobs
+
+    jobs = [RenderJob.from_dict(j) for j in message["jobs"]]
+    options = {
+        name: EngineOptions.from_dict(opts) for name, opts in message.get("engines", {}).items()
+    }
+    qa = QASettings.from_dict(message["qa"]) if message.get("qa") else None
+    try:
+        n = render_jobs(jobs, Path(message["store"]), options, qa, environment)
+    except TTSBuildError as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True, "rendered": n}
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -298,16 +333,7 @@ def render_remote(
     engine_options: Mapping[str, EngineOptions],
     qa: QASettings | None = None,
 ) -> int:
-    message = {
-        "qa": qa.to_dict() if qa is not None else None,
-        "op": "render",
-        "store": str(store.resolve()),
-        "jobs": _jobs_payload(jobs),
-        "engines": {
-            name: {"device": o.device, "model": o.model, "checkpoint_dir": o.checkpoint_dir}
-            for name, o in engine_options.items()
-        },
-    }
+    message = render_message(jobs, store, engine_options, qa)
     reply = _request(path, message, timeout=None)
     if not reply.get("ok"):
         raise RenderError(printable(reply.get("error", "render server failed")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -60,6 +61,7 @@ def episode_report(
     engine_seconds = 0.0
     qa_checked = qa_retried = 0
     qa_flagged: list[dict[str, Any]] = []
+    environments: dict[str, dict[str, Any]] = {}  # engine -> the runtime that rendered it now
     for seg in segments:
         present = segment_path(store, seg.key).exists()
         wanted = present and (qa_enabled or seg.key in missing_at_start)
@@ -83,6 +85,8 @@ def episode_report(
         if present:
             rendered.append(seg.key)
             engine_seconds += side.render_seconds if side is not None else 0.0
+            if side is not None and side.environment is not None:
+                environments.setdefault(side.request.engine, dict(side.environment))
             continue
         reason = read_failure(store, seg.key)
         entry = {
@@ -121,6 +125,7 @@ def episode_report(
         "failed": failed,
         "not_rendered": pending,
         "engine_seconds": round(engine_seconds, 3),
+        "environments": environments,
         "audio": str(wav) if wav.exists() else None,
         "duration": duration,
         "timing_problems": problems,
@@ -172,6 +177,11 @@ def write_reports(
             for n, r in episodes.items()
         },
         "not_built": not_built,
+        "environments": {
+            engine: env for r in episodes.values() for engine, env in r["environments"].items()
+        },
+        # engines with a runtime render in workers: this process never imports torch for them
+        "main_process": {"python": sys.executable, "torch_imported": "torch" in sys.modules},
     }
     write_text_atomic(out_dir / "build-report.json", json.dumps(summary, indent=1) + "\n")
     return summary

@@ -64,6 +64,7 @@ class Sidecar:
     #: request is then the synthesis request the chain started from.
     stage: Mapping[str, Any] | None = None
     sha256: str | None = None  # of the segment file's bytes; None in sidecars before issue 18
+    environment: Mapping[str, Any] | None = None  # the runtime that rendered it (python, torch...)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -81,6 +82,8 @@ class Sidecar:
             data["stage"] = dict(self.stage)
         if self.sha256 is not None:
             data["sha256"] = self.sha256
+        if self.environment is not None:
+            data["environment"] = dict(self.environment)
         return data
 
     @classmethod
@@ -103,6 +106,7 @@ class Sidecar:
             data.get("qa"),
             data.get("stage"),
             str(digest) if digest is not None else None,
+            data.get("environment"),
         )
 
 

@@ -185,6 +185,16 @@ class Build:
                 Path(o).parent.resolve() != store for o in outputs
             ):
                 raise TTSBuildError(f"render batch {batch_id}: outputs do not match its plan")
+        runtime = self.project.runtimes.get(self.batches[batch_id].engine)
+        if runtime is not None:  # the engine renders in its own runtime, never in this process
+            from ttsbuild.rendering.worker import render_in_runtime
+
+            engine = self.batches[batch_id].engine
+            n = render_in_runtime(
+                engine, runtime, jobs, store, self.project.engines, self.project.qa
+            )
+            log.info("ttsbuild: %s's runtime rendered %d of %d segments", engine, n, len(jobs))
+            return
         settings = self.project.render_server
         mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
         socket = server.connect(self.project.root, mode, settings.idle_seconds)
