@@ -310,6 +310,7 @@ def project_from_config(
             checkpoint_dir=str(
                 (root / opts["checkpoint_dir"]).resolve() if opts.get("checkpoint_dir") else ""
             ),
+            batch_size=int(opts["batch_size"]),
         )
         for name, opts in config["engines"].items()
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -47,6 +48,12 @@ class EngineInfo:
     default_model: str = ""
     description: str = ""
     uses_torch: bool = False  # device "auto" means CUDA when torch sees one
+    #: Most requests the model's ``synthesize_batch`` renders in one forward pass (1: it does
+    #: not batch; ``engines.<name>.batch_size`` in config is capped by this).
+    max_batch: int = 1
+    #: What the requests of one inference batch must share, besides engine and model:
+    #: ``"language"``, ``"voice"`` and/or parameter names (e.g. ``"nfe_step"``).
+    batch_shared: tuple[str, ...] = ()
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {p.name: p for p in (*COMMON_PARAMS, *self.params)}
@@ -86,6 +93,7 @@ class EngineOptions:
     model: str = ""
     checkpoint_dir: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    batch_size: int = 1  # inference batch size from config (engines.<name>.batch_size)
 
 
 @runtime_checkable
@@ -93,6 +101,19 @@ class Model(Protocol):
     """A loaded model: heavy, created once per process, shared by all voices and languages."""
 
     def synthesize(self, request: RenderRequest) -> Audio: ...
+
+
+@runtime_checkable
+class BatchModel(Model, Protocol):
+    """A model that renders several requests in one forward pass (``EngineInfo.max_batch``).
+
+    Each result must not depend on which other requests share the batch: ``synthesize_batch(rs)``
+    gives, per request, what ``synthesize`` gives alone (see docs/performance.md for what is
+    bit-identical and what is within a tolerance). Models without it are run one request at a
+    time by :func:`ttsbuild.engines.batching.synthesize_many`.
+    """
+
+    def synthesize_batch(self, requests: Sequence[RenderRequest]) -> list[Audio]: ...
 
 
 @runtime_checkable
