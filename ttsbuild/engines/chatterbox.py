@@ -19,6 +19,12 @@ conditioning as mutable state on the shared model (unsafe under threads) and har
 ``max_new_tokens=1000``. Here conditioning is memoized per voice content hash and each request
 builds its own, and ``max_new_tokens`` and ``cfm_steps`` are parameters.
 
+T3's token loop is the adapter's own (:func:`generate_speech_tokens`), a line-for-line copy of
+``T3.inference`` that runs several requests in one transformer batch; each request samples
+from its own seeded ``torch.Generator``, so its tokens (and, decoded alone by S3Gen, its audio)
+are the same in any batch and the same as ``T3.inference`` gives it alone
+(tests/engines/test_batched.py).
+
 torch and chatterbox are imported only in :meth:`ChatterboxEngine.load` and at synthesis.
 """
 
@@ -27,7 +33,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 
 REPO_ID = "ResembleAI/chatterbox"
 SAMPLE_RATE = 24000
+#: Most requests in one batched T3 generation (``engines.<name>.batch_size`` is capped by it).
+MAX_BATCH = 32
 #: Longest reference accepted; Chatterbox itself uses the first 6 s (T3) and 10 s (S3Gen).
 MAX_REFERENCE_SECONDS = 60.0
 
@@ -208,57 +216,263 @@ class ChatterboxModel:
         tokens = F.pad(tokens, (1, 0), value=hp.start_text_token)
         return F.pad(tokens, (0, 1), value=hp.stop_text_token)
 
-    def synthesize(self, request: RenderRequest) -> Audio:
+    def _row(self, request: RenderRequest) -> _Row:
+        """One request's T3 input: its conditioning, prompt embeddings and RNG stream."""
         import torch
-        from chatterbox.models.s3tokenizer import drop_invalid_tokens
         from chatterbox.models.t3.modules.cond_enc import T3Cond
 
         p = request.param
+        cond = self._conditioning.get(
+            request.voice.content_hash, lambda: self._condition(request.voice)
+        )
+        assert isinstance(cond, _VoiceConditioning)
+        t3 = self.tts.t3
+        t3_cond = T3Cond(  # built per request: T3 writes into it (cond_prompt_speech_emb)
+            speaker_emb=cond.speaker_emb,
+            cond_prompt_speech_tokens=cond.prompt_tokens,
+            emotion_adv=p("exaggeration", 0.5) * torch.ones(1, 1, 1),
+        ).to(device=self.device)
+        text_tokens = self._text_tokens(request)
+        cfg_weight = p("cfg_weight", 0.5)
+        # T3.inference's input: conditioning, text, a start-of-speech token, then BOS again
+        start = t3.hp.start_speech_token * torch.ones_like(text_tokens[:, :1])
+        embeds, len_cond = t3.prepare_input_embeds(
+            t3_cond=t3_cond, text_tokens=text_tokens, speech_tokens=start, cfg_weight=cfg_weight
+        )
+        bos = torch.tensor([[t3.hp.start_speech_token]], dtype=torch.long, device=embeds.device)
+        bos_embed = t3.speech_emb(bos) + t3.speech_pos_emb.get_fixed_embedding(0)
+        embeds = torch.cat([embeds, torch.cat([bos_embed, bos_embed])], dim=1)
+        generator = torch.Generator(device=embeds.device).manual_seed(request.seed)
+        return _Row(
+            request=request,
+            cond=cond,
+            embeds=embeds,
+            text_slice=(len_cond, len_cond + text_tokens.size(-1)),
+            generator=generator,
+            max_new_tokens=int(p("max_new_tokens", 1000)),
+        )
+
+    def synthesize(self, request: RenderRequest) -> Audio:
+        return self.synthesize_batch([request])[0]
+
+    def synthesize_batch(self, requests: Sequence[RenderRequest]) -> list[Audio]:
+        """T3 token generation for all requests in one batched loop, then S3Gen per request.
+
+        A request's tokens are what ``T3.inference`` samples for it alone (its own seeded RNG
+        stream, its own CFG pair, stopping and sampling parameters); see
+        :func:`generate_speech_tokens`. S3Gen decodes one request at a time: its flow decoder
+        takes one reference prompt per batch and draws the noise of the whole batch from one
+        RNG, so a batched decode would not equal a single one.
+        """
+        import torch
+
         with self._lock:
-            cond = self._conditioning.get(
-                request.voice.content_hash, lambda: self._condition(request.voice)
+            with torch.inference_mode():
+                rows = [self._row(r) for r in requests]
+                with _no_leaked_hooks(self.tts.t3):
+                    tokens = generate_speech_tokens(self.tts.t3, rows)
+            return [self._decode(row, speech) for row, speech in zip(rows, tokens)]
+
+    def _decode(self, row: _Row, speech: Any) -> Audio:
+        """S3Gen waveform for one request's tokens, under the RNG state T3 left for it."""
+        import torch
+        from chatterbox.models.s3tokenizer import drop_invalid_tokens
+
+        p = row.request.param
+        seed_everything(row.request.seed)
+        if row.generator.device.type == "cpu":
+            torch.set_rng_state(row.generator.get_state())
+        else:
+            torch.cuda.set_rng_state(row.generator.get_state(), row.generator.device)
+        with torch.inference_mode():
+            generated = int(speech.numel())
+            speech = drop_invalid_tokens(speech)
+            speech = speech[speech < 6561].to(self.device)  # speech vocabulary only
+            if speech.numel() == 0:
+                raise RenderError("chatterbox generated no speech tokens")
+            wav, _ = self.tts.s3gen.inference(
+                speech_tokens=speech,
+                ref_dict=dict(row.cond.gen),
+                n_cfm_timesteps=int(p("cfm_steps", 10)),
             )
-            assert isinstance(cond, _VoiceConditioning)
-            seed_everything(request.seed)
-            t3_cond = T3Cond(  # built per request: T3 writes into it (cond_prompt_speech_emb)
-                speaker_emb=cond.speaker_emb,
-                cond_prompt_speech_tokens=cond.prompt_tokens,
-                emotion_adv=p("exaggeration", 0.5) * torch.ones(1, 1, 1),
-            ).to(device=self.device)
-            text_tokens = self._text_tokens(request)
-            max_new_tokens = int(p("max_new_tokens", 1000))
-            with torch.inference_mode(), _no_leaked_hooks(self.tts.t3):
-                speech = self.tts.t3.inference(
-                    t3_cond=t3_cond,
-                    text_tokens=text_tokens,
-                    max_new_tokens=max_new_tokens,
-                    temperature=p("temperature", 0.8),
-                    cfg_weight=p("cfg_weight", 0.5),
-                    repetition_penalty=p("repetition_penalty", 1.2),
-                    min_p=p("min_p", 0.05),
-                    top_p=p("top_p", 1.0),
-                )[0]
-                generated = int(speech.numel())
-                speech = drop_invalid_tokens(speech)
-                speech = speech[speech < 6561].to(self.device)  # speech vocabulary only
-                if speech.numel() == 0:
-                    raise RenderError("chatterbox generated no speech tokens")
-                wav, _ = self.tts.s3gen.inference(
-                    speech_tokens=speech,
-                    ref_dict=dict(cond.gen),
-                    n_cfm_timesteps=int(p("cfm_steps", 10)),
-                )
-                samples = wav.squeeze(0).detach().cpu().numpy().astype(np.float32)
-            if generated >= max_new_tokens:
-                log.warning(
-                    "chatterbox: generation hit max_new_tokens=%d without a stop token", max_new_tokens
-                )
-            if not np.all(np.isfinite(samples)):
-                raise RenderError("chatterbox returned NaN or infinite samples")
-            samples = self.tts.watermarker.apply_watermark(samples, sample_rate=self.tts.sr)
+            samples = wav.squeeze(0).detach().cpu().numpy().astype(np.float32)
+        if generated >= row.max_new_tokens:
+            log.warning(
+                "chatterbox: generation hit max_new_tokens=%d without a stop token",
+                row.max_new_tokens,
+            )
+        if not np.all(np.isfinite(samples)):
+            raise RenderError("chatterbox returned NaN or infinite samples")
+        samples = self.tts.watermarker.apply_watermark(samples, sample_rate=self.tts.sr)
         audio = Audio.from_array(samples, self.tts.sr)
         speed = p("speed", 1.0)
         return audio.time_stretched(1.0 / speed) if speed != 1.0 else audio
+
+
+@dataclass
+class _Row:
+    """One request's state in a batched T3 generation."""
+
+    request: RenderRequest
+    cond: _VoiceConditioning
+    embeds: Any  # (2, T, dim): the CFG pair's prompt embeddings (conditional, unconditional)
+    text_slice: tuple[int, int]  # where the text tokens sit in the prompt (alignment analyzer)
+    generator: Any  # torch.Generator seeded with the request's seed: its own sampling stream
+    max_new_tokens: int
+
+
+def generate_speech_tokens(t3: Any, rows: Sequence[_Row]) -> list[Any]:
+    """``T3.inference`` (chatterbox-tts 0.1.7) for several requests at once.
+
+    Each request keeps two rows (conditional and unconditional, as ``T3.inference`` runs
+    classifier-free guidance), so a batch of B requests is a transformer batch of 2B. Prompts
+    of different lengths are left-padded, with an attention mask and per-row position ids, so a
+    row's tokens sit at the positions they have alone. After the forward pass everything is per
+    request, exactly as ``T3.inference`` does it on its batch of one: CFG with the request's
+    weight, the multilingual alignment analyzer (its own instance, fed the request's own
+    attention rows), repetition penalty, temperature, min-p, top-p, and sampling from the
+    request's own ``torch.Generator``. A request stops at its stop token or its
+    ``max_new_tokens``; finished requests leave the batch (their rows leave the KV cache).
+    A batch of one runs the upstream computation unchanged (no mask, default positions).
+
+    Returns, per row, the predicted tokens as ``T3.inference(...)[0]`` does (stop token
+    included when generated).
+    """
+    import torch
+    from transformers.generation.logits_process import (
+        MinPLogitsWarper,
+        RepetitionPenaltyLogitsProcessor,
+        TopPLogitsWarper,
+    )
+
+    device = t3.device
+    hp = t3.hp
+    lengths = [int(r.embeds.size(1)) for r in rows]
+    longest = max(lengths)
+    padded = any(n != longest for n in lengths)
+    embeds = torch.cat(
+        [torch.nn.functional.pad(r.embeds, (0, 0, longest - n, 0)) for r, n in zip(rows, lengths)]
+    )
+    # per transformer row (two per request): 1 for a real position, 0 for left padding
+    mask = torch.cat(
+        [
+            torch.cat([torch.zeros(2, longest - n), torch.ones(2, n)], dim=1)
+            for n in lengths
+        ]
+    ).to(device=device, dtype=torch.long)
+
+    analyzers: list[Any] = [None] * len(rows)
+    attention: dict[int, Any] = {}
+    spies: list[Any] = []
+    multilingual = bool(hp.is_multilingual)
+    if multilingual:
+        from chatterbox.models.t3.inference.alignment_stream_analyzer import (
+            LLAMA_ALIGNED_HEADS,
+            AlignmentStreamAnalyzer,
+        )
+
+        for i, row in enumerate(rows):
+            with _no_leaked_hooks(t3):  # one hook per layer below feeds every analyzer
+                analyzers[i] = AlignmentStreamAnalyzer(
+                    t3.tfmr, None, text_tokens_slice=row.text_slice,
+                    alignment_layer_idx=9, eos_idx=hp.stop_speech_token,
+                )
+        for layer_idx in sorted({layer for layer, _ in LLAMA_ALIGNED_HEADS}):
+
+            def spy(module: Any, args: Any, output: Any, layer_idx: int = layer_idx) -> None:
+                if isinstance(output, tuple) and len(output) > 1 and output[1] is not None:
+                    attention[layer_idx] = output[1]
+
+            spies.append(t3.tfmr.layers[layer_idx].self_attn.register_forward_hook(spy))
+
+    def forward(inputs: Any, cache: Any, step_mask: Any, positions: Any) -> tuple[Any, Any]:
+        out = t3.tfmr(
+            inputs_embeds=inputs,
+            past_key_values=cache,
+            attention_mask=step_mask,
+            position_ids=positions,
+            use_cache=True,
+            output_attentions=multilingual,
+            return_dict=True,
+        )
+        return t3.speech_head(out.last_hidden_state)[:, -1, :], out.past_key_values
+
+    def feed_analyzer(i: int, slot: int, first: bool) -> None:
+        pad = longest - lengths[i]
+        for k, (layer_idx, head_idx) in enumerate(LLAMA_ALIGNED_HEADS):
+            attn = attention[layer_idx][2 * slot, head_idx]  # (queries, keys) of the cond row
+            analyzers[i].last_aligned_attns[k] = (attn[pad:, pad:] if first else attn[:, pad:]).cpu()
+
+    try:
+        positions = (mask.cumsum(-1) - 1).clamp(min=0) if padded else None
+        logits, cache = forward(embeds, None, mask if padded else None, positions)
+        active = list(range(len(rows)))  # request index of each remaining pair of rows
+        generated = [
+            torch.tensor([[hp.start_speech_token]], dtype=torch.long, device=device) for _ in rows
+        ]
+        predicted: list[list[Any]] = [[] for _ in rows]
+        processors = [
+            (
+                RepetitionPenaltyLogitsProcessor(penalty=float(r.request.param("repetition_penalty", 1.2))),
+                MinPLogitsWarper(min_p=r.request.param("min_p", 0.05)),
+                TopPLogitsWarper(top_p=r.request.param("top_p", 1.0)),
+            )
+            for r in rows
+        ]
+        step = 0
+        while active:
+            next_tokens = []
+            for slot, i in enumerate(active):
+                row, p = rows[i], rows[i].request.param
+                cond, uncond = logits[2 * slot : 2 * slot + 1], logits[2 * slot + 1 : 2 * slot + 2]
+                cfg = torch.as_tensor(p("cfg_weight", 0.5), device=cond.device, dtype=cond.dtype)
+                row_logits = cond + cfg * (cond - uncond)
+                if analyzers[i] is not None:
+                    feed_analyzer(i, slot, step == 0)
+                    last = generated[i][0, -1].item()
+                    row_logits = analyzers[i].step(row_logits, next_token=last)
+                penalty, min_p, top_p = processors[i]
+                ids: Any = generated[i][:1, ...]
+                row_logits = penalty(ids, row_logits)
+                temperature = p("temperature", 0.8)
+                if temperature != 1.0:
+                    row_logits = row_logits / temperature
+                row_logits = top_p(ids, min_p(ids, row_logits))
+                probs = torch.softmax(row_logits, dim=-1)
+                token = torch.multinomial(probs, num_samples=1, generator=row.generator)
+                predicted[i].append(token)
+                generated[i] = torch.cat([generated[i], token], dim=1)
+                next_tokens.append(token)
+            step += 1
+            keep = [
+                slot
+                for slot, i in enumerate(active)
+                if int(next_tokens[slot].view(-1)[0]) != hp.stop_speech_token
+                and step < rows[i].max_new_tokens
+            ]
+            if not keep:
+                break
+            if len(keep) < len(active):  # finished requests leave the batch and the cache
+                index = torch.tensor(
+                    [2 * s + k for s in keep for k in (0, 1)], dtype=torch.long, device=device
+                )
+                cache.reorder_cache(index)
+                mask = mask.index_select(0, index)
+                active = [active[s] for s in keep]
+                next_tokens = [next_tokens[s] for s in keep]
+            token_ids = torch.cat(next_tokens)  # (B, 1)
+            step_embeds = t3.speech_emb(token_ids) + t3.speech_pos_emb.get_fixed_embedding(step)
+            step_embeds = step_embeds.repeat_interleave(2, dim=0)  # each request's CFG pair
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+            if padded:
+                step_positions = mask[:, :-1].sum(-1, keepdim=True)
+                logits, cache = forward(step_embeds, cache, mask, step_positions)
+            else:
+                logits, cache = forward(step_embeds, cache, None, None)
+        return [torch.cat(tokens, dim=1)[0] for tokens in predicted]
+    finally:
+        for handle in spies:
+            handle.remove()
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -282,6 +496,9 @@ def _info(name: str, languages: frozenset[str], repetition_penalty: float, model
         default_model=model,
         description=f"Chatterbox ({model}, ResembleAI/chatterbox): zero-shot voice cloning",
         uses_torch=True,
+        # T3 batches any mix of voices, languages and parameters (each request keeps its own
+        # conditioning, CFG pair, sampling and stopping); S3Gen decodes one at a time.
+        max_batch=MAX_BATCH,
     )
 
 
