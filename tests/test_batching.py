@@ -152,3 +152,20 @@ def test_render_jobs_batches_missing_segments_and_matches_one_at_a_time(tmp_path
         render_jobs(bad, tmp_path / "bad", options)
     assert all(segment_path(tmp_path / "bad", j.key).exists() for j in jobs[:3])
     assert not segment_path(tmp_path / "bad", "f" * 64).exists()
+
+
+def test_batch_size_comes_from_the_schema_for_every_engine(tmp_path: Path):
+    from ttsbuild.config import project_from_config
+    from ttsbuild.errors import ConfigError
+
+    def config(engines: dict) -> dict:
+        return {"engine": "piper", "characters": {"narrator": {"voice": "bundled"}},
+                "episodes": {"ep": {"source": "ep.txt"}}, "engines": engines}
+
+    project = project_from_config(config({"chatterbox": {"batch_size": 4}}), tmp_path)
+    assert project.engine_options("chatterbox").batch_size == 4
+    # not named under engines: the schema's defaults, not the dataclass's
+    assert project.engine_options("f5tts").batch_size == 8
+    assert project.engine_options("piper").device == "auto"
+    with pytest.raises(ConfigError, match=r"engines.chatterbox.batch_size'?: 0 is less than the minimum of 1"):
+        project_from_config(config({"chatterbox": {"batch_size": 0}}), tmp_path)

@@ -187,6 +187,22 @@ def _error_message(error: Any) -> tuple[str, str]:
     return path, f"{where}: {error.message}"
 
 
+def _with_engine_defaults(configured: Mapping[str, Any]) -> dict[str, Any]:
+    """Every known engine's options: configured ones as validated, the others with the schema's
+    defaults for ``engines.<name>`` (so an engine not named under ``engines:`` still gets, e.g.,
+    its default ``batch_size``; the schema stays the one source of defaults)."""
+    from .engines import known_engines
+
+    schema = load_schema()["properties"]["engines"]["additionalProperties"]
+    out = dict(configured)
+    for name in known_engines():
+        if name not in out:
+            filled: dict[str, Any] = {}
+            _validator_with_defaults()(schema).validate(filled)
+            out[name] = filled
+    return out
+
+
 def validate_config(config: dict[str, Any], config_file: str, config_path: Path | None) -> None:
     """Validate in place against the schema, filling defaults. Raises ConfigError."""
     validator = _validator_with_defaults()(load_schema())
@@ -312,7 +328,7 @@ def project_from_config(
             ),
             batch_size=int(opts["batch_size"]),
         )
-        for name, opts in config["engines"].items()
+        for name, opts in _with_engine_defaults(config["engines"]).items()
     }
     resources = {
         name: dict(opts.get("resources") or {}) for name, opts in config["engines"].items()

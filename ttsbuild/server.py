@@ -263,7 +263,8 @@ def render_remote(
         "store": str(store.resolve()),
         "jobs": _jobs_payload(jobs),
         "engines": {
-            name: {"device": o.device, "model": o.model, "checkpoint_dir": o.checkpoint_dir}
+            name: {"device": o.device, "model": o.model, "checkpoint_dir": o.checkpoint_dir,
+                   "batch_size": o.batch_size}
             for name, o in engine_options.items()
         },
     }
