@@ -149,7 +149,13 @@ def chatterbox(args: argparse.Namespace) -> dict[str, Any]:
                 got[requests.index(r)] = t.tolist()
         return [got[i] for i in range(len(requests))]
 
+    if args.baseline == "batch1":  # the adapter's own loop, one segment at a time
+        def sequential() -> list[list[int]]:
+            return batched(1)
+
     return _compare(args, sequential, batched, extra={
+        "baseline": "upstream T3.inference per segment" if args.baseline == "upstream"
+        else "generate_speech_tokens, batch of one per segment",
         "stage": "T3 speech-token generation (S3Gen decodes one segment at a time either way)",
         "t3_layers": hp_layers(hp), "t3_params_m": round(params / 1e6, 1),
         "tokens_per_segment": args.tokens, "model_build_s": round(build_s, 1),
@@ -372,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=32, help="chatterbox: speech tokens per segment")
     parser.add_argument("--layers", type=int, default=None,
                         help="chatterbox: T3 depth (default: the released 30)")
+    parser.add_argument("--baseline", choices=["upstream", "batch1"], default="upstream",
+                        help="chatterbox: the sequential loop is upstream T3.inference per "
+                        "segment (default) or the adapter's loop with batches of one")
     parser.add_argument("--f5-model", default="F5TTS_v1_Small")
     parser.add_argument("--f5-steps", type=int, default=4)
     parser.add_argument("--f5-ref-seconds", type=float, default=3.0)
