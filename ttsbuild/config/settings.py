@@ -206,6 +206,7 @@ class EngineOptions:
     device: str
     model: str
     checkpoint_dir: str
+    batch_size: int  # inference batch size (engines.<name>.batch_size; capped by the engine)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -215,7 +216,12 @@ class EngineOptions:
         d = with_defaults(
             "engine", {k: v for k, v in (data or {}).items() if k not in ("resources", "runtime")}
         )
-        return cls(str(d["device"]), str(d.get("model", "")), str(d.get("checkpoint_dir", "")))
+        return cls(
+            str(d["device"]),
+            str(d.get("model", "")),
+            str(d.get("checkpoint_dir", "")),
+            int(d["batch_size"]),
+        )
 
 
 #: Asset formats: libsndfile (format, subtype) and the file suffix.

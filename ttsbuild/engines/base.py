@@ -6,6 +6,7 @@ per-process options in :mod:`ttsbuild.config.settings`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -76,6 +77,12 @@ class EngineInfo:
     # (a voice's stored segments, where there are any, give the measured rate instead).
     chars_per_second: float = 14.0
     runtime: RuntimeSpec | None = None  # requirements of a managed runtime (docs/engines.md)
+    #: Most requests the model's ``synthesize_batch`` renders in one forward pass (1: it does
+    #: not batch; ``engines.<name>.batch_size`` in config is capped by this).
+    max_batch: int = 1
+    #: What the requests of one inference batch must share, besides engine and model:
+    #: ``"language"``, ``"voice"`` and/or parameter names (e.g. ``"nfe_step"``).
+    batch_shared: tuple[str, ...] = ()
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {p.name: p for p in (*COMMON_PARAMS, *self.params)}
@@ -86,6 +93,19 @@ class Model(Protocol):
     """A loaded model: heavy, created once per process, shared by all voices and languages."""
 
     def synthesize(self, request: RenderRequest) -> Audio: ...
+
+
+@runtime_checkable
+class BatchModel(Model, Protocol):
+    """A model that renders several requests in one forward pass (``EngineInfo.max_batch``).
+
+    Each result must not depend on which other requests share the batch: ``synthesize_batch(rs)``
+    gives, per request, what ``synthesize`` gives alone (see docs/performance.md for what is
+    bit-identical and what is within a tolerance). Models without it are run one request at a
+    time by :func:`ttsbuild.engines.batching.synthesize_many`.
+    """
+
+    def synthesize_batch(self, requests: Sequence[RenderRequest]) -> list[Audio]: ...
 
 
 @runtime_checkable

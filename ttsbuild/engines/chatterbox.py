@@ -19,16 +19,20 @@ conditioning as mutable state on the shared model (unsafe under threads) and har
 ``max_new_tokens=1000``. Here conditioning is memoized per voice content hash and each request
 builds its own, and ``max_new_tokens`` and ``cfm_steps`` are parameters.
 
+T3's token loop is the adapter's own (:func:`generate_speech_tokens`), a line-for-line copy of
+``T3.inference`` that runs several requests in one transformer batch; each request samples
+from its own seeded ``torch.Generator``, so its tokens (and, decoded alone by S3Gen, its audio)
+are the same in any batch and the same as ``T3.inference`` gives it alone
+(tests/engines/test_batched.py).
+
 torch and chatterbox are imported only in :meth:`ChatterboxEngine.load` and at synthesis.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,13 @@ from ttsbuild.core.errors import EngineError, RenderError
 
 from . import weights
 from .base import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
+from .chatterbox_t3 import (
+    _no_leaked_hooks,
+    _Row,
+    _t3_config_from_state,
+    generate_speech_tokens,
+    seed_everything,
+)
 from .reference import CloningEngine, ConditioningMemo, load_reference
 from .requirements import CHATTERBOX_RUNTIME
 
@@ -47,6 +58,8 @@ log = logging.getLogger(__name__)
 
 REPO_ID = "ResembleAI/chatterbox"
 SAMPLE_RATE = 24000
+#: Most requests in one batched T3 generation (``engines.<name>.batch_size`` is capped by it).
+MAX_BATCH = 32
 #: Longest reference accepted; Chatterbox itself uses the first 6 s (T3) and 10 s (S3Gen).
 MAX_REFERENCE_SECONDS = 60.0
 
@@ -119,68 +132,6 @@ def _params(repetition_penalty: float) -> tuple[ParamSpec, ...]:
     )
 
 
-def t3_config(
-    multilingual: bool, layers: int | None = None, intermediate: int | None = None
-) -> Any:
-    """The ``T3Config`` for a checkpoint, sized by its transformer depth and MLP width.
-
-    Released checkpoints have the upstream size (``Llama_520M``) and get the upstream config
-    unchanged. A checkpoint with another depth or width (a distilled model, or the tiny random
-    checkpoints the tests build) gets a named variant in Chatterbox's ``LLAMA_CONFIGS`` table,
-    the table ``T3`` reads its backbone size from.
-    """
-    from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS
-    from chatterbox.models.t3.modules.t3_config import T3Config
-
-    hp = T3Config.multilingual() if multilingual else T3Config.english_only()
-    base = LLAMA_CONFIGS[hp.llama_config_name]
-    layers = layers or base["num_hidden_layers"]
-    intermediate = intermediate or base["intermediate_size"]
-    if (layers, intermediate) != (base["num_hidden_layers"], base["intermediate_size"]):
-        name = f"{hp.llama_config_name}_L{layers}_I{intermediate}"
-        LLAMA_CONFIGS.setdefault(
-            name, {**base, "num_hidden_layers": layers, "intermediate_size": intermediate}
-        )
-        hp.llama_config_name = name
-    return hp
-
-
-def _t3_config_from_state(state: dict[str, Any], multilingual: bool) -> Any:
-    prefix = "tfmr.layers."
-    indices = {int(k[len(prefix) :].split(".")[0]) for k in state if k.startswith(prefix)}
-    if not indices:
-        raise EngineError("chatterbox: the T3 checkpoint has no transformer layers (tfmr.layers.*)")
-    intermediate = int(state[f"{prefix}0.mlp.gate_proj.weight"].shape[0])
-    return t3_config(multilingual, max(indices) + 1, intermediate)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed every RNG that sampling touches (Python, NumPy, torch on all devices)."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-@contextmanager
-def _no_leaked_hooks(t3: Any) -> Iterator[None]:
-    """Remove the attention hooks one multilingual ``T3.inference`` call leaves behind.
-
-    chatterbox-tts 0.1.7 builds a fresh ``AlignmentStreamAnalyzer`` per call, which registers
-    forward hooks on three attention layers and never removes them, so every later call runs
-    (and copies attention maps for) all earlier calls' hooks: a build slows down line by line.
-    """
-    modules = [layer.self_attn for layer in getattr(t3.tfmr, "layers", [])]
-    before = [set(m._forward_hooks) for m in modules]
-    try:
-        yield
-    finally:
-        for module, keep in zip(modules, before):
-            for hook_id in [h for h in module._forward_hooks if h not in keep]:
-                del module._forward_hooks[hook_id]
-
-
 @dataclass(frozen=True)
 class _VoiceConditioning:
     """What Chatterbox derives from a reference; never mutated after it is built."""
@@ -250,55 +201,94 @@ class ChatterboxModel:
         tokens = F.pad(tokens, (1, 0), value=hp.start_text_token)
         return F.pad(tokens, (0, 1), value=hp.stop_text_token)
 
-    def synthesize(self, request: RenderRequest) -> Audio:
+    def _row(self, request: RenderRequest) -> _Row:
+        """One request's T3 input: its conditioning, prompt embeddings and RNG stream."""
         import torch
-        from chatterbox.models.s3tokenizer import drop_invalid_tokens
         from chatterbox.models.t3.modules.cond_enc import T3Cond
 
         p = request.param
+        cond = self._conditioning.get(
+            request.voice.content_hash, lambda: self._condition(request.voice)
+        )
+        assert isinstance(cond, _VoiceConditioning)
+        t3 = self.tts.t3
+        t3_cond = T3Cond(  # built per request: T3 writes into it (cond_prompt_speech_emb)
+            speaker_emb=cond.speaker_emb,
+            cond_prompt_speech_tokens=cond.prompt_tokens,
+            emotion_adv=p("exaggeration", 0.5) * torch.ones(1, 1, 1),
+        ).to(device=self.device)
+        text_tokens = self._text_tokens(request)
+        cfg_weight = p("cfg_weight", 0.5)
+        # T3.inference's input: conditioning, text, a start-of-speech token, then BOS again
+        start = t3.hp.start_speech_token * torch.ones_like(text_tokens[:, :1])
+        embeds, len_cond = t3.prepare_input_embeds(
+            t3_cond=t3_cond, text_tokens=text_tokens, speech_tokens=start, cfg_weight=cfg_weight
+        )
+        bos = torch.tensor([[t3.hp.start_speech_token]], dtype=torch.long, device=embeds.device)
+        bos_embed = t3.speech_emb(bos) + t3.speech_pos_emb.get_fixed_embedding(0)
+        embeds = torch.cat([embeds, torch.cat([bos_embed, bos_embed])], dim=1)
+        generator = torch.Generator(device=embeds.device).manual_seed(request.seed)
+        return _Row(
+            request=request,
+            cond=cond,
+            embeds=embeds,
+            text_slice=(len_cond, len_cond + text_tokens.size(-1)),
+            generator=generator,
+            max_new_tokens=int(p("max_new_tokens", 1000)),
+        )
+
+    def synthesize(self, request: RenderRequest) -> Audio:
+        return self.synthesize_batch([request])[0]
+
+    def synthesize_batch(self, requests: Sequence[RenderRequest]) -> list[Audio]:
+        """T3 token generation for all requests in one batched loop, then S3Gen per request.
+
+        A request's tokens are what ``T3.inference`` samples for it alone (its own seeded RNG
+        stream, its own CFG pair, stopping and sampling parameters); see
+        :func:`generate_speech_tokens`. S3Gen decodes one request at a time: its flow decoder
+        takes one reference prompt per batch and draws the noise of the whole batch from one
+        RNG, so a batched decode would not equal a single one.
+        """
+        import torch
+
         with self._lock:
-            cond = self._conditioning.get(
-                request.voice.content_hash, lambda: self._condition(request.voice)
+            with torch.inference_mode():
+                rows = [self._row(r) for r in requests]
+                with _no_leaked_hooks(self.tts.t3):
+                    tokens = generate_speech_tokens(self.tts.t3, rows)
+            return [self._decode(row, speech) for row, speech in zip(rows, tokens)]
+
+    def _decode(self, row: _Row, speech: Any) -> Audio:
+        """S3Gen waveform for one request's tokens, under the RNG state T3 left for it."""
+        import torch
+        from chatterbox.models.s3tokenizer import drop_invalid_tokens
+
+        p = row.request.param
+        seed_everything(row.request.seed)
+        if row.generator.device.type == "cpu":
+            torch.set_rng_state(row.generator.get_state())
+        else:
+            torch.cuda.set_rng_state(row.generator.get_state(), row.generator.device)
+        with torch.inference_mode():
+            generated = int(speech.numel())
+            speech = drop_invalid_tokens(speech)
+            speech = speech[speech < 6561].to(self.device)  # speech vocabulary only
+            if speech.numel() == 0:
+                raise RenderError("chatterbox generated no speech tokens")
+            wav, _ = self.tts.s3gen.inference(
+                speech_tokens=speech,
+                ref_dict=dict(row.cond.gen),
+                n_cfm_timesteps=int(p("cfm_steps", 10)),
             )
-            assert isinstance(cond, _VoiceConditioning)
-            seed_everything(request.seed)
-            t3_cond = T3Cond(  # built per request: T3 writes into it (cond_prompt_speech_emb)
-                speaker_emb=cond.speaker_emb,
-                cond_prompt_speech_tokens=cond.prompt_tokens,
-                emotion_adv=p("exaggeration", 0.5) * torch.ones(1, 1, 1),
-            ).to(device=self.device)
-            text_tokens = self._text_tokens(request)
-            max_new_tokens = int(p("max_new_tokens", 1000))
-            with torch.inference_mode(), _no_leaked_hooks(self.tts.t3):
-                speech = self.tts.t3.inference(
-                    t3_cond=t3_cond,
-                    text_tokens=text_tokens,
-                    max_new_tokens=max_new_tokens,
-                    temperature=p("temperature", 0.8),
-                    cfg_weight=p("cfg_weight", 0.5),
-                    repetition_penalty=p("repetition_penalty", 1.2),
-                    min_p=p("min_p", 0.05),
-                    top_p=p("top_p", 1.0),
-                )[0]
-                generated = int(speech.numel())
-                speech = drop_invalid_tokens(speech)
-                speech = speech[speech < 6561].to(self.device)  # speech vocabulary only
-                if speech.numel() == 0:
-                    raise RenderError("chatterbox generated no speech tokens")
-                wav, _ = self.tts.s3gen.inference(
-                    speech_tokens=speech,
-                    ref_dict=dict(cond.gen),
-                    n_cfm_timesteps=int(p("cfm_steps", 10)),
-                )
-                samples = wav.squeeze(0).detach().cpu().numpy().astype(np.float32)
-            if generated >= max_new_tokens:
-                log.warning(
-                    "chatterbox: generation hit max_new_tokens=%d without a stop token",
-                    max_new_tokens,
-                )
-            if not np.all(np.isfinite(samples)):
-                raise RenderError("chatterbox returned NaN or infinite samples")
-            samples = self.tts.watermarker.apply_watermark(samples, sample_rate=self.tts.sr)
+            samples = wav.squeeze(0).detach().cpu().numpy().astype(np.float32)
+        if generated >= row.max_new_tokens:
+            log.warning(
+                "chatterbox: generation hit max_new_tokens=%d without a stop token",
+                row.max_new_tokens,
+            )
+        if not np.all(np.isfinite(samples)):
+            raise RenderError("chatterbox returned NaN or infinite samples")
+        samples = self.tts.watermarker.apply_watermark(samples, sample_rate=self.tts.sr)
         audio = Audio.from_array(samples, self.tts.sr)
         speed = p("speed", 1.0)
         return audio.time_stretched(1.0 / speed) if speed != 1.0 else audio
@@ -328,6 +318,9 @@ def _info(
         description=f"Chatterbox ({model}, ResembleAI/chatterbox): zero-shot voice cloning",
         uses_torch=True,
         runtime=CHATTERBOX_RUNTIME,
+        # T3 batches any mix of voices, languages and parameters (each request keeps its own
+        # conditioning, CFG pair, sampling and stopping); S3Gen decodes one at a time.
+        max_batch=MAX_BATCH,
     )
 
 

@@ -18,6 +18,8 @@ from ttsbuild.core.effects import apply_chain
 from ttsbuild.core.errors import BuildInterrupted, RenderError, TTSBuildError
 from ttsbuild.core.fsutil import write_bytes_atomic
 from ttsbuild.core.request import PostStage, RenderRequest
+from ttsbuild.engines import EngineInfo, get_engine
+from ttsbuild.engines.batching import effective_batch_size, plan_batches, synthesize_split
 from ttsbuild.planning.key import derive_seed
 from ttsbuild.planning.plan import StageOutput
 from ttsbuild.rendering.batch import RenderJob
@@ -69,17 +71,26 @@ def synthesize(request: RenderRequest, options: EngineOptions, what: str) -> Aud
         raise
     except Exception as exc:  # an engine's own failure, reported with the line
         raise RenderError(f"{what}: engine '{request.engine}' failed: {exc}") from exc
+    return finish(audio, request, what)
+
+
+def finish(audio: Audio, request: RenderRequest, what: str) -> Audio:
+    """Check an engine's raw output (alone, or from an inference batch)."""
     check_audio(audio, what=what, max_seconds=max_duration(request))
     return audio
 
 
 def render_checked(
-    job: RenderJob, options: EngineOptions, qa: QASettings | None
+    job: RenderJob, options: EngineOptions, qa: QASettings | None, raw: Audio | None = None
 ) -> tuple[Audio, Verdict | None]:
     """Synthesize a job; with QA on, transcribe it and retry with the next derived seeds
-    until the word error rate is acceptable, keeping the best attempt."""
+    until the word error rate is acceptable, keeping the best attempt. ``raw`` is the engine's
+    output for the first attempt when an inference batch already rendered it."""
     what = f"{job.where} ({job.speaker})"
-    audio = synthesize(job.request, options, what)
+    if raw is not None:
+        audio = finish(raw, job.request, what)
+    else:
+        audio = synthesize(job.request, options, what)
     if qa is None or not qa.enabled:
         return audio, None
     from ttsbuild.rendering.qa import transcribe, word_error_rate
@@ -118,16 +129,21 @@ def _synthesized(
     options: EngineOptions,
     qa: QASettings | None,
     environment: Mapping[str, Any] | None = None,
+    raw: Audio | None = None,
+    batch: tuple[int, float] | None = None,
 ) -> Audio:
     """The synthesis output of ``job``: rendered (under its lock) unless stored already. A
-    worker in an engine's runtime passes its ``environment``, which the sidecar keeps."""
+    worker in an engine's runtime passes its ``environment``, which the sidecar keeps; ``raw``
+    and ``batch`` (size, seconds) come from an inference batch that rendered it with others."""
     dest = segment_path(store, job.key)
     with segment_lock(store, job.key):
         if dest.exists():  # stored before, or another build rendered it while we waited
             return read_audio(dest)
         started = time.perf_counter()
-        audio, verdict = render_checked(job, options, qa)
+        audio, verdict = render_checked(job, options, qa, raw)
         seconds = time.perf_counter() - started
+        if batch is not None:  # this segment's share of its inference batch
+            seconds += batch[1] / batch[0]
         data = encode_wav(audio)
         sidecar = Sidecar(
             job.key,
@@ -141,6 +157,7 @@ def _synthesized(
             None,
             hashlib.sha256(data).hexdigest(),
             environment,
+            batch[0] if batch is not None else None,
         )
         write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
         write_bytes_atomic(dest, data)
@@ -220,9 +237,12 @@ def render_one(
     qa: QASettings | None = None,
     engine_options: Mapping[str, EngineOptions] | None = None,
     environment: Mapping[str, Any] | None = None,
+    raw: Audio | None = None,
+    batch: tuple[int, float] | None = None,
 ) -> bool:
     """Run ``job``'s stage chain into ``store`` from its last stored output on. Returns True
-    if it created anything. ``environment``: the runtime rendering it (kept in the sidecar)."""
+    if it created anything. ``environment``: the runtime rendering it (kept in the sidecar);
+    ``raw``/``batch``: its synthesis from an inference batch."""
     keys = job.keys
     if segment_path(store, keys[-1]).exists():
         return False
@@ -231,7 +251,7 @@ def render_one(
     if start >= 0:
         audio = read_audio(segment_path(store, keys[start]))
     else:
-        audio = _synthesized(job, store, options, qa, environment)
+        audio = _synthesized(job, store, options, qa, environment, raw, batch)
     for index, step in enumerate(job.post, start=1):
         if index > start:
             audio = run_stage(job, step, keys[index - 1], audio, store, engine_options or {})
@@ -252,7 +272,8 @@ def render_jobs(
     with :class:`BuildInterrupted`; every segment finished so far stays stored."""
     rendered = 0
     failures: list[str] = []
-    for done, job in enumerate(jobs):
+    done = 0
+    for batch in inference_batches(jobs, store, engine_options):
         if _stop.is_set():
             log.warning(
                 "ttsbuild: interrupted: %d of %d segments of this job rendered and kept",
@@ -262,19 +283,88 @@ def render_jobs(
             raise BuildInterrupted(
                 f"interrupted after {done} of {len(jobs)} segments ({rendered} rendered and kept)"
             )
-        try:
-            options = engine_options.get(job.request.engine) or EngineOptions.from_dict({})
-            if render_one(job, store, options, qa, engine_options, environment):
-                rendered += 1
-            else:
-                log.debug("already stored %s %s %s", job.final_key, job.where, job.speaker)
-            clear_failure(store, job.final_key)
-        except TTSBuildError as exc:
-            log.error("ttsbuild: %s", exc)
-            record_failure(store, job.final_key, str(exc))
-            failures.append(str(exc))
+        raw, info = _render_batch(batch, engine_options)
+        for job in batch:
+            done += 1
+            try:
+                options = engine_options.get(job.request.engine) or EngineOptions.from_dict({})
+                if render_one(
+                    job, store, options, qa, engine_options, environment, raw.get(job.key), info
+                ):
+                    rendered += 1
+                else:
+                    log.debug("already stored %s %s %s", job.final_key, job.where, job.speaker)
+                clear_failure(store, job.final_key)
+            except TTSBuildError as exc:
+                log.error("ttsbuild: %s", exc)
+                record_failure(store, job.final_key, str(exc))
+                failures.append(str(exc))
     log.info("ttsbuild: rendered %d of %d segments", rendered, len(jobs))
     if failures:
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         raise RenderError(f"{failures[0]}{more}")
     return rendered
+
+
+# --- inference batches (engines.<name>.batch_size; ttsbuild/engines/batching.py) -------------
+
+
+def _engine_info(request: RenderRequest) -> EngineInfo:
+    try:
+        return get_engine(request.engine).info
+    except TTSBuildError:  # not installed: each job reports it when it renders alone
+        return EngineInfo(request.engine, 0, None, False, False)
+
+
+def _batch_size(request: RenderRequest, engine_options: Mapping[str, EngineOptions]) -> int:
+    return (engine_options.get(request.engine) or EngineOptions.from_dict({})).batch_size
+
+
+def inference_batches(
+    jobs: Sequence[RenderJob], store: Path, engine_options: Mapping[str, EngineOptions]
+) -> list[list[RenderJob]]:
+    """The jobs as inference batches: stored segments and engines that do not batch (or whose
+    ``batch_size`` is 1) get batches of one, in job order, first; then each batching engine's
+    missing syntheses, grouped and sorted by :func:`~ttsbuild.engines.batching.plan_batches`."""
+    single: list[list[RenderJob]] = []
+    batchable: list[RenderJob] = []
+    for job in jobs:
+        size = _batch_size(job.request, engine_options)
+        if (
+            size > 1
+            and not segment_path(store, job.key).exists()
+            and effective_batch_size(_engine_info(job.request), size) > 1
+        ):
+            batchable.append(job)
+        else:
+            single.append([job])
+    return single + plan_batches(
+        batchable, lambda j: j.request, _engine_info, lambda r: _batch_size(r, engine_options)
+    )
+
+
+def _render_batch(
+    batch: Sequence[RenderJob], engine_options: Mapping[str, EngineOptions]
+) -> tuple[dict[str, Audio], tuple[int, float] | None]:
+    """The engine's raw output for each job of a batch of two or more, in one forward pass.
+    If the batch fails as a whole, nothing: its jobs then render (and fail) one at a time."""
+    if len(batch) < 2:
+        return {}, None
+    request = batch[0].request
+    options = engine_options.get(request.engine) or EngineOptions.from_dict({})
+    started = time.perf_counter()
+    try:
+        audios = synthesize_split(get_model(request.engine, options), [j.request for j in batch])
+    except Exception as exc:  # noqa: BLE001 - each segment is retried alone and reports its own
+        log.warning(
+            "ttsbuild: inference batch of %d %s segments failed (%s); rendering them one at a time",
+            len(batch),
+            request.engine,
+            exc,
+        )
+        return {}, None
+    seconds = time.perf_counter() - started
+    log.info(
+        "ttsbuild: inference batch of %d %s segments in %.2f s", len(batch), request.engine, seconds
+    )
+    return {j.key: a for j, a in zip(batch, audios)}, (len(batch), seconds)

@@ -65,6 +65,7 @@ class Sidecar:
     stage: Mapping[str, Any] | None = None
     sha256: str | None = None  # of the segment file's bytes; None in sidecars before issue 18
     environment: Mapping[str, Any] | None = None  # the runtime that rendered it (python, torch...)
+    inference_batch: int | None = None  # rendered in one forward pass with this many segments
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -84,6 +85,8 @@ class Sidecar:
             data["sha256"] = self.sha256
         if self.environment is not None:
             data["environment"] = dict(self.environment)
+        if self.inference_batch is not None:
+            data["inference_batch"] = self.inference_batch
         return data
 
     @classmethod
@@ -107,6 +110,7 @@ class Sidecar:
             data.get("stage"),
             str(digest) if digest is not None else None,
             data.get("environment"),
+            data.get("inference_batch"),
         )
 
 
