@@ -134,6 +134,9 @@ def _die_with_parent() -> None:
 
 def main(argv: Sequence[str]) -> int:
     _die_with_parent()
+    # Ctrl-C (the build's process group) ends a worker, even when it was started with SIGINT
+    # ignored (a background job of a non-interactive shell inherits that).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # an engine's prints go to the log, never into the protocol
     sys.stdout = sys.stderr
