@@ -658,3 +658,18 @@ def test_segment_deleted_or_corrupt_at_assembly_is_one_line(project, monkeypatch
         f"ttsbuild: error: {missing.value}",
         f"ttsbuild: error: {garbage.value}",
     ]
+
+
+@pytest.mark.slow
+def test_a_target_of_an_unknown_episode_is_one_line_and_keeps_the_reports(project):
+    """New-user trial: ``snakemake out/ep9.wav`` for an episode the config does not have was a
+    MissingInputException and overwrote a good build-report.json with success: false."""
+    report = project.path / "out/build-report.json"
+    before = report.read_bytes()
+    result = project.snakemake("-j1", "out/ep9.wav")
+    assert result.returncode != 0
+    assert "out/ep9.wav: no episode 'ep9' in config/config.yaml (episodes: ep1)" in (
+        _error_line(result)
+    )
+    assert "MissingInputException" not in result.output
+    assert report.read_bytes() == before

@@ -149,6 +149,8 @@ def test_post_stage_changes_run_zero_synthesis(make_project, tmp_path):
     second = project.snakemake("-j1", "out/ep1.wav", **env)
     assert second.returncode == 0, second.output
     assert len(synthesized(renders)) == 6
+    # the console says the engine did not run (new-user trial: it said "1 rendered now" only)
+    assert "(0 synthesized, " in second.output and "(ran: effects " in second.output
     assert report(project)["stages"] == {
         "synthesize": {"ran": 0, "reused": 6, "failed": 0},
         "effects": {"ran": 2, "reused": 3, "failed": 0},

@@ -241,7 +241,7 @@ def render_one(
     batch: tuple[int, float] | None = None,
 ) -> bool:
     """Run ``job``'s stage chain into ``store`` from its last stored output on. Returns True
-    if it created anything. ``environment``: the runtime rendering it (kept in the sidecar);
+    if it created anything (see :func:`synthesis_needed` for whether the engine ran). ``environment``: the runtime rendering it (kept in the sidecar);
     ``raw``/``batch``: its synthesis from an inference batch."""
     keys = job.keys
     if segment_path(store, keys[-1]).exists():
@@ -258,6 +258,11 @@ def render_one(
     return True
 
 
+def synthesis_needed(job: RenderJob, store: Path) -> bool:
+    """Whether rendering ``job`` runs the engine (no output of its chain is stored yet)."""
+    return not any(segment_path(store, k).exists() for k in job.keys)
+
+
 def render_jobs(
     jobs: Sequence[RenderJob],
     store: Path,
@@ -270,7 +275,7 @@ def render_jobs(
 
     A stop request (:func:`request_stop`: SIGINT or SIGTERM) ends the loop between segments
     with :class:`BuildInterrupted`; every segment finished so far stays stored."""
-    rendered = 0
+    rendered = synthesized = 0
     failures: list[str] = []
     done = 0
     for batch in inference_batches(jobs, store, engine_options):
@@ -288,10 +293,12 @@ def render_jobs(
             done += 1
             try:
                 options = engine_options.get(job.request.engine) or EngineOptions.from_dict({})
+                engine_runs = synthesis_needed(job, store)
                 if render_one(
                     job, store, options, qa, engine_options, environment, raw.get(job.key), info
                 ):
                     rendered += 1
+                    synthesized += engine_runs
                 else:
                     log.debug("already stored %s %s %s", job.final_key, job.where, job.speaker)
                 clear_failure(store, job.final_key)
@@ -299,7 +306,13 @@ def render_jobs(
                 log.error("ttsbuild: %s", exc)
                 record_failure(store, job.final_key, str(exc))
                 failures.append(str(exc))
-    log.info("ttsbuild: rendered %d of %d segments", rendered, len(jobs))
+    log.info(
+        "ttsbuild: rendered %d of %d segments (%d synthesized, %d through post stages only)",
+        rendered,
+        len(jobs),
+        synthesized,
+        rendered - synthesized,
+    )
     if failures:
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         raise RenderError(f"{failures[0]}{more}")

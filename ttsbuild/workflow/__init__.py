@@ -14,6 +14,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -84,6 +85,8 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
         if main:
             claim_workdir(Path.cwd())
         build = Build(dict(config), main, config_file=_config_file)
+        if main:
+            check_targets(build, _requested_targets(workflow))
     except TTSBuildError as exc:
         fail(exc)
         raise  # unreachable: fail() exits
@@ -96,6 +99,34 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
         # (scipy, about a second) while Snakemake schedules and the engines render.
         threading.Thread(target=_warm_assembly_imports, daemon=True).start()
     return build
+
+
+_EPISODE_TARGET = re.compile(
+    r"^out/([^/]+?)\.(?:assets-changes\.json|assets\.json|report\.json|timing\.json|wav|srt|flac|mp3|ogg)$"
+)
+
+
+def _requested_targets(workflow: Any) -> list[str]:
+    """The episode files asked for: Snakemake parses the Snakefile before it records its
+    targets, so the command line is read here (only words shaped like ``out/<name>.<ext>``)."""
+    settings = getattr(workflow, "dag_settings", None)
+    targets = [str(t) for t in (getattr(settings, "targets", None) or ())]
+    if not targets and Path(sys.argv[0]).name in ("snakemake", "__main__.py"):
+        targets = [a for a in sys.argv[1:] if _EPISODE_TARGET.match(a.removeprefix("./"))]
+    return sorted(targets)
+
+
+def check_targets(build: Build, targets: list[str]) -> None:
+    """A target naming an episode the config does not have is one clear error (not Snakemake's
+    MissingInputException, and no build report overwritten)."""
+    for target in targets:
+        m = _EPISODE_TARGET.match(target.removeprefix("./"))
+        if m and m.group(1) not in build.project.episodes and m.group(1) != "build-report":
+            episodes = ", ".join(sorted(build.project.episodes))
+            raise TTSBuildError(
+                f"{target}: no episode '{m.group(1)}' in {build.project.config_file} "
+                f"(episodes: {episodes})"
+            )
 
 
 def _warm_assembly_imports() -> None:
@@ -283,12 +314,15 @@ def finish(build: Build, success: bool) -> None:
             summary["rendered_now"],
         )
         return
+    stages = summary["stages"]
+    ran = ", ".join(f"{kind} {c['ran']}" for kind, c in stages.items() if c["ran"]) or "nothing"
     log.info(
-        "ttsbuild: build %s: %d segments, %d rendered now, %d failed, %d flagged by QA "
-        "(out/build-report.json)",
+        "ttsbuild: build %s: %d segments, %d rendered now (ran: %s), %d failed, %d flagged by "
+        "QA (out/build-report.json)",
         "succeeded" if success else "FAILED",
         summary["segments_total"],
         summary["rendered_now"],
+        ran,
         summary["failed"],
         summary["qa_flagged"],
     )
