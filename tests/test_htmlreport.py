@@ -39,7 +39,7 @@ def _count(image, rgb: tuple[int, int, int], tolerance: int = 6) -> int:
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (installed by .ci/run)")
 def test_report_screenshot_shows_lanes_and_flags(make_project, tmp_path):
     config = FAKE_CONFIG + (
-        "  ep2:\n    source: scripts/ep2.srt\n    timing: {mode: pad_with_silence}\n"
+        "  ep2:\n    source: scripts/ep2.srt\n    timing: {mode: pad_with_silence, overflow: cut}\n"
     )
     project = make_project(config)
     project.write("scripts/ep2.srt", SRT)
