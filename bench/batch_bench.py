@@ -78,10 +78,9 @@ def chatterbox(args: argparse.Namespace) -> dict[str, Any]:
 
     from ttsbuild.engines import RenderRequest, Voice
     from ttsbuild.engines.batching import plan_batches
-    from ttsbuild.engines.chatterbox import (
-        ChatterboxModel,
+    from ttsbuild.engines.chatterbox import ChatterboxModel, _VoiceConditioning
+    from ttsbuild.engines.chatterbox_t3 import (
         _no_leaked_hooks,
-        _VoiceConditioning,
         generate_speech_tokens,
         seed_everything,
         t3_config,

@@ -68,8 +68,8 @@ def build_chatterbox(folder: Path, multilingual: bool) -> Path:
         ENGLISH_FILES,
         MULTILINGUAL_FILES,
         MULTILINGUAL_LANGUAGES,
-        t3_config,
     )
+    from ttsbuild.engines.chatterbox_t3 import t3_config
 
     torch.manual_seed(1234)
     folder.mkdir(parents=True, exist_ok=True)

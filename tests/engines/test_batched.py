@@ -40,7 +40,7 @@ def upstream_synthesize(model, request) -> np.ndarray:
     from chatterbox.models.s3tokenizer import drop_invalid_tokens
     from chatterbox.models.t3.modules.cond_enc import T3Cond
 
-    from ttsbuild.engines.chatterbox import _no_leaked_hooks, seed_everything
+    from ttsbuild.engines.chatterbox_t3 import _no_leaked_hooks, seed_everything
 
     p = request.param
     cond = model._conditioning.get(
@@ -75,7 +75,7 @@ def upstream_synthesize(model, request) -> np.ndarray:
 def tokens(model, requests):
     import torch
 
-    from ttsbuild.engines.chatterbox import _no_leaked_hooks, generate_speech_tokens
+    from ttsbuild.engines.chatterbox_t3 import _no_leaked_hooks, generate_speech_tokens
 
     with model._lock, torch.inference_mode(), _no_leaked_hooks(model.tts.t3):
         return [

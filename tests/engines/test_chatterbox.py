@@ -118,7 +118,7 @@ def test_runaway_generation_fails_the_segment(chatterbox_en_dir: Path, voices):
 
 
 def test_released_checkpoints_get_the_upstream_config():
-    from ttsbuild.engines.chatterbox import t3_config
+    from ttsbuild.engines.chatterbox_t3 import t3_config
 
     assert t3_config(False).llama_config_name == "Llama_520M"
     assert t3_config(True).llama_config_name == "Llama_520M"

@@ -20,7 +20,15 @@ from ttsbuild.sources.subtitles import strip_formatting
 
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f"]
 FLAG_COLOR = "#d62728"
-BAD_FLAGS = {"truncated", "dropped", "late", "beyond_max_stretch", "overlap", "qa_flagged", "failed"}
+BAD_FLAGS = {
+    "truncated",
+    "dropped",
+    "late",
+    "beyond_max_stretch",
+    "overlap",
+    "qa_flagged",
+    "failed",
+}
 WIDTH, LANE, TOP, LEFT = 1200, 34, 28, 110
 
 
