@@ -19,6 +19,7 @@ from ttsbuild.engines import EngineOptions, Model, get_engine
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
+_load_lock = threading.Lock()
 _key_locks: dict[tuple[str, str, str], threading.Lock] = {}
 _models: dict[tuple[str, str, str], Model] = {}
 LOAD_COUNTS: Counter[str] = Counter()
@@ -50,7 +51,12 @@ def get_model(engine_name: str, options: EngineOptions) -> Model:
                 return _models[key]
         started = time.perf_counter()
         resolved = dataclasses.replace(options, device=device)
-        model = engine.load(resolved)
+        # One load at a time in a process: loading imports heavy libraries (torch,
+        # transformers' lazy modules, chatterbox), and two threads importing them at once can
+        # see a partially initialized module ("cannot import name ... most likely due to a
+        # circular import"). Loads of one key already wait on key_lock.
+        with _load_lock:
+            model = engine.load(resolved)
         with _lock:
             _models[key] = model
             LOAD_COUNTS[engine_name] += 1
