@@ -5,6 +5,7 @@ Imports: :mod:`ttsbuild.core` and the other :mod:`ttsbuild.config` modules.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ from ttsbuild.core.errors import ConfigError
 from ttsbuild.core.lexicon import Entry, Lexicon
 
 
+@functools.cache
+def _default_engine_options() -> EngineOptions:
+    return EngineOptions.from_dict({})
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -61,7 +67,7 @@ class Project:
 
     def engine_options(self, engine: str) -> EngineOptions:
         # An engine with no entry gets the schema's defaults, as an empty entry does.
-        return self.engines.get(engine) or EngineOptions.from_dict({})
+        return self.engines.get(engine) or _default_engine_options()
 
     def character(self, name: str) -> Character | None:
         key = name.casefold()

@@ -52,6 +52,7 @@ def load_schema() -> dict[str, Any]:
     return copy.deepcopy(_schema())
 
 
+@functools.cache
 def _validator_with_defaults() -> Any:
     import jsonschema
 
@@ -87,6 +88,11 @@ def _section_schema(section: str) -> dict[str, Any]:
     return {**copy.deepcopy(node), "definitions": copy.deepcopy(_schema()["definitions"])}
 
 
+@functools.cache
+def _section_validator(section: str) -> Any:
+    return _validator_with_defaults()(_section_schema(section))
+
+
 def with_defaults(section: str, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One section's values with the schema's defaults filled in (validated).
 
@@ -96,7 +102,7 @@ def with_defaults(section: str, data: Mapping[str, Any] | None = None) -> dict[s
     'auto'
     """
     filled = copy.deepcopy(dict(data or {}))
-    errors = list(_validator_with_defaults()(_section_schema(section)).iter_errors(filled))
+    errors = list(_section_validator(section).iter_errors(filled))
     if errors:
         raise ConfigError(f"{section}: {errors[0].message}")
     return filled

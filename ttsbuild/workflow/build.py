@@ -76,7 +76,10 @@ class Build:
             plan = planner.plan_episode(name)
             self.plans[name] = plan
             data = dict(plan.to_dict(), output=self.project.output.to_dict())
-            write_text_if_changed(self.plan_file(name), json.dumps(data, indent=1) + "\n")
+            # compact: the C encoder (indent would use the pure-Python one: 0.6 s at 5,000 lines)
+            write_text_if_changed(
+                self.plan_file(name), json.dumps(data, separators=(",", ":")) + "\n"
+            )
         size = self.project.batch_size
         claimed: set[str] = set()  # stage outputs some job will create
         for name, plan in self.plans.items():
