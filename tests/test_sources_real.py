@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ttsbuild.sources import parse_source
 from ttsbuild.sources.common import default_options
 from ttsbuild.sources.script import Utterance
@@ -180,3 +182,48 @@ def test_coriolanus_own_line_labels():
         132,
     )
     assert not any(u.text.endswith(":") and len(u.text) < 20 for u in items)
+
+
+REAL_EPISODES = {
+    "fountain": ("brick_and_steel.fountain", ""),
+    "fdx": ("sample-04.fdx", ""),
+    "play": ("coriolanus_excerpt.txt", "format: play, "),
+    "table": ("space_en.csv", ""),
+}
+
+
+@pytest.mark.slow
+def test_each_real_file_builds_to_an_episode_spoken_in_order(make_project):
+    """Issue 13's done-when: the real Fountain, its FDX twin's sibling, the play and the
+    dialogue table each build (real snakemake, fake engine) to an episode whose segments are
+    the source's speeches, by their characters, in order."""
+    import json
+    import shutil
+
+    from ttsbuild.sources import source_format
+
+    speakers: set[str] = set()
+    expected: dict[str, list[tuple[str, str]]] = {}
+    for name, (file, extra) in REAL_EPISODES.items():
+        fmt = "play" if extra else source_format(file)
+        items = read(file, fmt)
+        expected[name] = [(u.speaker, u.text) for u in items]
+        speakers |= {u.speaker for u in items}
+    characters = "".join(f"  {json.dumps(s)}: {{}}\n" for s in sorted(speakers | {"narrator"}))
+    episodes = "".join(
+        f"  {name}: {{{extra}source: sources/{file}}}\n"
+        for name, (file, extra) in REAL_EPISODES.items()
+    )
+    config = f"engine: fake\nmax_chars: 5000\ncharacters:\n{characters}episodes:\n{episodes}"
+    project = make_project(config=config)
+    (project.path / "sources").mkdir()
+    for file, _ in REAL_EPISODES.values():
+        shutil.copy(DATA / file, project.path / "sources" / file)
+    targets = [f"out/{name}.wav" for name in REAL_EPISODES]
+    result = project.snakemake("-j1", *targets)
+    assert result.returncode == 0, result.output
+    for name in REAL_EPISODES:
+        timing = json.loads((project.path / f"out/{name}.timing.json").read_text())
+        spoken = [(i["speaker"], i["text"]) for i in timing["items"]]
+        assert spoken == expected[name], name
+        assert (project.path / f"out/{name}.wav").stat().st_size > 1000
