@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.engines import checkpoints
+from ttsbuild.engines import EngineOptions, get_engine
 
 HERE = Path(__file__).parent
 
@@ -62,3 +63,19 @@ def voices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "b": checkpoints.write_voice(base / "b.flac", 240, rate=16000),
         "c": checkpoints.write_voice(base / "c.wav", 130, rate=44100, channels=2),
     }
+
+
+# Loaded models, shared by the Chatterbox tests of one module (module scope frees them).
+@pytest.fixture(scope="module")
+def en_model(chatterbox_en_dir: Path):
+    return get_engine("chatterbox").load(
+        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_en_dir)})
+    )
+
+
+@pytest.fixture(scope="module")
+def mtl_model(chatterbox_mtl_dir: Path):
+    engine = get_engine("chatterbox-multilingual")
+    return engine.load(
+        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_mtl_dir)})
+    )

@@ -8,29 +8,11 @@ lengths and stopping points).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from tests.engines.conftest import CHATTERBOX_TEST_PARAMS as SMALL
 from tests.engines.support import make_request
-from ttsbuild.engines import EngineOptions, get_engine
-
-
-@pytest.fixture(scope="module")
-def en_model(chatterbox_en_dir: Path):
-    return get_engine("chatterbox").load(
-        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_en_dir)})
-    )
-
-
-@pytest.fixture(scope="module")
-def mtl_model(chatterbox_mtl_dir: Path):
-    engine = get_engine("chatterbox-multilingual")
-    return engine.load(
-        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_mtl_dir)})
-    )
+from ttsbuild.engines import EngineOptions
 
 
 def upstream_synthesize(model, request) -> np.ndarray:

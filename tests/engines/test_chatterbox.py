@@ -16,21 +16,6 @@ from ttsbuild.core.errors import EngineError, RenderError
 from ttsbuild.engines import EngineOptions, get_engine
 
 
-@pytest.fixture(scope="module")
-def en_model(chatterbox_en_dir: Path):
-    return get_engine("chatterbox").load(
-        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_en_dir)})
-    )
-
-
-@pytest.fixture(scope="module")
-def mtl_model(chatterbox_mtl_dir: Path):
-    engine = get_engine("chatterbox-multilingual")
-    return engine.load(
-        EngineOptions.from_dict({"device": "cpu", "checkpoint_dir": str(chatterbox_mtl_dir)})
-    )
-
-
 def test_english_render_is_seeded_and_uses_its_parameters(en_model, voices):
     request = make_request("chatterbox", "Hello there, Bob.", voices["a"], seed=7, **SMALL)
     first = en_model.synthesize(request)
