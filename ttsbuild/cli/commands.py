@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ttsbuild.cli.init import add_parser as add_init_parser
+from ttsbuild.cli.init import cmd_init
 from ttsbuild.cli.runtime import add_parser as add_runtime_parser
 from ttsbuild.cli.runtime import cmd_runtime
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
@@ -339,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
     p.add_argument("--stop", action="store_true", help="stop the running server")
     add_runtime_parser(sub)
+    add_init_parser(sub, common)
     return parser
 
 
@@ -353,6 +356,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "lexicon": cmd_lexicon,
     "runtime": cmd_runtime,
+    "init": cmd_init,
 }
 
 

@@ -26,6 +26,7 @@ from ttsbuild.config.schema import DEFAULT_CONFIG_FILE, read_config_file
 from ttsbuild.core.errors import TTSBuildError
 from ttsbuild.rendering.render import check_not_stopped, request_stop, stop_requested
 from ttsbuild.workflow.build import Build
+from ttsbuild.workflow.installed import snakefile
 from ttsbuild.workflow.lock import claim_workdir
 from ttsbuild.workflow.logs import (
     fail,
@@ -47,6 +48,7 @@ __all__ = [
     "load_build",
     "preflight",
     "render_batch",
+    "snakefile",
     "start",
 ]
 
