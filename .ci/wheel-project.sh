@@ -39,7 +39,7 @@ PY
 
 # 3. init, then the README's build command in the project.
 ttsbuild init project --ci github --ci gitlab
-(cd project && snakemake -j1 out/episode01.wav && test -s out/episode01.wav)
+(cd project && snakemake --lint && snakemake -j1 out/episode01.wav && test -s out/episode01.wav)
 git -C project init --quiet && git -C project add -A   # what a clone of the project holds
 git -C project -c user.name=ci -c user.email=ci@localhost commit --quiet -m init
 fresh() { mkdir -p "$1" && git -C project archive HEAD | tar -x -C "$1"; }  # a fresh clone

@@ -122,7 +122,7 @@ class Console:
         stream: IO[str] | None = None,
         tty: bool | None = None,
         interval: float | None = None,
-        tick: float = 0.25,
+        tick: float = 1.0,  # one look at the store a second: a stat per segment still missing
         now: Callable[[], float] = time.monotonic,
     ):
         self.progress = progress
