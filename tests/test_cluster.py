@@ -53,6 +53,7 @@ def test_cluster_jobs_render_batches_with_one_load_each(make_project, tmp_path):
 def test_dry_run_shows_resources_per_engine(make_project):
     config = FAKE_CONFIG + "engines:\n  fake:\n    resources: {mem_mb: 3000}\n"
     project = make_project(config)
-    dry = project.snakemake("-n", "-j1", "out/ep1.wav")
+    # --quiet host: the per-job details that profiles/default leaves out (docs/scaling.md)
+    dry = project.snakemake("-n", "-j1", "out/ep1.wav", "--quiet", "host")
     assert dry.returncode == 0, dry.output
     assert "mem_mb=3000" in dry.output

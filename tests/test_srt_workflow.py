@@ -103,7 +103,7 @@ def test_srt_episode_modes_adjusted_srt_and_no_rerender(make_project):
         result = project.snakemake("-j1", "out/ep1.wav")
         assert result.returncode == 0, result.output
         assert rendered_count(result) == 0, mode  # switching mode re-renders no segment
-        assert "rule assemble" in result.output
+        assert "(Rule: assemble)" in result.output
         new_plan = json.loads(plan_file.read_text())
         assert new_plan["srt"]["timing"]["mode"] == mode
         assert [i["key"] for i in new_plan["items"] if i["type"] == "segment"] == keys

@@ -117,6 +117,11 @@ def test_dry_run_lists_the_segments_to_render(make_project):
     project = make_project()
     dry = project.snakemake("-n", "-j1", "out/ep1.wav")
     assert dry.returncode == 0, dry.output
+    # profiles/default leaves Snakemake's per-job file lists out (quiet: [rules]) ...
+    assert "build/segments/" not in dry.output and "render_" in dry.output
+    # ... and --quiet host (after the targets) brings them back: each segment to render
+    dry = project.snakemake("-n", "-j1", "out/ep1.wav", "--quiet", "host")
+    assert dry.returncode == 0, dry.output
     assert dry.output.count("build/segments/") >= 6
     assert not (project.path / "build/segments").exists() or not project.segments()
 

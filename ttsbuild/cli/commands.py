@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ttsbuild.cli.init import add_parser as add_init_parser
+from ttsbuild.cli.init import cmd_init
 from ttsbuild.cli.runtime import add_parser as add_runtime_parser
 from ttsbuild.cli.runtime import cmd_runtime
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
@@ -83,10 +85,17 @@ def _store_is_shared(project: Project) -> bool:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from ttsbuild.reports.voices import identical_characters
+
     project = _project(args)
     total = 0
     plans = _plans(project)
     _warn_overflow(project, plans)
+    for names in identical_characters(project):
+        warn(
+            f"{project.config_file}: characters {', '.join(names)} would sound identical (same "
+            "engine, voice, parameters and stages); give each its own voice or params"
+        )
     for name, plan in plans.items():
         total += len(plan.segments())
         out(f"{name}: {plan.source}: {len(plan.segments())} segments, ok")
@@ -185,6 +194,12 @@ def cmd_gc(args: argparse.Namespace) -> int:
         f"removed {removed}" + (f", skipped {skipped} in use by a running build" if skipped else "")
     )
     return EXIT_OK
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from ttsbuild.cli.voices import list_voices
+
+    return EXIT_ERROR if list_voices(_project(args), out) else EXIT_OK
 
 
 def cmd_cast(args: argparse.Namespace) -> int:
@@ -311,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = command(name, text)
         p.add_argument("episodes", nargs="*", help="episodes (default: all)")
         p.add_argument("--all", action="store_true", help="explain: list stored segments too")
+    command("voices", "list the voices the project can use (bundled, local Piper, clips), checked")
     p = command("cast", "list an episode's speakers and print a characters: block")
     p.add_argument("episode", help="the episode")
     p = command("verify", "decode every stored segment and report corrupt ones")
@@ -339,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many idle seconds")
     p.add_argument("--stop", action="store_true", help="stop the running server")
     add_runtime_parser(sub)
+    add_init_parser(sub, common)
     return parser
 
 
@@ -353,6 +370,8 @@ COMMANDS = {
     "serve": cmd_serve,
     "lexicon": cmd_lexicon,
     "runtime": cmd_runtime,
+    "init": cmd_init,
+    "voices": cmd_voices,
 }
 
 

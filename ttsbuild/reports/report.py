@@ -145,7 +145,10 @@ def write_reports(
     started: float,
     qa_enabled: bool = False,
     interrupted: bool = False,
+    targets: Iterable[str] | None = None,
 ) -> dict[str, Any]:
+    """Every built episode's report and the summary. ``targets``: the episodes this
+    invocation's targets needed (default: all), summarized apart from the project's total."""
     episodes: dict[str, dict[str, Any]] = {}
     not_built: list[str] = []
     for name, plan in plans.items():
@@ -177,6 +180,13 @@ def write_reports(
             for n, r in episodes.items()
         },
         "not_built": not_built,
+        "targets": target_summary(
+            plans, list(plans) if targets is None else list(targets), store, missing_at_start
+        ),
+        "project": {
+            "episodes": len(plans),
+            "segments_total": len({s.key for p in plans.values() for s in p.segments()}),
+        },
         "environments": {
             engine: env for r in episodes.values() for engine, env in r["environments"].items()
         },
@@ -185,3 +195,26 @@ def write_reports(
     }
     write_text_atomic(out_dir / "build-report.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def target_summary(
+    plans: Mapping[str, EpisodePlan], names: list[str], store: Path, missing_at_start: set[str]
+) -> dict[str, Any]:
+    """What the named episodes needed: their distinct segments, how many were rendered now,
+    reused from the store and failed, and the work per stage.
+
+    >>> target_summary({}, [], Path("."), set())["segments_total"]
+    0
+    """
+    chosen = [plans[n] for n in names if n in plans]
+    keys = {s.key for plan in chosen for s in plan.segments()}
+    missing = keys & missing_at_start
+    rendered = {k for k in missing if segment_path(store, k).exists()}
+    return {
+        "episodes": [p.episode for p in chosen],
+        "segments_total": len(keys),
+        "rendered_now": len(rendered),
+        "reused": len(keys) - len(missing),
+        "failed": len(missing) - len(rendered),
+        "stages": stage_counts(chosen, store, missing_at_start),
+    }

@@ -26,6 +26,7 @@ from ttsbuild.config.schema import DEFAULT_CONFIG_FILE, read_config_file
 from ttsbuild.core.errors import TTSBuildError
 from ttsbuild.rendering.render import check_not_stopped, request_stop, stop_requested
 from ttsbuild.workflow.build import Build
+from ttsbuild.workflow.installed import snakefile
 from ttsbuild.workflow.lock import claim_workdir
 from ttsbuild.workflow.logs import (
     fail,
@@ -35,6 +36,7 @@ from ttsbuild.workflow.logs import (
     snakemake_failed,
     watch_snakemake_errors,
 )
+from ttsbuild.workflow.progress import Console, start_progress, target_episodes
 
 log = logging.getLogger("ttsbuild")
 
@@ -47,6 +49,7 @@ __all__ = [
     "load_build",
     "preflight",
     "render_batch",
+    "snakefile",
     "start",
 ]
 
@@ -91,6 +94,7 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
         fail(exc)
         raise  # unreachable: fail() exits
     if main and workflow is not None:
+        _snakemake_workflow[:] = [workflow]
         atexit.register(_exit_interrupted)  # runs after the report below (last in, first out)
         watch_snakemake_errors()
         atexit.register(_report_at_exit, build, workflow)
@@ -227,12 +231,23 @@ def encode(build: Build, episode: str, src: str, dest: str, log_file: str | None
 
 
 _signal_received: list[int] = []
+#: Snakemake's workflow object of this (main) process: its DAG says what this invocation runs.
+_snakemake_workflow: list[Any] = []
+_console: list[Console] = []
 
 
 def start(build: Build) -> None:
     """Snakemake's ``onstart`` (main process, main thread, after its scheduler has set its own
-    SIGTERM handler): take over SIGINT and SIGTERM for the run."""
+    SIGTERM handler): take over SIGINT and SIGTERM for the run, and show rendering progress."""
     install_interrupt_handlers()
+    console = start_progress(build, _snakemake_workflow[0] if _snakemake_workflow else None)
+    _console[:] = [console] if console is not None else []
+
+
+def stop_progress() -> None:
+    """The progress display's last line (before the build's summary)."""
+    while _console:
+        _console.pop().stop()
 
 
 def install_interrupt_handlers() -> None:
@@ -295,9 +310,11 @@ def finish(build: Build, success: bool) -> None:
     from ttsbuild.reports.report import write_reports
 
     release_models()
+    stop_progress()
     if not build.plans or build.reported:  # job processes on cluster nodes do not report
         return
     build.reported = True
+    workflow = _snakemake_workflow[0] if _snakemake_workflow else None
     summary = write_reports(
         build.plans,
         build.store,
@@ -307,6 +324,7 @@ def finish(build: Build, success: bool) -> None:
         build.started,
         build.project.qa.enabled,
         interrupted=stop_requested(),
+        targets=target_episodes(build, workflow),
     )
     if stop_requested():
         log.warning(
@@ -314,15 +332,27 @@ def finish(build: Build, success: bool) -> None:
             summary["rendered_now"],
         )
         return
-    stages = summary["stages"]
-    ran = ", ".join(f"{kind} {c['ran']}" for kind, c in stages.items() if c["ran"]) or "nothing"
-    log.info(
-        "ttsbuild: build %s: %d segments, %d rendered now (ran: %s), %d failed, %d flagged by "
-        "QA (out/build-report.json)",
-        "succeeded" if success else "FAILED",
-        summary["segments_total"],
-        summary["rendered_now"],
-        ran,
-        summary["failed"],
-        summary["qa_flagged"],
+    log.info("ttsbuild: build %s", build_summary(summary, success))
+
+
+def build_summary(summary: Mapping[str, Any], success: bool) -> str:
+    """The last line: what this invocation's targets needed, then the project's total.
+
+    >>> build_summary({"targets": {"episodes": ["ep1"], "segments_total": 7, "rendered_now": 2,
+    ...   "reused": 5, "failed": 0, "stages": {"synthesize": {"ran": 2}}}, "qa_flagged": 0,
+    ...   "project": {"episodes": 3, "segments_total": 268}}, True)
+    'succeeded: ep1 needed 7 segments: 2 rendered now (ran: synthesize 2), 5 reused, 0 failed, 0 flagged by QA; project: 3 episodes, 268 segments (out/build-report.json)'
+    """
+    t, p = summary["targets"], summary["project"]
+    ran = ", ".join(f"{k} {c['ran']}" for k, c in t["stages"].items() if c["ran"]) or "nothing"
+    names = (
+        ", ".join(t["episodes"]) if len(t["episodes"]) <= 3 else f"{len(t['episodes'])} episodes"
+    )
+    return (
+        f"{'succeeded' if success else 'FAILED'}: {names or 'nothing'} needed "
+        f"{t['segments_total']} segments: {t['rendered_now']} rendered now (ran: {ran}), "
+        f"{t['reused']} reused, {t['failed']} failed, {summary['qa_flagged']} flagged by QA; "
+        f"project: {p['episodes']} episode{'s' if p['episodes'] != 1 else ''}, "
+        f"{p['segments_total']} segments "
+        "(out/build-report.json)"
     )
