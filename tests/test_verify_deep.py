@@ -97,6 +97,17 @@ def test_a_corrupt_segment_is_reported_as_corrupt_not_as_nondeterminism(built):
     )
 
 
+def test_an_output_that_cannot_be_derived_again_is_a_note_not_nondeterminism(built):
+    result = deep(built, TTSBUILD_FAKE_FAIL="Fine")
+    assert result.returncode == 0, result.output
+    assert re.search(
+        r"note: [0-9a-f]{20} \(engine 'fake', ep1:4\): could not be derived again: .*"
+        r"fake failure on 'Fine'",
+        result.stdout,
+    ), result.stdout
+    assert "8 of 9 stored outputs derived again: 8 identical" in result.stdout
+
+
 def test_deep_with_another_store_is_a_clear_error(built):
     result = deep(built, "--store", str(built.path / "build/segments"))
     assert result.returncode == 1

@@ -111,7 +111,7 @@ def rederive(
             stage = PostStage.from_dict(side.stage)
             audio = apply_stage(stage, get_segment(store, str(side.stage["input"])), engine_options)
     except TTSBuildError as exc:
-        return Rederived(key, what, side.where, False, f"could not be derived again: {exc}")
+        return Rederived(key, what, side.where, True, f"could not be derived again: {exc}", True)
     data, _ = stored_form(audio)
     stored = segment_path(store, key).read_bytes()
     if data == stored:
