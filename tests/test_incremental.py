@@ -524,7 +524,7 @@ FAKE_ENV = {
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
 )
-@given(steps=histories("fake", min_steps=3, max_steps=3))
+@given(steps=histories("fake", min_steps=2, max_steps=2))
 def test_incremental_build_equals_clean_build_fake_engine(steps):
     run_history("fake", FAKE_ENV, steps)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ttsbuild.config.settings import EngineOptions
-from ttsbuild.core.audio import decode_audio_bytes
+from ttsbuild.core.audio import Audio
 from ttsbuild.core.errors import TTSBuildError
 from ttsbuild.core.request import PostStage
 from ttsbuild.rendering.render import apply_stage, synthesize
@@ -77,8 +77,8 @@ def choose(keys: Iterable[str], sample: int | None, rng: random.Random) -> list[
     return sorted(rng.sample(ordered, sample))
 
 
-def _difference(stored: bytes, again: bytes) -> str:
-    a, b = decode_audio_bytes(stored).samples, decode_audio_bytes(again).samples
+def _difference(stored: Audio, again: Audio) -> str:
+    a, b = stored.samples, again.samples
     if a.shape != b.shape:
         return f"{b.size} samples derived again, {a.size} stored"
     lsb = np.abs(a.astype(np.float64) - b.astype(np.float64)) * (1 << 23)
@@ -112,11 +112,10 @@ def rederive(
             audio = apply_stage(stage, get_segment(store, str(side.stage["input"])), engine_options)
     except TTSBuildError as exc:
         return Rederived(key, what, side.where, True, f"could not be derived again: {exc}", True)
-    data, _ = stored_form(audio)
-    stored = segment_path(store, key).read_bytes()
-    if data == stored:
+    data, again = stored_form(audio)
+    if data == segment_path(store, key).read_bytes():
         return Rederived(key, what, side.where, True)
-    return Rederived(key, what, side.where, False, _difference(stored, data))
+    return Rederived(key, what, side.where, False, _difference(get_segment(store, key), again))
 
 
 def _skip_reason(
