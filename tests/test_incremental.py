@@ -26,7 +26,9 @@ rather than its sources, ``def _my_action(project, state, rng)`` that returns a 
 the history (what it hit); then add
 one row to :data:`CHANGES` (state changes) or :data:`ACTIONS`. Engines that cannot do a kind
 leave it out of their list (:func:`kinds_for`). The quick variant (fake engine) runs in README's
-test command; the Piper variant is marked slow and runs longer histories.
+test command (one history of two steps; ``TTSBUILD_HISTORIES=N`` for more); the Piper variant
+is marked slow and runs three histories of four to eight steps. A failure prints the shrunk
+history and a ``@reproduce_failure`` blob; ``pytest --hypothesis-seed=S`` repeats a run.
 """
 
 from __future__ import annotations
@@ -523,6 +525,7 @@ FAKE_ENV = {
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
+    print_blob=True,
 )
 @given(steps=histories("fake", min_steps=2, max_steps=2))
 def test_incremental_build_equals_clean_build_fake_engine(steps):
@@ -535,6 +538,7 @@ def test_incremental_build_equals_clean_build_fake_engine(steps):
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
+    print_blob=True,
 )
 @given(steps=histories("piper", min_steps=4, max_steps=8))
 def test_incremental_build_equals_clean_build_piper(steps):
