@@ -9,7 +9,9 @@ any text containing that word fail; ``TTSBUILD_FAKE_NAN`` makes it return NaN;
 clip that many times longer (benchmarks of long episodes), and ``TTSBUILD_FAKE_RENDERS`` names a file
 that gets one line per synthesized text (to count renders across processes).
 ``TTSBUILD_FAKE_NOISE`` (an amplitude) adds seeded white noise, so the render has energy at
-every frequency (for tests of filters).
+every frequency (for tests of filters). ``TTSBUILD_FAKE_JITTER`` (an amplitude) adds unseeded
+noise to every render and conversion: an engine that is deliberately not deterministic, as a GPU
+kernel may be (tests of ``verify --deep``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ from ttsbuild.core.content import audio_content_hash, content_hash
 from ttsbuild.engines import EngineInfo, EngineOptions, ParamSpec, RenderRequest, Voice
 
 RATE = 16000
+
+
+def jitter(samples: np.ndarray) -> np.ndarray:
+    """``TTSBUILD_FAKE_JITTER``: unseeded noise, different on every call."""
+    amount = float(os.environ.get("TTSBUILD_FAKE_JITTER", "0") or 0)
+    if not amount:
+        return samples
+    noise = np.random.default_rng().standard_normal(samples.size)
+    return (samples + amount * noise).astype(np.float32)
 
 
 class FakeModel:
@@ -56,7 +67,7 @@ class FakeModel:
             samples += (noise * rng.standard_normal(samples.size)).astype(np.float32)
         if os.environ.get("TTSBUILD_FAKE_NAN") and os.environ["TTSBUILD_FAKE_NAN"] in request.text:
             samples[10] = np.nan
-        return Audio(samples, RATE)
+        return Audio(jitter(samples), RATE)
 
 
 class FakeEngine:
@@ -110,7 +121,7 @@ class FakeConverterModel(FakeModel):
                 f.write(f"{os.getpid()} convert:{voice.content_hash[:8]}\n")
         freq = 30 + int(voice.content_hash[:4], 16) % 200
         t = np.arange(audio.num_samples, dtype=np.float32) / audio.sample_rate
-        return Audio(audio.samples * np.cos(2 * np.pi * freq * t).astype(np.float32), RATE)
+        return Audio(jitter(audio.samples * np.cos(2 * np.pi * freq * t).astype(np.float32)), RATE)
 
 
 class FakeConverter(FakeEngine):

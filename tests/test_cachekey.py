@@ -115,12 +115,15 @@ def test_key_of_a_fixed_request_is_pinned():
         (("speed", 1.08),),  # pitch is an effects stage since version 2 (issue 15)
         12345,
     )
+    from ttsbuild.planning.key import STAGE_PIPELINE_VERSION
+
     assert RENDER_PIPELINE_VERSION == 2
+    assert STAGE_PIPELINE_VERSION == 2  # 2: stages read stored bytes (issue 22)
     assert segment_key(request) == "a36656643f83d4900c5c"
     # A post stage's key chains on its input's: pitch +4 and the telephone preset.
     effects = resolve_chain([{"type": "pitch_shift", "semitones": 4}, "telephone"])
     assert stage_key(segment_key(request), PostStage("effects", "1", effects)) == (
-        "b8f412ef2859a34423a1"
+        "8ff572170e9cda1b0510"
     )
     assert derive_seed("Hello there, Bob.", "piper", "m", "en", "abc") == 658136594
     # Where the voice file lives is not part of the sound.

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ttsbuild.cli.deep import add_arguments as add_deep_arguments
+from ttsbuild.cli.deep import run as run_deep
 from ttsbuild.cli.init import add_parser as add_init_parser
 from ttsbuild.cli.init import cmd_init
 from ttsbuild.cli.runtime import add_parser as add_runtime_parser
@@ -125,6 +127,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.store and args.deep is not None:
+        raise ConfigError("verify --deep derives the project's own outputs: leave out --store")
     store = Path(args.store) if args.store else _project(args).store
     if not store.is_dir():
         out(f"{store}: no store yet (nothing rendered)")
@@ -144,9 +148,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
             "run 'ttsbuild verify --delete' to remove the corrupt segments; the next build "
             "renders them again"
         )
-        return EXIT_ERROR
+        if args.deep is None:
+            return EXIT_ERROR
     left = [p for p in report.corrupt if p.path.exists()]  # e.g. locked by a running build
-    return EXIT_ERROR if left else EXIT_OK
+    corrupt_keys = {p.key for p in report.corrupt if p.key is not None}
+    differs = args.deep is not None and run_deep(args, _project(args), corrupt_keys)
+    return EXIT_ERROR if left or differs else EXIT_OK
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
@@ -332,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("verify", "decode every stored segment and report corrupt ones")
     p.add_argument("--delete", action="store_true", help="remove corrupt segments and leftovers")
     p.add_argument("--store", help="verify this store directory instead of the project's")
+    add_deep_arguments(p)
     p = command("gc", "remove stored segments no episode references (dry run first)")
     p.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
     p.add_argument(

@@ -19,6 +19,12 @@ KEY_PATTERN = f"[0-9a-f]{{{KEY_LENGTH}}}"
 #: 2: pitch left the synthesis request for the effects stage (issue 15).
 RENDER_PIPELINE_VERSION = 2
 
+#: Bump when how ttsbuild runs post stages changes what a post stage's output holds (synthesis
+#: keys stay: an upgrade re-runs only post stages, never the engine).
+#: 2: a post stage reads its input's stored bytes, never the engine's unquantized output
+#: (issue 22: before, the same key held two contents depending on the build's history).
+STAGE_PIPELINE_VERSION = 2
+
 
 def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -53,7 +59,12 @@ def stage_key(input_key: str, stage: PostStage) -> str:
     >>> stage_key("a" * 20, s) != stage_key("b" * 20, s)
     True
     """
-    material = {"pipeline": RENDER_PIPELINE_VERSION, "input": input_key, **stage.identity()}
+    material = {
+        "pipeline": RENDER_PIPELINE_VERSION,
+        "stages": STAGE_PIPELINE_VERSION,
+        "input": input_key,
+        **stage.identity(),
+    }
     digest = hashlib.sha256(canonical_json(material).encode("utf-8"))
     return digest.hexdigest()[:KEY_LENGTH]
 

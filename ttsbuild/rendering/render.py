@@ -3,7 +3,6 @@ stage (effects, voice conversion) whose output is missing, each written as its o
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -13,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ttsbuild.config.settings import EngineOptions, QASettings
-from ttsbuild.core.audio import Audio, check_audio, encode_wav, read_audio
+from ttsbuild.core.audio import Audio, check_audio
 from ttsbuild.core.effects import apply_chain
 from ttsbuild.core.errors import BuildInterrupted, RenderError, TTSBuildError
-from ttsbuild.core.fsutil import write_bytes_atomic
 from ttsbuild.core.request import PostStage, RenderRequest
 from ttsbuild.engines import EngineInfo, get_engine
 from ttsbuild.engines.batching import effective_batch_size, plan_batches, synthesize_split
@@ -28,10 +26,11 @@ from ttsbuild.rendering.qa import Verdict
 from ttsbuild.store.segments import (
     Sidecar,
     clear_failure,
+    get_segment,
+    put_segment,
     record_failure,
     segment_lock,
     segment_path,
-    write_sidecar,
 )
 
 log = logging.getLogger(__name__)
@@ -138,38 +137,36 @@ def _synthesized(
     dest = segment_path(store, job.key)
     with segment_lock(store, job.key):
         if dest.exists():  # stored before, or another build rendered it while we waited
-            return read_audio(dest)
+            return get_segment(store, job.key)
         started = time.perf_counter()
         audio, verdict = render_checked(job, options, qa, raw)
         seconds = time.perf_counter() - started
         if batch is not None:  # this segment's share of its inference batch
             seconds += batch[1] / batch[0]
-        data = encode_wav(audio)
         sidecar = Sidecar(
             job.key,
             job.request,
             job.where,
             job.speaker,
             seconds,
-            audio.num_samples,
-            audio.sample_rate,
+            0,  # length, rate and sha256: put_segment fills them from the stored bytes
+            0,
             verdict.to_dict() if verdict is not None else None,
             None,
-            hashlib.sha256(data).hexdigest(),
+            None,
             environment,
             batch[0] if batch is not None else None,
         )
-        write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
-        write_bytes_atomic(dest, data)
+        stored = put_segment(store, sidecar, audio)
         log.debug(
             "rendered %s %s %s: %.2f s of audio in %.2f s",
             job.key,
             job.where,
             job.speaker,
-            audio.num_samples / audio.sample_rate,
+            stored.duration,
             seconds,
         )
-        return audio
+        return stored
 
 
 def apply_stage(stage: PostStage, audio: Audio, options: Mapping[str, EngineOptions]) -> Audio:
@@ -200,7 +197,7 @@ def run_stage(
     what = f"{job.where} ({job.speaker}, {step.stage.kind})"
     with segment_lock(store, step.key):
         if dest.exists():
-            return read_audio(dest)
+            return get_segment(store, step.key)
         started = time.perf_counter()
         try:
             out = apply_stage(step.stage, audio, options)
@@ -211,23 +208,10 @@ def run_stage(
         check_audio(out, what=what, max_seconds=max_duration(job.request) * 4 + 10)
         seconds = time.perf_counter() - started
         stage = {"input": input_key, **step.stage.to_dict()}
-        data = encode_wav(out)
-        sidecar = Sidecar(
-            step.key,
-            job.request,
-            job.where,
-            job.speaker,
-            seconds,
-            out.num_samples,
-            out.sample_rate,
-            None,
-            stage,
-            hashlib.sha256(data).hexdigest(),
-        )
-        write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
-        write_bytes_atomic(dest, data)
+        sidecar = Sidecar(step.key, job.request, job.where, job.speaker, seconds, 0, 0, None, stage)
+        stored = put_segment(store, sidecar, out)  # the next stage sees the stored bytes
         log.debug("%s %s %s in %.2f s", step.stage.kind, step.key, job.where, seconds)
-        return out
+        return stored
 
 
 def render_one(
@@ -249,7 +233,7 @@ def render_one(
     stored = [i for i, k in enumerate(keys) if segment_path(store, k).exists()]
     start = stored[-1] if stored else -1
     if start >= 0:
-        audio = read_audio(segment_path(store, keys[start]))
+        audio = get_segment(store, keys[start])
     else:
         audio = _synthesized(job, store, options, qa, environment, raw, batch)
     for index, step in enumerate(job.post, start=1):

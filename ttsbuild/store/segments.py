@@ -3,6 +3,12 @@
 Every stage output (synthesis, effects, voice conversion) is a segment here, named by its own
 chained key, with the same guarantees.
 
+One key, one content: :func:`put_segment` is the only way audio enters the store and
+:func:`get_segment` the only way a stage reads it back. ``put_segment`` returns the audio
+decoded from the very bytes it wrote, so a stage that runs right after its input was rendered
+(same build, same process) sees exactly what a later build reading the store sees; no stage
+is ever fed an engine's unquantized output (docs/architecture.md, "One key, one content").
+
 A segment file exists only when complete. Concurrent builds sharing a store coordinate with a
 per-segment lock file (``<store>/.locks/<key>.lock``, ``flock``), so the same segment is never
 rendered twice at the same time. Temporary files are dot-prefixed and never match a final name.
@@ -13,15 +19,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ttsbuild.core.fsutil import write_text_atomic
+from ttsbuild.core.audio import Audio, decode_audio_bytes, encode_wav, read_audio
+from ttsbuild.core.fsutil import write_bytes_atomic, write_text_atomic
 from ttsbuild.core.request import RenderRequest
 from ttsbuild.planning.key import KEY_PATTERN
 
@@ -118,6 +126,34 @@ def write_sidecar(store: Path, sidecar: Sidecar) -> None:
     write_text_atomic(
         sidecar_path(store, sidecar.key), json.dumps(sidecar.to_dict(), indent=1, sort_keys=True)
     )
+
+
+def stored_form(audio: Audio) -> tuple[bytes, Audio]:
+    """The bytes the store keeps for ``audio`` and the value decoded from them: the one
+    content any stage downstream of this key may see."""
+    data = encode_wav(audio)
+    return data, decode_audio_bytes(data)
+
+
+def put_segment(store: Path, sidecar: Sidecar, audio: Audio) -> Audio:
+    """Store ``audio`` as ``sidecar.key`` (the caller holds its :func:`segment_lock`): the
+    sidecar first, with the length, rate and sha256 of the bytes, then the file, both
+    atomically. Returns the stored content (:func:`stored_form`), never ``audio`` itself."""
+    data, stored = stored_form(audio)
+    sidecar = replace(
+        sidecar,
+        samples=stored.num_samples,
+        sample_rate=stored.sample_rate,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
+    write_bytes_atomic(segment_path(store, sidecar.key), data)
+    return stored
+
+
+def get_segment(store: Path, key: str) -> Audio:
+    """A stored segment's content, as every stage reads its input (:func:`put_segment`)."""
+    return read_audio(segment_path(store, key))
 
 
 def read_sidecar(store: Path, key: str) -> Sidecar | None:
