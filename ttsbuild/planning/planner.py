@@ -30,6 +30,7 @@ from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regu
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
+from ttsbuild.core.scripts import foreign_scripts
 from ttsbuild.core.text import chunk_text, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.engines.runtimes import engine_version
@@ -50,6 +51,8 @@ class Planner:
         self._engines: dict[str, tuple[Engine, str]] = {}
         self._voices: dict[tuple[str, str, str], Voice] = {}
         self.lexicon_used: set[Entry] = set()  # entries that changed at least one line
+        self.episode_language: str | None = None  # the episode being planned's 'language:'
+        self.language_warnings: list[dict[str, object]] = []  # the episode's, this plan
 
     # -- helpers that turn lower-level errors into located ones
     def _config_error(self, message: str, key: str) -> ConfigError:
@@ -75,7 +78,7 @@ class Planner:
         memo = (engine.info.name, setting.voice, setting.reference_text)
         if memo not in self._voices:
             reference = setting.voice
-            if reference not in ("", "bundled"):
+            if reference not in ("", "bundled") and not engine.info.named_voices:
                 path = self.project.resolve_path(reference, "voice", key + ".voice")
                 try:
                     check_regular(path, MAX_VOICE_BYTES)
@@ -163,7 +166,7 @@ class Planner:
     def plan_utterance(self, utt: Utterance, source: str, cue: int | None = None) -> list[Segment]:
         p = self.project
         char = self.character(utt, source)
-        language = (utt.language or char.setting.language).lower()
+        language = self.line_language(utt, char)
         setting = char.for_language(language)
         key = f"characters.{char.name}"
         if setting is not char.setting:
@@ -180,6 +183,8 @@ class Planner:
                 source,
                 utt.line,
             )
+        shown = f"{info.name} {setting.voice or 'bundled'}"
+        self.check_language(utt, source, char.name, language, shown)
         params, seed_given = self.resolve_params(
             info,
             [
@@ -229,6 +234,44 @@ class Planner:
                 )
             )
         return segments
+
+    def line_language(self, utt: Utterance, char: Character) -> str:
+        """A line's language: its tag, else the character's own ``language:``, else the
+        episode's ``language:``, else the project's."""
+        if utt.language:
+            return utt.language.lower()
+        if self.episode_language and not char.language_given:
+            return self.episode_language
+        return char.setting.language.lower()
+
+    def check_language(
+        self, utt: Utterance, source: str, character: str, language: str, voice: str
+    ) -> None:
+        """The language check: letters of a script the voice's language does not read are a
+        warning per line (recorded in the plan and the report), or an error under strict."""
+        check = self.project.language_check
+        scripts = () if check == "ignore" else foreign_scripts(utt.text, language)
+        if not scripts:
+            return
+        message = (
+            f"{', '.join(scripts)} text given to {character}'s voice ({voice}, language "
+            f"'{language}'), which cannot read it; tag the line with its language (e.g. "
+            f"[ru:{character}]) and give {character} a voice for it under "
+            f"characters.{character}.languages"
+        )
+        if check == "strict":
+            raise ScriptError(f"{message} (language_check: strict)", source, utt.line)
+        log.warning("%s:%s: %s", source, utt.line, message)
+        self.language_warnings.append(
+            {
+                "where": f"{source}:{utt.line}",
+                "speaker": character,
+                "language": language,
+                "voice": voice,
+                "scripts": list(scripts),
+                "uid": utt.uid,
+            }
+        )
 
     def post_stages(
         self, char: Character, utt: Utterance, pitch: float, source: str
@@ -305,6 +348,7 @@ class Planner:
                 p.config_file,
             )
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
+        self.episode_language, self.language_warnings = episode.language, []
         if source_format(episode.source, episode.format) == "srt":
             plan = self.plan_subtitles(name, path)
         else:
@@ -313,6 +357,13 @@ class Planner:
             plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
+        if self.language_warnings:
+            plan = EpisodePlan(
+                plan.episode,
+                plan.source,
+                plan.items,
+                {**plan.extra, "language_warnings": self.language_warnings},
+            )
         _check_timeline(plan)
         return plan
 

@@ -129,6 +129,7 @@ def episode_report(
         "audio": str(wav) if wav.exists() else None,
         "duration": duration,
         "timing_problems": problems,
+        "language_warnings": list(plan.extra.get("language_warnings") or []),
         "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
         "stages": stage_counts([plan], store, missing_at_start),
         "assets": assets,
@@ -171,6 +172,7 @@ def write_reports(
         ),
         "failed": sum(len(r["failed"]) for r in episodes.values()),
         "qa_flagged": sum(len(r["qa"]["flagged"]) for r in episodes.values()),
+        "language_warnings": sum(len(r["language_warnings"]) for r in episodes.values()),
         "stages": stage_counts([plans[n] for n in episodes], store, missing_at_start),
         "episodes": {
             n: {k: r[k] for k in ("ok", "segments_total", "rendered_now", "reused", "audio")}
