@@ -16,6 +16,7 @@ from typing import Any
 
 from ttsbuild.core.fsutil import write_text_atomic
 from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
+from ttsbuild.rendering.models import LOAD_COUNTS
 from ttsbuild.store.segments import read_failure, read_sidecar, segment_path
 
 
@@ -182,6 +183,9 @@ def write_reports(
         "environments": {
             engine: env for r in episodes.values() for engine, env in r["environments"].items()
         },
+        # models this build's process loaded, per engine (render server and runtime workers
+        # load in their own processes)
+        "model_loads": dict(sorted(LOAD_COUNTS.items())),
         # engines with a runtime render in workers: this process never imports torch for them
         "main_process": {"python": sys.executable, "torch_imported": "torch" in sys.modules},
     }
