@@ -104,6 +104,12 @@ def test_a_japanese_line_given_to_the_english_voice_warns(tmp_path):
     assert plan.extra["language_warnings"][0]["scripts"] == ["Hiragana"]
 
 
+@pytest.mark.parametrize(("text", "tag"), [("Привет.", "ru"), ("مرحبا", "ar"), ("안녕", "ko")])
+def test_the_message_suggests_the_scripts_language(tmp_path, text, tag):
+    with pytest.raises(ScriptError, match=rf"\(e\.g\. \[{tag}:narrator\]\)"):
+        _plan(tmp_path, text + "\n", top="language_check: strict")
+
+
 # ------------------------------------------------------------------ routing
 @needs_kokoro
 def test_a_japanese_character_renders_with_kokoro_while_the_narrator_stays_on_piper(tmp_path):

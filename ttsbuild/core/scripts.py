@@ -69,6 +69,26 @@ LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
 }
 
 
+#: A language to suggest for a script in messages (``[ru:Bob]``).
+SCRIPT_LANGUAGE = {
+    "Latin": "en",
+    "Cyrillic": "ru",
+    "Greek": "el",
+    "Arabic": "ar",
+    "Hebrew": "he",
+    "Han": "zh",
+    "Hiragana": "ja",
+    "Katakana": "ja",
+    "Hangul": "ko",
+    "Devanagari": "hi",
+    "Thai": "th",
+    "Armenian": "hy",
+    "Georgian": "ka",
+    "Bengali": "bn",
+    "Tamil": "ta",
+}
+
+
 @lru_cache(maxsize=8192)
 def script_of(char: str) -> str | None:
     """The script of one letter (None for digits, punctuation, symbols, unknown scripts).

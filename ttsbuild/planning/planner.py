@@ -30,11 +30,11 @@ from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regu
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
-from ttsbuild.core.scripts import foreign_scripts
 from ttsbuild.core.text import chunk_text, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.engines.runtimes import engine_version
 from ttsbuild.planning.key import chain_keys, derive_seed
+from ttsbuild.planning.languages import check_script, line_language
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
 from ttsbuild.sources import source_format
@@ -166,7 +166,7 @@ class Planner:
     def plan_utterance(self, utt: Utterance, source: str, cue: int | None = None) -> list[Segment]:
         p = self.project
         char = self.character(utt, source)
-        language = self.line_language(utt, char)
+        language = line_language(utt, char, self.episode_language)
         setting = char.for_language(language)
         key = f"characters.{char.name}"
         if setting is not char.setting:
@@ -184,7 +184,9 @@ class Planner:
                 utt.line,
             )
         shown = f"{info.name} {setting.voice or 'bundled'}"
-        self.check_language(utt, source, char.name, language, shown)
+        warning = check_script(utt, source, char.name, language, shown, p.language_check)
+        if warning is not None:
+            self.language_warnings.append(warning)
         params, seed_given = self.resolve_params(
             info,
             [
@@ -234,44 +236,6 @@ class Planner:
                 )
             )
         return segments
-
-    def line_language(self, utt: Utterance, char: Character) -> str:
-        """A line's language: its tag, else the character's own ``language:``, else the
-        episode's ``language:``, else the project's."""
-        if utt.language:
-            return utt.language.lower()
-        if self.episode_language and not char.language_given:
-            return self.episode_language
-        return char.setting.language.lower()
-
-    def check_language(
-        self, utt: Utterance, source: str, character: str, language: str, voice: str
-    ) -> None:
-        """The language check: letters of a script the voice's language does not read are a
-        warning per line (recorded in the plan and the report), or an error under strict."""
-        check = self.project.language_check
-        scripts = () if check == "ignore" else foreign_scripts(utt.text, language)
-        if not scripts:
-            return
-        message = (
-            f"{', '.join(scripts)} text given to {character}'s voice ({voice}, language "
-            f"'{language}'), which cannot read it; tag the line with its language (e.g. "
-            f"[ru:{character}]) and give {character} a voice for it under "
-            f"characters.{character}.languages"
-        )
-        if check == "strict":
-            raise ScriptError(f"{message} (language_check: strict)", source, utt.line)
-        log.warning("%s:%s: %s", source, utt.line, message)
-        self.language_warnings.append(
-            {
-                "where": f"{source}:{utt.line}",
-                "speaker": character,
-                "language": language,
-                "voice": voice,
-                "scripts": list(scripts),
-                "uid": utt.uid,
-            }
-        )
 
     def post_stages(
         self, char: Character, utt: Utterance, pitch: float, source: str
