@@ -98,7 +98,12 @@ def parse_blend(spec: str) -> tuple[tuple[str, float], ...]:
             raise VoiceError(f"Kokoro voice {spec!r}: {name!r} is listed twice")
         pairs[name] = weight
     total = sum(pairs.values())
-    return tuple((n, round(w / total, 4)) for n, w in sorted(pairs.items()))
+    rounded = {n: round(w / total, 4) for n, w in sorted(pairs.items())}
+    # the largest weight takes the rounding residue, so the weights sum to 1 in 4 decimals and
+    # the canonical form parses back to itself
+    top = max(rounded, key=lambda n: (rounded[n], [-ord(c) for c in n]))
+    rounded[top] = round(1.0 - sum(w for n, w in rounded.items() if n != top), 4)
+    return tuple(rounded.items())
 
 
 def blend_spec(pairs: tuple[tuple[str, float], ...]) -> str:
