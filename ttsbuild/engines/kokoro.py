@@ -188,7 +188,11 @@ class KokoroModel:
                 f"kokoro speaks {', '.join(sorted(LANGUAGES))}, not {request.language!r}"
             )
         pairs = parse_blend(request.voice.reference or DEFAULT_VOICE)
-        style = blend_style(pairs, bundled_voices())
+        tables = bundled_voices()
+        unknown = [n for n, _ in pairs if n not in tables]
+        if unknown:  # a request from elsewhere (a render server client) names no file
+            raise EngineError(f"kokoro: voice {unknown[0]!r} is not bundled")
+        style = blend_style(pairs, tables)
         phonemes = self.phonemes(request.text)
         if not phonemes.strip():
             raise EngineError(f"kokoro: no Japanese reading for {request.text!r}")
