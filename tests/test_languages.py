@@ -163,6 +163,19 @@ def test_a_language_the_voice_cannot_speak_is_a_located_error(tmp_path):
         _plan(tmp_path, "[ru:] Привет.\n")
 
 
+def test_a_long_japanese_line_is_chunked_after_its_sentences_not_inside_a_word():
+    from ttsbuild.core.text import chunk_text
+
+    sentences = [
+        "今日はいい天気ですね。",
+        "駅までの道を教えていただけますか。",
+        "はい、どうぞ。",
+    ] * 12
+    chunks = chunk_text("".join(sentences), 100)
+    assert "".join(chunks).replace(" ", "") == "".join(sentences)
+    assert all(len(c) <= 100 and c.endswith("。") for c in chunks), chunks
+
+
 # ------------------------------------------------------------------ the script table
 @given(st.text(alphabet=st.characters(codec="ascii")))
 def test_ascii_text_is_never_foreign_to_english_or_japanese(text):

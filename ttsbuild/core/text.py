@@ -57,8 +57,9 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
                 if current:
                     pieces.append(current)
                     current = ""
-                pieces.append(word[:max_chars])
-                word = word[max_chars:]
+                cut = _unspaced_cut(word, max_chars)
+                pieces.append(word[:cut])
+                word = word[cut:]
             candidate = f"{current} {word}" if current else word
             if len(candidate) <= max_chars:
                 current = candidate
@@ -68,6 +69,23 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
         if current:
             pieces.append(current)
     return _pack(pieces, max_chars)
+
+
+def _unspaced_cut(word: str, max_chars: int) -> int:
+    """Where to cut a run of text with no spaces (Japanese, Chinese): after the last sentence
+    mark within the limit, else the last clause mark, else at the limit.
+
+    >>> _unspaced_cut("今日は晴れ。明日は雨、たぶん。", 10)
+    6
+    >>> _unspaced_cut("あいうえおかきくけこさ", 5)
+    5
+    """
+    head = word[:max_chars]
+    for marks in ("。！？!?．", "、，；,"):
+        cut = max(head.rfind(m) for m in marks) + 1
+        if cut > 0:
+            return cut
+    return max_chars
 
 
 def _pack(pieces: list[str], max_chars: int) -> list[str]:
