@@ -200,3 +200,38 @@ def test_any_cyrillic_letter_is_foreign_to_english(cyrillic, rest):
 )
 def test_scripts_by_language(text, language, found):
     assert foreign_scripts(text, language) == found
+
+
+# ------------------------------------------------------------------ through real Snakemake
+FAKE_RU = """\
+engine: fake
+{top}
+characters:
+  narrator: {{}}
+episodes:
+  ep1: {{source: scripts/ep1.txt}}
+"""
+
+
+@pytest.mark.slow
+def test_the_warning_reaches_the_log_and_the_report_and_strict_fails_the_build(make_project):
+    script = "Hello.\nПривет, как дела?\n"
+    project = make_project(FAKE_RU.format(top=""), script)
+    built = project.snakemake("-j1", "out/ep1.wav")
+    assert built.returncode == 0, built.output
+    assert (
+        "scripts/ep1.txt:2: Cyrillic text given to narrator's voice (fake bundled" in built.output
+    )
+    import json
+
+    report = json.loads((project.path / "out/ep1.report.json").read_text("utf-8"))
+    assert [w["where"] for w in report["language_warnings"]] == ["scripts/ep1.txt:2"]
+    summary = json.loads((project.path / "out/build-report.json").read_text("utf-8"))
+    assert summary["language_warnings"] == 1
+
+    strict = make_project(FAKE_RU.format(top="language_check: strict"), script, name="strict")
+    failed = strict.snakemake("-j1", "out/ep1.wav")
+    assert failed.returncode != 0
+    assert "scripts/ep1.txt:2: Cyrillic text given to narrator's voice" in failed.output
+    assert "Traceback" not in failed.output
+    assert not (strict.path / "out/ep1.wav").exists()
