@@ -16,7 +16,7 @@ from ttsbuild.engines import kokoro
 from ttsbuild.planning.planner import Planner
 
 NAMES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
-weights = st.floats(min_value=0.01, max_value=100, allow_nan=False)
+weights = st.floats(min_value=0.1, max_value=100, allow_nan=False)  # shares >= 0.00025
 
 
 @given(st.dictionaries(st.sampled_from(NAMES), weights, min_size=1), st.randoms())
@@ -40,11 +40,32 @@ def test_a_blend_is_normalized_and_does_not_depend_on_order(blend, rnd):
         ("jf_alpha:lots", "is not a number"),
         ("jf_alpha,jf_alpha:2", "listed twice"),
         ("jf_alpha,,jm_kumo", "empty voice name"),
+        ("jf_alpha:1e-5,jm_kumo:1", "below 0.0001 of the blend"),  # would round to 0
+        ("jm_kumo:1,jf_alpha:1e-300", "below 0.0001 of the blend"),
+        ("jf_alpha:1e308,jm_kumo:1e-308", "below 0.0001 of the blend"),
     ],
 )
 def test_bad_blends_say_what_is_wrong(spec, message):
     with pytest.raises(VoiceError, match=message):
         kokoro.parse_blend(spec)
+
+
+def test_huge_weights_are_normalized_without_overflow():
+    # their sum overflows to inf: each would round to 0 and the canonical form not parse
+    pairs = kokoro.parse_blend("jf_alpha:1e308,jm_kumo:1e308")
+    assert pairs == (("jf_alpha", 0.5), ("jm_kumo", 0.5))
+    assert kokoro.parse_blend(kokoro.blend_spec(pairs)) == pairs
+
+
+@given(st.dictionaries(st.sampled_from(NAMES), st.floats(min_value=1e-300, max_value=1e308)))
+def test_every_accepted_blend_parses_back_to_itself(blend):
+    spec = ",".join(f"{n}:{w!r}" for n, w in blend.items())
+    try:
+        pairs = kokoro.parse_blend(spec)
+    except VoiceError:
+        return  # refused with a message (an empty spec, a weight too small beside the others)
+    assert all(w > 0 for _, w in pairs)
+    assert kokoro.parse_blend(kokoro.blend_spec(pairs)) == pairs
 
 
 def test_without_the_extra_planning_says_how_to_install_it(tmp_path, monkeypatch):

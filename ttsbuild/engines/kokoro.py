@@ -97,8 +97,15 @@ def parse_blend(spec: str) -> tuple[tuple[str, float], ...]:
         if name in pairs:
             raise VoiceError(f"Kokoro voice {spec!r}: {name!r} is listed twice")
         pairs[name] = weight
-    total = sum(pairs.values())
-    rounded = {n: round(w / total, 4) for n, w in sorted(pairs.items())}
+    top_weight = max(pairs.values())  # scaled by the largest first: 1e308 + 1e308 is finite
+    total = sum(w / top_weight for w in pairs.values())
+    rounded = {n: round(w / top_weight / total, 4) for n, w in sorted(pairs.items())}
+    faint = [n for n, w in rounded.items() if w <= 0]
+    if faint:  # it would vanish from the blend and its canonical form would not parse
+        raise VoiceError(
+            f"Kokoro voice {spec!r}: the weight of {faint[0]!r} is below 0.0001 of the blend; "
+            "raise it or leave the voice out"
+        )
     # the largest weight takes the rounding residue, so the weights sum to 1 in 4 decimals and
     # the canonical form parses back to itself
     top = max(rounded, key=lambda n: (rounded[n], [-ord(c) for c in n]))
