@@ -66,7 +66,10 @@ def test_a_russian_line_given_to_the_english_piper_voice_warns(tmp_path, caplog)
     assert warnings[0]["scripts"] == ["Cyrillic"] and warnings[0]["voice"] == "piper bundled"
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(
-        m.startswith("scripts/ep1.txt:2: Cyrillic text given to narrator's voice (piper bundled")
+        m.startswith(
+            "ttsbuild: warning: scripts/ep1.txt:2: Cyrillic text given to narrator's voice "
+            "(piper bundled"
+        )
         for m in logged
     ), logged
 
@@ -83,8 +86,10 @@ def test_strict_from_the_environment(tmp_path, monkeypatch):
         _plan(tmp_path, "Привет.\n")
 
 
-def test_the_check_can_be_off(tmp_path):
-    plan = _plan(tmp_path, "Привет.\n", top="language_check: ignore")
+@pytest.mark.parametrize("value", ["ignore", "off", "false", "no"])
+def test_the_check_can_be_off(tmp_path, value):
+    # YAML 1.1 reads an unquoted off/no/false as false: that is 'ignore' too, not a schema error
+    plan = _plan(tmp_path, "Привет.\n", top=f"language_check: {value}")
     assert "language_warnings" not in plan.extra
 
 
@@ -220,7 +225,8 @@ def test_the_warning_reaches_the_log_and_the_report_and_strict_fails_the_build(m
     built = project.snakemake("-j1", "out/ep1.wav")
     assert built.returncode == 0, built.output
     assert (
-        "scripts/ep1.txt:2: Cyrillic text given to narrator's voice (fake bundled" in built.output
+        "ttsbuild: warning: scripts/ep1.txt:2: Cyrillic text given to narrator's voice "
+        "(fake bundled" in built.output
     )
     import json
 

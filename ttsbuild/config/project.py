@@ -277,7 +277,7 @@ def project_from_config(
         language_check=(
             "strict"
             if os.environ.get("TTSBUILD_STRICT_LANGUAGE") == "1"
-            else config["language_check"]
+            else (config["language_check"] or "ignore")  # false (YAML's bare off) is ignore
         ),
         narrator=narrator,
         store=store if store.is_absolute() else root / store,

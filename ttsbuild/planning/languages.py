@@ -46,7 +46,7 @@ def check_script(
     )
     if mode == "strict":
         raise ScriptError(f"{message} (language_check: strict)", source, utt.line)
-    log.warning("%s:%s: %s", source, utt.line, message)
+    log.warning("ttsbuild: warning: %s:%s: %s", source, utt.line, message)
     return {
         "where": f"{source}:{utt.line}",
         "speaker": character,
