@@ -208,3 +208,23 @@ def test_kokoro_parameters_are_validated_and_rounded(tmp_path):
     with pytest.raises(ScriptError, match=r"teahouse.txt:1: parameter 'speed' = 3 is out of range"):
         Planner(load_project(project.path)).plan_episode("teahouse")
     assert re.fullmatch(r"kokoro-v1\.0-int8:[0-9a-f]{16}", plan.segments()[0].request.model)
+
+
+@pytest.mark.parametrize("case", ["a file", "a folder for the model", "truncated"])
+def test_a_broken_model_cache_is_one_clear_engine_error(tmp_path, monkeypatch, case):
+    from ttsbuild.core.errors import EngineError
+
+    cache = tmp_path / "cache"
+    if case == "a file":
+        cache.write_text("not a folder")
+    elif case == "a folder for the model":
+        (cache / kokoro.MODEL_FILE).mkdir(parents=True)
+    else:
+        cache.mkdir()
+        (cache / kokoro.MODEL_FILE).write_bytes(b"\0" * 1000)
+    monkeypatch.setenv("KOKORO_JA_CACHE", str(cache))
+    with pytest.raises(EngineError) as info:
+        kokoro._verified_model_path()
+    message = str(info.value)
+    assert str(cache) in message and "\n" not in message
+    assert ("delete it to reassemble" if case == "truncated" else "KOKORO_JA_CACHE") in message

