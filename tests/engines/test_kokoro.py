@@ -228,3 +228,18 @@ def test_a_broken_model_cache_is_one_clear_engine_error(tmp_path, monkeypatch, c
     message = str(info.value)
     assert str(cache) in message and "\n" not in message
     assert ("delete it to reassemble" if case == "truncated" else "KOKORO_JA_CACHE") in message
+
+
+@pytest.mark.parametrize("text", ["Привет, мир.", "مرحبا", "—"])
+def test_a_line_with_no_japanese_reading_is_refused_not_rendered_as_a_blip(text):
+    # the front end reads Cyrillic as ",", which the graph turns into 0.25 s of noise
+    from ttsbuild.core.errors import EngineError
+    from ttsbuild.core.request import RenderRequest
+    from ttsbuild.engines import EngineOptions
+
+    engine = get_engine("kokoro")
+    model = engine.load(EngineOptions.from_dict({}))
+    voice = engine.voice("jf_alpha", "", ".")
+    request = RenderRequest(text, "kokoro", "1", "m", "ja", voice, (("speed", 1.0),), 0)
+    with pytest.raises(EngineError, match="no Japanese reading"):
+        model.synthesize(request)

@@ -210,8 +210,11 @@ class KokoroModel:
             raise EngineError(f"kokoro: voice {unknown[0]!r} is not bundled")
         style = blend_style(pairs, tables)
         phonemes = self.phonemes(request.text)
-        if not phonemes.strip():
-            raise EngineError(f"kokoro: no Japanese reading for {request.text!r}")
+        if not any(c.isalpha() for c in phonemes):  # Cyrillic reads as ",": a 0.25 s blip
+            raise EngineError(
+                f"kokoro: no Japanese reading for {request.text!r} (its letters are not "
+                "Japanese; see the language check's warning for this line)"
+            )
         audio, rate = self._kokoro.create(
             phonemes, style, speed=request.param("speed", 1.0), is_phonemes=True
         )
