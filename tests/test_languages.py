@@ -168,8 +168,28 @@ def test_a_language_the_voice_cannot_speak_is_a_located_error(tmp_path):
         _plan(tmp_path, "[ru:] Привет.\n")
 
 
+@needs_kokoro
+def test_a_japanese_line_without_punctuation_is_cut_at_max_chars_and_says_so(tmp_path, caplog):
+    kana = "あいうえおかきくけこさしすせそたちつてとなにぬねの"
+    line = (kana * 200)[:5000]  # 5,000 characters, no space, no 。 or 、
+    with caplog.at_level(logging.WARNING):
+        plan = _plan(tmp_path, f"Hello.\n[ja:Yuki] {line}\n[ja:Yuki] 短い。文です。\n")
+    segments = [i for i in plan.items if isinstance(i, Segment) and i.speaker == "yuki"]
+    assert "".join(s.request.text for s in segments[:-1]) == line
+    assert [len(s.request.text) for s in segments[:-1]] == [250] * 20
+    assert plan.extra["chunk_warnings"] == [
+        {"where": "scripts/ep1.txt:2", "speaker": "yuki", "cuts": 19, "uid": segments[0].uid}
+    ]
+    logged = [r.getMessage() for r in caplog.records if "inside a word" in r.getMessage()]
+    assert logged == [
+        "ttsbuild: warning: scripts/ep1.txt:2: cut 19 time(s) inside a word: a run of text with "
+        "no space or punctuation is longer than max_chars (250), so the voice may pause "
+        "mid-word; add 。 or 、 where the line may break, or raise max_chars"
+    ]
+
+
 def test_a_long_japanese_line_is_chunked_after_its_sentences_not_inside_a_word():
-    from ttsbuild.core.text import chunk_text
+    from ttsbuild.core.text import chunk_text, hard_cuts
 
     sentences = [
         "今日はいい天気ですね。",
@@ -179,6 +199,7 @@ def test_a_long_japanese_line_is_chunked_after_its_sentences_not_inside_a_word()
     chunks = chunk_text("".join(sentences), 100)
     assert "".join(chunks).replace(" ", "") == "".join(sentences)
     assert all(len(c) <= 100 and c.endswith("。") for c in chunks), chunks
+    assert hard_cuts("".join(sentences), chunks) == 0
 
 
 # ------------------------------------------------------------------ the script table
@@ -241,3 +262,20 @@ def test_the_warning_reaches_the_log_and_the_report_and_strict_fails_the_build(m
     assert "scripts/ep1.txt:2: Cyrillic text given to narrator's voice" in failed.output
     assert "Traceback" not in failed.output
     assert not (strict.path / "out/ep1.wav").exists()
+
+
+@given(
+    st.lists(st.text("abcあいう漢", min_size=1, max_size=9), min_size=1, max_size=40),
+    st.integers(min_value=10, max_value=60),
+    st.integers(min_value=0, max_value=300),
+)
+def test_hard_cuts_counts_only_cuts_inside_a_word(words, max_chars, run):
+    from ttsbuild.core.text import chunk_text, hard_cuts
+
+    spaced = " ".join(words)  # every word fits: chunks break at spaces only
+    assert hard_cuts(spaced, chunk_text(spaced, max_chars)) == 0
+    unbroken = "あ" * run  # no space, no mark: every boundary is a cut
+    chunks = chunk_text(unbroken, max_chars)
+    assert (
+        hard_cuts(unbroken, chunks) == max(len(chunks) - 1, 0) == max(-(-run // max_chars) - 1, 0)
+    )

@@ -124,3 +124,24 @@ def chunk_text(text: str, max_chars: int) -> list[str]:
             [sentence] if len(sentence) <= max_chars else _split_long(sentence, max_chars)
         )
     return _pack(pieces, max_chars)
+
+
+_MARKS = frozenset("。！？!?．、，；,.;:…—–」』）)")
+
+
+def hard_cuts(text: str, chunks: list[str]) -> int:
+    """How many chunk boundaries fall inside a word: no space there and no punctuation mark
+    before it (a run of Japanese longer than ``max_chars`` with no 。 or 、).
+
+    >>> hard_cuts("今日は晴れ。明日は雨", chunk_text("今日は晴れ。明日は雨", 6))
+    0
+    >>> hard_cuts("あいうえおかき", chunk_text("あいうえおかき", 3))
+    2
+    """
+    text = normalize_text(text)
+    cuts, pos = 0, 0
+    for chunk in chunks[:-1]:
+        pos = text.find(chunk, pos) + len(chunk)
+        if pos < len(text) and not text[pos].isspace() and chunk[-1] not in _MARKS:
+            cuts += 1
+    return cuts

@@ -30,7 +30,7 @@ from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regu
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
-from ttsbuild.core.text import chunk_text, normalize_text
+from ttsbuild.core.text import chunk_text, hard_cuts, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.engines.runtimes import engine_version
 from ttsbuild.planning.key import chain_keys, derive_seed
@@ -53,6 +53,7 @@ class Planner:
         self.lexicon_used: set[Entry] = set()  # entries that changed at least one line
         self.episode_language: str | None = None  # the episode being planned's 'language:'
         self.language_warnings: list[dict[str, object]] = []  # the episode's, this plan
+        self.chunk_warnings: list[dict[str, object]] = []  # lines cut inside a word
 
     # -- helpers that turn lower-level errors into located ones
     def _config_error(self, message: str, key: str) -> ConfigError:
@@ -201,6 +202,7 @@ class Planner:
         self.lexicon_used.update(entries)
         used = tuple(e.describe() for e in entries)
         chunks = chunk_text(text, p.max_chars)
+        self._warn_hard_cuts(utt, source, char.name, hard_cuts(text, chunks))
         segments: list[Segment] = []
         for index, text in enumerate(chunks):
             seed = (
@@ -236,6 +238,20 @@ class Planner:
                 )
             )
         return segments
+
+    def _warn_hard_cuts(self, utt: Utterance, source: str, speaker: str, cuts: int) -> None:
+        """A line cut inside a word (no space, no punctuation within max_chars): say so."""
+        if not cuts:
+            return
+        message = (
+            f"cut {cuts} time(s) inside a word: a run of text with no space or punctuation is "
+            f"longer than max_chars ({self.project.max_chars}), so the voice may pause mid-word; "
+            "add 。 or 、 where the line may break, or raise max_chars"
+        )
+        log.warning("ttsbuild: warning: %s:%s: %s", source, utt.line, message)
+        self.chunk_warnings.append(
+            {"where": f"{source}:{utt.line}", "speaker": speaker, "cuts": cuts, "uid": utt.uid}
+        )
 
     def post_stages(
         self, char: Character, utt: Utterance, pitch: float, source: str
@@ -313,6 +329,7 @@ class Planner:
             )
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
         self.episode_language, self.language_warnings = episode.language, []
+        self.chunk_warnings = []
         if source_format(episode.source, episode.format) == "srt":
             plan = self.plan_subtitles(name, path)
         else:
@@ -321,13 +338,10 @@ class Planner:
             plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
-        if self.language_warnings:
-            plan = EpisodePlan(
-                plan.episode,
-                plan.source,
-                plan.items,
-                {**plan.extra, "language_warnings": self.language_warnings},
-            )
+        found = {"language_warnings": self.language_warnings, "chunk_warnings": self.chunk_warnings}
+        if any(found.values()):
+            extra = {k: v for k, v in found.items() if v}
+            plan = EpisodePlan(plan.episode, plan.source, plan.items, {**plan.extra, **extra})
         _check_timeline(plan)
         return plan
 

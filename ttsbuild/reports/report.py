@@ -131,6 +131,7 @@ def episode_report(
         "duration": duration,
         "timing_problems": problems,
         "language_warnings": list(plan.extra.get("language_warnings") or []),
+        "chunk_warnings": list(plan.extra.get("chunk_warnings") or []),  # cut inside a word
         "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
         "stages": stage_counts([plan], store, missing_at_start),
         "assets": assets,
