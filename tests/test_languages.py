@@ -188,6 +188,24 @@ def test_a_japanese_line_without_punctuation_is_cut_at_max_chars_and_says_so(tmp
     ]
 
 
+@needs_kokoro
+def test_a_kokoro_character_without_a_language_is_told_to_set_one(tmp_path):
+    project = ProjectDir(tmp_path / "show", tmp_path / "loads.txt")
+    project.write(
+        "config/config.yaml",
+        "engine: piper\ncharacters:\n  narrator: {voice: bundled}\n"
+        "  mei: {engine: kokoro, voice: jf_nezumi}\nepisodes:\n  ep1: {source: ep1.txt}\n",
+    )
+    project.write("ep1.txt", "Hello.\n[Mei] こんにちは。\n")
+    with pytest.raises(ScriptError) as info:
+        Planner(load_project(project.path)).plan_episode("ep1")
+    assert str(info.value) == (
+        "ep1.txt:2: engine 'kokoro' cannot speak 'en' for character 'mei' (it speaks: ja); "
+        "set 'language: ja' on characters.mei (or tag the line [ja:mei]), or give the character "
+        "a voice for 'en' under characters.mei.languages in config/config.yaml"
+    )
+
+
 def test_a_long_japanese_line_is_chunked_after_its_sentences_not_inside_a_word():
     from ttsbuild.core.text import chunk_text, hard_cuts
 

@@ -177,13 +177,7 @@ class Planner:
         info = engine.info
         spoken = info.languages if info.languages is not None else engine.voice_languages(voice)
         if language not in spoken:
-            raise ScriptError(
-                f"engine '{info.name}' cannot speak '{language}' for character '{char.name}' "
-                f"(it speaks: {', '.join(sorted(spoken))}); give the character a voice for "
-                f"'{language}' under characters.{char.name}.languages in {p.config_file}",
-                source,
-                utt.line,
-            )
+            raise self._cannot_speak(utt, source, char, info.name, language, spoken)
         shown = f"{info.name} {setting.voice or 'bundled'}"
         warning = check_script(utt, source, char.name, language, shown, p.language_check)
         if warning is not None:
@@ -238,6 +232,29 @@ class Planner:
                 )
             )
         return segments
+
+    def _cannot_speak(
+        self,
+        utt: Utterance,
+        source: str,
+        char: Character,
+        engine: str,
+        language: str,
+        spoken: frozenset[str],
+    ) -> ScriptError:
+        fix = f"give the character a voice for '{language}' under characters.{char.name}.languages"
+        if len(spoken) == 1 and not utt.language and not char.language_given:
+            only = next(iter(spoken))  # a Kokoro character without its own 'language: ja'
+            fix = (
+                f"set 'language: {only}' on characters.{char.name} (or tag the line "
+                f"[{only}:{char.name}]), or {fix}"
+            )
+        return ScriptError(
+            f"engine '{engine}' cannot speak '{language}' for character '{char.name}' "
+            f"(it speaks: {', '.join(sorted(spoken))}); {fix} in {self.project.config_file}",
+            source,
+            utt.line,
+        )
 
     def _warn_hard_cuts(self, utt: Utterance, source: str, speaker: str, cuts: int) -> None:
         """A line cut inside a word (no space, no punctuation within max_chars): say so."""
