@@ -33,6 +33,7 @@ characters:
   narrator: {{voice: bundled{narrator}}}
   yuki: {{engine: kokoro, voice: jf_alpha, language: ja}}
   ken: {{engine: kokoro, voice: "jm_kumo:0.7,jf_nezumi:0.3", language: ja}}
+  mei: {{engine: kokoro, voice: jf_nezumi}}
   bob:
     voice: bundled
     languages: {{ja: {{engine: kokoro, voice: jf_tebukuro}}}}
@@ -190,17 +191,10 @@ def test_a_japanese_line_without_punctuation_is_cut_at_max_chars_and_says_so(tmp
 
 @needs_kokoro
 def test_a_kokoro_character_without_a_language_is_told_to_set_one(tmp_path):
-    project = ProjectDir(tmp_path / "show", tmp_path / "loads.txt")
-    project.write(
-        "config/config.yaml",
-        "engine: piper\ncharacters:\n  narrator: {voice: bundled}\n"
-        "  mei: {engine: kokoro, voice: jf_nezumi}\nepisodes:\n  ep1: {source: ep1.txt}\n",
-    )
-    project.write("ep1.txt", "Hello.\n[Mei] こんにちは。\n")
     with pytest.raises(ScriptError) as info:
-        Planner(load_project(project.path)).plan_episode("ep1")
+        _plan(tmp_path, "Hello.\n[Mei] こんにちは。\n")
     assert str(info.value) == (
-        "ep1.txt:2: engine 'kokoro' cannot speak 'en' for character 'mei' (it speaks: ja); "
+        "scripts/ep1.txt:2: engine 'kokoro' cannot speak 'en' for character 'mei' (it speaks: ja); "
         "set 'language: ja' on characters.mei (or tag the line [ja:mei]), or give the character "
         "a voice for 'en' under characters.mei.languages in config/config.yaml"
     )
