@@ -215,9 +215,16 @@ def test_a_long_japanese_line_is_chunked_after_its_sentences_not_inside_a_word()
 
 
 # ------------------------------------------------------------------ the script table
-@given(st.text(alphabet=st.characters(codec="ascii")))
-def test_ascii_text_is_never_foreign_to_english_or_japanese(text):
-    assert foreign_scripts(text, "en") == () and foreign_scripts(text, "ja") == ()
+@given(st.text(alphabet=st.characters(codec="ascii")), st.text("あカ漢", min_size=1))
+def test_ascii_text_is_never_foreign_to_english_nor_beside_japanese(text, japanese):
+    assert foreign_scripts(text, "en") == ()
+    assert foreign_scripts(text + japanese, "ja") == () == foreign_scripts(japanese + text, "ja")
+
+
+@given(st.text(alphabet="abcXYZ", min_size=1), st.text(alphabet=" .,!?0123456789"))
+def test_latin_letters_alone_are_foreign_to_a_japanese_voice(latin, rest):
+    # "Hello world." on Kokoro is read as katakana English ("haɾoː βaːɾɯdo"): warn
+    assert foreign_scripts(latin + rest, "ja") == ("Latin",)
 
 
 @given(st.text(alphabet="абвгдежзийклмнопрстуфхцчшщъыьэюя", min_size=1), st.text())
@@ -233,7 +240,9 @@ def test_any_cyrillic_letter_is_foreign_to_english(cyrillic, rest):
         ("ｶﾀｶﾅ ｰ", "ja", ()),
         ("Ελληνικά", "ru", ("Greek",)),
         ("Привет", "xx", ()),  # a language the table does not know is not checked
-        ("Hello", "ja-JP", ()),
+        ("Hello", "ja-JP", ("Latin",)),
+        ("Hello こんにちは", "ja-JP", ()),
+        ("1, 2, 3.", "ja", ()),  # no letters: nothing to check
     ],
 )
 def test_scripts_by_language(text, language, found):

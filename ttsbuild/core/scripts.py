@@ -12,6 +12,8 @@ is not checked.
 ()
 >>> foreign_scripts("Hello 123 ...", "en")
 ()
+>>> foreign_scripts("Hello, world.", "ja")  # Latin alone: read as katakana English
+('Latin',)
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     "ko": frozenset({"Hangul", "Han", "Latin"}),
 }
 
+#: Scripts a language's voices read only beside its own: a Japanese line may carry "OK" or a
+#: name, but a line of Latin letters alone is English given to a Japanese voice.
+GUEST_SCRIPTS: dict[str, frozenset[str]] = {code: _LATIN for code in ("ja", "zh", "ko")}
+
 
 #: A language to suggest for a script in messages (``[ru:Bob]``).
 SCRIPT_LANGUAGE = {
@@ -107,12 +113,19 @@ def script_of(char: str) -> str | None:
 
 def foreign_scripts(text: str, language: str) -> tuple[str, ...]:
     """Scripts in ``text`` that ``language`` does not read, in order of first appearance."""
-    allowed = LANGUAGE_SCRIPTS.get(language.split("-")[0].lower())
+    code = language.split("-")[0].lower()
+    allowed = LANGUAGE_SCRIPTS.get(code)
     if allowed is None:
         return ()
     found: dict[str, None] = {}
+    seen: set[str] = set()
     for char in text:
         script = script_of(char)
-        if script is not None and script not in allowed:
-            found.setdefault(script)
+        if script is not None:
+            seen.add(script)
+            if script not in allowed:
+                found.setdefault(script)
+    guests = GUEST_SCRIPTS.get(code, frozenset())
+    if not found and seen and seen <= guests:  # only guest letters, none of the language's own
+        return tuple(sorted(seen))
     return tuple(found)
