@@ -30,3 +30,20 @@ def test_unusable_audio_names_the_line(samples, message):
 
 def test_usable_audio_passes():
     check_audio(Audio(np.full(1600, 0.1, dtype=np.float32), 16000), what=WHAT, max_seconds=10.0)
+
+
+def test_an_engine_that_refuses_a_request_is_reported_with_the_line(monkeypatch):
+    from ttsbuild.core.errors import EngineError
+    from ttsbuild.core.request import RenderRequest, Voice
+    from ttsbuild.engines import EngineOptions
+    from ttsbuild.rendering import render
+
+    class Refuses:
+        def synthesize(self, request: RenderRequest) -> Audio:
+            raise EngineError("kokoro: no Japanese reading for 'Привет'")
+
+    monkeypatch.setattr(render, "get_model", lambda engine, options: Refuses())
+    request = RenderRequest("Привет", "kokoro", "1", "m", "ja", Voice("jf_alpha:1", "0"), (), 0)
+    with pytest.raises(EngineError) as info:
+        render.synthesize(request, EngineOptions.from_dict({}), WHAT)
+    assert str(info.value) == f"{WHAT}: kokoro: no Japanese reading for 'Привет'"

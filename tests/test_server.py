@@ -283,6 +283,31 @@ def test_requests_cannot_name_paths_outside_the_project(in_process_server, tmp_p
     assert not any(p.suffix in (".wav", ".json") for p in tmp_path.rglob("x*"))
 
 
+def test_a_named_voice_is_not_a_path_but_a_file_voice_still_is(tmp_path):
+    """Kokoro's voices are bundled names (``jf_alpha:0.6,jf_nezumi:0.4``): the guard lets them
+    through (the engine refuses names it does not bundle); Piper's are files, checked."""
+    from ttsbuild.rendering.guard import RequestError, parse_render
+
+    def message(engine: str, reference: str) -> dict:
+        request = {
+            "text": "Hi.",
+            "engine": engine,
+            "engine_version": "1",
+            "model": "",
+            "language": "ja",
+            "voice": {"reference": reference, "content_hash": "0"},
+            "params": {},
+            "seed": 1,
+        }
+        job = {"key": "0" * 20, "request": request, "where": "ep1.txt:1", "speaker": "yuki"}
+        return {"store": str(tmp_path / "store"), "jobs": [job], "engines": {}, "qa": None}
+
+    parsed = parse_render(message("kokoro", "jf_alpha:0.6,jf_nezumi:0.4"), [tmp_path])
+    assert parsed["jobs"][0].request.voice.reference == "jf_alpha:0.6,jf_nezumi:0.4"
+    with pytest.raises(RequestError, match="outside the served project"):
+        parse_render(message("piper", "/elsewhere/voice.onnx"), [tmp_path])
+
+
 def test_connection_from_another_user_is_refused(in_process_server, monkeypatch):
     root, path = in_process_server
     monkeypatch.setattr(server, "peer_uid", lambda sock: os.getuid() + 1)

@@ -47,6 +47,7 @@ class Project:
     config_file: str
     engine: str
     language: str
+    language_check: str  # warn | strict | ignore (docs/script.md, Languages)
     narrator: str
     store: Path
     allow_outside: tuple[Path, ...]
@@ -186,7 +187,7 @@ def _characters(config: Mapping[str, Any], root: Path, config_file: str) -> dict
             data.get("effects"), config_file, root / config_file, f"characters.{name}.effects"
         )
         convert = ConvertSetting.from_dict(data["convert"]) if data.get("convert") else None
-        characters[key] = Character(key, base, langs, effects, convert)
+        characters[key] = Character(key, base, langs, effects, convert, "language" in data)
     return characters
 
 
@@ -273,6 +274,11 @@ def project_from_config(
         config_file=config_file,
         engine=str(config["engine"]),
         language=str(config["language"]).lower(),
+        language_check=(
+            "strict"
+            if os.environ.get("TTSBUILD_STRICT_LANGUAGE") == "1"
+            else (config["language_check"] or "ignore")  # false (YAML's bare off) is ignore
+        ),
         narrator=narrator,
         store=store if store.is_absolute() else root / store,
         allow_outside=allow_outside,

@@ -49,6 +49,7 @@ class Character:
     languages: tuple[tuple[str, VoiceSetting], ...]
     effects: tuple[Effect, ...]  # presets expanded, parameters rounded (docs/effects.md)
     convert: ConvertSetting | None
+    language_given: bool  # 'language:' set on the character (an episode's language then yields)
 
     def for_language(self, language: str) -> VoiceSetting:
         """The voice setting for ``language``: a per-language override, else the default."""
@@ -100,6 +101,7 @@ class Episode:
     name: str
     source: str
     title: str
+    language: str | None  # untagged lines of characters without their own language
     speaker: str  # who speaks untagged lines: a character or alias, or "narrator"
     # Subtitle (.srt) sources only: how cues are timed, how the file is decoded, and whether
     # sound descriptions like [door slams] or (laughs) are left unspoken.
@@ -118,6 +120,7 @@ class Episode:
             name,
             str(d["source"]),
             str(d.get("title", name)),
+            str(d["language"]).lower() if d.get("language") else None,
             str(d["speaker"]),
             TimingOptions.from_dict(d["timing"]),
             str(d["encoding"]) if d.get("encoding") else None,

@@ -57,8 +57,9 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
                 if current:
                     pieces.append(current)
                     current = ""
-                pieces.append(word[:max_chars])
-                word = word[max_chars:]
+                cut = _unspaced_cut(word, max_chars)
+                pieces.append(word[:cut])
+                word = word[cut:]
             candidate = f"{current} {word}" if current else word
             if len(candidate) <= max_chars:
                 current = candidate
@@ -68,6 +69,23 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
         if current:
             pieces.append(current)
     return _pack(pieces, max_chars)
+
+
+def _unspaced_cut(word: str, max_chars: int) -> int:
+    """Where to cut a run of text with no spaces (Japanese, Chinese): after the last sentence
+    mark within the limit, else the last clause mark, else at the limit.
+
+    >>> _unspaced_cut("今日は晴れ。明日は雨、たぶん。", 10)
+    6
+    >>> _unspaced_cut("あいうえおかきくけこさ", 5)
+    5
+    """
+    head = word[:max_chars]
+    for marks in ("。！？!?．", "、，；,"):
+        cut = max(head.rfind(m) for m in marks) + 1
+        if cut > 0:
+            return cut
+    return max_chars
 
 
 def _pack(pieces: list[str], max_chars: int) -> list[str]:
@@ -106,3 +124,24 @@ def chunk_text(text: str, max_chars: int) -> list[str]:
             [sentence] if len(sentence) <= max_chars else _split_long(sentence, max_chars)
         )
     return _pack(pieces, max_chars)
+
+
+_MARKS = frozenset("。！？!?．、，；,.;:…—–」』）)")
+
+
+def hard_cuts(text: str, chunks: list[str]) -> int:
+    """How many chunk boundaries fall inside a word: no space there and no punctuation mark
+    before it (a run of Japanese longer than ``max_chars`` with no 。 or 、).
+
+    >>> hard_cuts("今日は晴れ。明日は雨", chunk_text("今日は晴れ。明日は雨", 6))
+    0
+    >>> hard_cuts("あいうえおかき", chunk_text("あいうえおかき", 3))
+    2
+    """
+    text = normalize_text(text)
+    cuts, pos = 0, 0
+    for chunk in chunks[:-1]:
+        pos = text.find(chunk, pos) + len(chunk)
+        if pos < len(text) and not text[pos].isspace() and chunk[-1] not in _MARKS:
+            cuts += 1
+    return cuts

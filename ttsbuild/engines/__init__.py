@@ -44,6 +44,7 @@ BUILTIN: dict[str, str] = {
     "chatterbox": "ttsbuild.engines.chatterbox:ChatterboxEngine",
     "chatterbox-multilingual": "ttsbuild.engines.chatterbox:ChatterboxMultilingualEngine",
     "f5tts": "ttsbuild.engines.f5tts:F5TTSEngine",
+    "kokoro": "ttsbuild.engines.kokoro:KokoroEngine",
     "chatterbox-vc": "ttsbuild.engines.chatterbox_vc:ChatterboxVCEngine",  # a converter
 }
 

@@ -83,6 +83,9 @@ class EngineInfo:
     #: What the requests of one inference batch must share, besides engine and model:
     #: ``"language"``, ``"voice"`` and/or parameter names (e.g. ``"nfe_step"``).
     batch_shared: tuple[str, ...] = ()
+    #: Voices are names (or blends of names) the engine resolves itself, not files of the
+    #: project (Kokoro's bundled voices); planning then passes the setting through as it is.
+    named_voices: bool = False
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {p.name: p for p in (*COMMON_PARAMS, *self.params)}

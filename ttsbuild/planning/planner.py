@@ -30,10 +30,11 @@ from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regu
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
-from ttsbuild.core.text import chunk_text, normalize_text
+from ttsbuild.core.text import chunk_text, hard_cuts, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.engines.runtimes import engine_version
 from ttsbuild.planning.key import chain_keys, derive_seed
+from ttsbuild.planning.languages import check_script, line_language
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
 from ttsbuild.sources import source_format
@@ -50,6 +51,9 @@ class Planner:
         self._engines: dict[str, tuple[Engine, str]] = {}
         self._voices: dict[tuple[str, str, str], Voice] = {}
         self.lexicon_used: set[Entry] = set()  # entries that changed at least one line
+        self.episode_language: str | None = None  # the episode being planned's 'language:'
+        self.language_warnings: list[dict[str, object]] = []  # the episode's, this plan
+        self.chunk_warnings: list[dict[str, object]] = []  # lines cut inside a word
 
     # -- helpers that turn lower-level errors into located ones
     def _config_error(self, message: str, key: str) -> ConfigError:
@@ -75,7 +79,7 @@ class Planner:
         memo = (engine.info.name, setting.voice, setting.reference_text)
         if memo not in self._voices:
             reference = setting.voice
-            if reference not in ("", "bundled"):
+            if reference not in ("", "bundled") and not engine.info.named_voices:
                 path = self.project.resolve_path(reference, "voice", key + ".voice")
                 try:
                     check_regular(path, MAX_VOICE_BYTES)
@@ -163,7 +167,7 @@ class Planner:
     def plan_utterance(self, utt: Utterance, source: str, cue: int | None = None) -> list[Segment]:
         p = self.project
         char = self.character(utt, source)
-        language = (utt.language or char.setting.language).lower()
+        language = line_language(utt, char, self.episode_language)
         setting = char.for_language(language)
         key = f"characters.{char.name}"
         if setting is not char.setting:
@@ -173,13 +177,11 @@ class Planner:
         info = engine.info
         spoken = info.languages if info.languages is not None else engine.voice_languages(voice)
         if language not in spoken:
-            raise ScriptError(
-                f"engine '{info.name}' cannot speak '{language}' for character '{char.name}' "
-                f"(it speaks: {', '.join(sorted(spoken))}); give the character a voice for "
-                f"'{language}' under characters.{char.name}.languages in {p.config_file}",
-                source,
-                utt.line,
-            )
+            raise self._cannot_speak(utt, source, char, info.name, language, spoken)
+        shown = f"{info.name} {setting.voice or 'bundled'}"
+        warning = check_script(utt, source, char.name, language, shown, p.language_check)
+        if warning is not None:
+            self.language_warnings.append(warning)
         params, seed_given = self.resolve_params(
             info,
             [
@@ -194,6 +196,7 @@ class Planner:
         self.lexicon_used.update(entries)
         used = tuple(e.describe() for e in entries)
         chunks = chunk_text(text, p.max_chars)
+        self._warn_hard_cuts(utt, source, char.name, hard_cuts(text, chunks))
         segments: list[Segment] = []
         for index, text in enumerate(chunks):
             seed = (
@@ -229,6 +232,43 @@ class Planner:
                 )
             )
         return segments
+
+    def _cannot_speak(
+        self,
+        utt: Utterance,
+        source: str,
+        char: Character,
+        engine: str,
+        language: str,
+        spoken: frozenset[str],
+    ) -> ScriptError:
+        fix = f"give the character a voice for '{language}' under characters.{char.name}.languages"
+        if len(spoken) == 1 and not utt.language and not char.language_given:
+            only = next(iter(spoken))  # a Kokoro character without its own 'language: ja'
+            fix = (
+                f"set 'language: {only}' on characters.{char.name} (or tag the line "
+                f"[{only}:{char.name}]), or {fix}"
+            )
+        return ScriptError(
+            f"engine '{engine}' cannot speak '{language}' for character '{char.name}' "
+            f"(it speaks: {', '.join(sorted(spoken))}); {fix} in {self.project.config_file}",
+            source,
+            utt.line,
+        )
+
+    def _warn_hard_cuts(self, utt: Utterance, source: str, speaker: str, cuts: int) -> None:
+        """A line cut inside a word (no space, no punctuation within max_chars): say so."""
+        if not cuts:
+            return
+        message = (
+            f"cut {cuts} time(s) inside a word: a run of text with no space or punctuation is "
+            f"longer than max_chars ({self.project.max_chars}), so the voice may pause mid-word; "
+            "add 。 or 、 where the line may break, or raise max_chars"
+        )
+        log.warning("ttsbuild: warning: %s:%s: %s", source, utt.line, message)
+        self.chunk_warnings.append(
+            {"where": f"{source}:{utt.line}", "speaker": speaker, "cuts": cuts, "uid": utt.uid}
+        )
 
     def post_stages(
         self, char: Character, utt: Utterance, pitch: float, source: str
@@ -305,6 +345,8 @@ class Planner:
                 p.config_file,
             )
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
+        self.episode_language, self.language_warnings = episode.language, []
+        self.chunk_warnings = []
         if source_format(episode.source, episode.format) == "srt":
             plan = self.plan_subtitles(name, path)
         else:
@@ -313,6 +355,10 @@ class Planner:
             plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
+        found = {"language_warnings": self.language_warnings, "chunk_warnings": self.chunk_warnings}
+        if any(found.values()):
+            extra = {k: v for k, v in found.items() if v}
+            plan = EpisodePlan(plan.episode, plan.source, plan.items, {**plan.extra, **extra})
         _check_timeline(plan)
         return plan
 

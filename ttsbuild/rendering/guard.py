@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ttsbuild.core.errors import RenderError
+from ttsbuild.core.errors import EngineError, RenderError
 from ttsbuild.rendering.batch import RenderJob
 
 #: The longest request line the server reads (a batch of thousands of jobs fits easily).
@@ -85,6 +85,16 @@ def _inside(path: Path, roots: Sequence[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
+def _named_voices(engine: str) -> bool:
+    """Whether ``engine``'s voices are names it resolves itself (Kokoro), not files."""
+    from ttsbuild.engines import get_engine
+
+    try:
+        return get_engine(engine).info.named_voices
+    except EngineError:  # an unknown engine: its voice is a path like any other
+        return False
+
+
 def parse_render(message: Mapping[str, Any], roots: Sequence[Path]) -> dict[str, Any]:
     """A render request, checked against its schema and the project the server serves:
     the store and every voice file must lie inside the project (or the folders its config
@@ -128,7 +138,8 @@ def parse_render(message: Mapping[str, Any], roots: Sequence[Path]) -> dict[str,
         if not valid_key(job.key):
             raise RequestError(f"not a segment key: {printable(job.key, 80)!r}")
         ref = job.request.voice.reference
-        if ref and ref != "bundled" and not _inside(Path(ref).resolve(), roots):
+        named = _named_voices(job.request.engine)
+        if ref and ref != "bundled" and not named and not _inside(Path(ref).resolve(), roots):
             raise RequestError(f"{job.where}: voice file is outside the served project")
         parsed.append(job)
     return {"store": store_path, "jobs": parsed, "engines": engines, "qa": qa}

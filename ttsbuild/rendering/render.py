@@ -14,7 +14,7 @@ from typing import Any
 from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.audio import Audio, check_audio
 from ttsbuild.core.effects import apply_chain
-from ttsbuild.core.errors import BuildInterrupted, RenderError, TTSBuildError
+from ttsbuild.core.errors import BuildInterrupted, EngineError, RenderError, TTSBuildError
 from ttsbuild.core.request import PostStage, RenderRequest
 from ttsbuild.engines import EngineInfo, get_engine
 from ttsbuild.engines.batching import effective_batch_size, plan_batches, synthesize_split
@@ -66,6 +66,8 @@ def synthesize(request: RenderRequest, options: EngineOptions, what: str) -> Aud
     model = get_model(request.engine, options)
     try:
         audio = model.synthesize(request)
+    except EngineError as exc:  # the engine refused this request ("no Japanese reading"): say where
+        raise EngineError(f"{what}: {exc}") from None
     except TTSBuildError:
         raise
     except Exception as exc:  # an engine's own failure, reported with the line

@@ -16,6 +16,7 @@ from typing import Any
 
 from ttsbuild.core.fsutil import write_text_atomic
 from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
+from ttsbuild.rendering.models import LOAD_COUNTS
 from ttsbuild.store.segments import read_failure, read_sidecar, segment_path
 
 
@@ -129,6 +130,8 @@ def episode_report(
         "audio": str(wav) if wav.exists() else None,
         "duration": duration,
         "timing_problems": problems,
+        "language_warnings": list(plan.extra.get("language_warnings") or []),
+        "chunk_warnings": list(plan.extra.get("chunk_warnings") or []),  # cut inside a word
         "qa": {"checked": qa_checked, "retried": qa_retried, "flagged": qa_flagged},
         "stages": stage_counts([plan], store, missing_at_start),
         "assets": assets,
@@ -174,6 +177,7 @@ def write_reports(
         ),
         "failed": sum(len(r["failed"]) for r in episodes.values()),
         "qa_flagged": sum(len(r["qa"]["flagged"]) for r in episodes.values()),
+        "language_warnings": sum(len(r["language_warnings"]) for r in episodes.values()),
         "stages": stage_counts([plans[n] for n in episodes], store, missing_at_start),
         "episodes": {
             n: {k: r[k] for k in ("ok", "segments_total", "rendered_now", "reused", "audio")}
@@ -190,6 +194,9 @@ def write_reports(
         "environments": {
             engine: env for r in episodes.values() for engine, env in r["environments"].items()
         },
+        # models this build's process loaded, per engine (render server and runtime workers
+        # load in their own processes)
+        "model_loads": dict(sorted(LOAD_COUNTS.items())),
         # engines with a runtime render in workers: this process never imports torch for them
         "main_process": {"python": sys.executable, "torch_imported": "torch" in sys.modules},
     }
