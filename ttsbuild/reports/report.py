@@ -16,6 +16,8 @@ from typing import Any
 
 from ttsbuild.core.fsutil import write_text_atomic
 from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
+from ttsbuild.rendering.models import LOAD_COUNTS
+from ttsbuild.rendering.pool import worker_report
 from ttsbuild.store.segments import read_failure, read_sidecar, segment_path
 
 
@@ -182,6 +184,8 @@ def write_reports(
         },
         # engines with a runtime render in workers: this process never imports torch for them
         "main_process": {"python": sys.executable, "torch_imported": "torch" in sys.modules},
+        # engines that prefer several instances render in worker processes (one load each)
+        "model_loads": {"main_process": dict(LOAD_COUNTS), "render_workers": worker_report()},
     }
     write_text_atomic(out_dir / "build-report.json", json.dumps(summary, indent=1) + "\n")
     return summary
