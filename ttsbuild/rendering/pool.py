@@ -297,14 +297,17 @@ def worker_report() -> dict[str, Any]:
 
 
 class _Capture(logging.Handler):
-    """Collects the worker's warnings and errors for the build's process to log."""
+    """Collects the worker's log (info and up) for the build's process to log, except the
+    render loop's per-task count (the pool logs one for the job)."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.records: list[tuple[int, str, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append((record.levelno, record.name, record.getMessage()))
+        message = record.getMessage()
+        if not message.startswith("ttsbuild: rendered "):
+            self.records.append((record.levelno, record.name, message))
 
 
 _capture = _Capture()
@@ -317,6 +320,7 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build stops us between segments
     root = logging.getLogger("ttsbuild")
     root.addHandler(_capture)
+    root.setLevel(logging.INFO)
     root.propagate = False
 
 
