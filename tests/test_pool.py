@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +137,75 @@ def test_piper_outputs_are_byte_identical_whatever_the_worker_count(
         assert (one.path / "out" / f"ep1{suffix}").read_bytes() == (
             many.path / "out" / f"ep1{suffix}"
         ).read_bytes()
+
+
+def test_clips_are_prepared_as_segments_land_without_changing_a_byte(
+    make_project: Callable[..., ProjectDir],
+) -> None:
+    """Overlap: the workers prepare each clip right after its segment, so some clips are
+    ready before the last segment lands; an assembly from a fresh clip cache gives the same
+    bytes."""
+    project = _build(make_project, "overlap", 2)
+    clips_dir = project.path / "build" / ".ttsbuild" / "clips"
+    clips = [c for c in clips_dir.rglob("*.info") if "mastered" not in c.parts]
+    assert len(clips) == 12
+    # sidecars are written as each segment lands (Snakemake touches the .wav files at the end)
+    last_landed = max(
+        p.stat().st_mtime_ns for p in (project.path / "build" / "segments").glob("*.json")
+    )
+    assert any(c.stat().st_mtime_ns < last_landed for c in clips)
+    first = {s: (project.path / "out" / f"ep1{s}").read_bytes() for s in (".wav", ".srt")}
+    shutil.rmtree(clips_dir)
+    again = project.snakemake("-j1", "-f", "out/ep1.wav")
+    assert again.returncode == 0, again.output[-3000:]
+    assert rendered_count(again) == 0
+    assert len([c for c in clips_dir.rglob("*.info") if "mastered" not in c.parts]) == 12
+    for suffix, data in first.items():
+        assert (project.path / "out" / f"ep1{suffix}").read_bytes() == data, suffix
+
+
+def _stored(store: Path, seconds: float) -> str:
+    import numpy as np
+
+    from ttsbuild.core.audio import Audio, encode_wav
+    from ttsbuild.core.request import RenderRequest, Voice
+    from ttsbuild.planning.key import segment_key
+    from ttsbuild.store.segments import Sidecar, segment_path, write_sidecar
+
+    request = RenderRequest("Hi.", "fake", "1", "m", "en", Voice("", "v"), (), int(seconds * 10))
+    key = segment_key(request)
+    t = np.arange(int(16000 * seconds), dtype=np.float32) / 16000
+    data = encode_wav(Audio((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000))
+    sha = hashlib.sha256(data).hexdigest()
+    write_sidecar(store, Sidecar(key, request, "ep:1", "a", 0, t.size, 16000, sha256=sha))
+    segment_path(store, key).write_bytes(data)
+    return key
+
+
+def test_an_early_clip_is_adopted_only_while_the_segment_holds_its_bytes(tmp_path: Path) -> None:
+    """A clip prepared as its segment landed is used by assembly even after Snakemake touched
+    the file (new mtime), with the same values as one prepared by assembly itself; a segment
+    whose bytes changed since is prepared again from what is there."""
+    import os
+
+    from ttsbuild.assembly.clips import ClipCache, PrepareClip
+    from ttsbuild.config.settings import OutputSettings
+    from ttsbuild.store.segments import segment_path
+
+    store, cache = tmp_path / "store", tmp_path / "clips"
+    store.mkdir()
+    settings = OutputSettings.from_dict({})
+    key, other = _stored(store, 0.5), _stored(store, 0.7)
+    PrepareClip(settings, cache)(key, store)
+    PrepareClip(settings, cache)(other, store)
+    os.utime(segment_path(store, key), ns=(1, 1))  # what Snakemake's touch does
+    fresh = ClipCache(store, tmp_path / "fresh", settings)
+    adopted = ClipCache(store, cache, settings)
+    assert adopted.info(key).samples == fresh.info(key).samples
+    assert adopted.info(key).true_peak == fresh.info(key).true_peak
+    assert (adopted.audio(key).samples == fresh.audio(key).samples).all()
+    assert not list(cache.rglob(f"{key}-c*"))  # adopted: renamed, not copied
+    # altered in place since it was prepared: the early clip is not used
+    path = segment_path(store, other)
+    path.write_bytes(path.read_bytes()[:-400])
+    assert not ClipCache(store, cache, settings)._adopt(other)

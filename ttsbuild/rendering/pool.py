@@ -12,8 +12,9 @@ never changes its bytes: each instance's thread count is the engine's own (Piper
 
 The pool lives as long as the build's process (``snakemake -j1`` runs render jobs one after
 another in it; each worker keeps its model between them) and ends with :func:`shutdown`. Each
-segment is one task; results land as they finish (``landed``: a hook, e.g. assembly's clip
-preparation, run in the worker right after the segment is stored). Workers ignore SIGINT: a
+segment is one task; results land as they finish (``landed``: a hook, assembly's clip
+preparation, run in the worker right after the segment is stored, so preparing clips overlaps
+rendering instead of following the last segment). Workers ignore SIGINT: a
 Ctrl-C stops the build between segments (:func:`~ttsbuild.rendering.render.request_stop`), the
 segments being rendered finish and are kept. A worker that dies (killed, out of memory) fails
 its segment with a clear error; the others are kept.
@@ -42,8 +43,9 @@ from ttsbuild.rendering.render import render_jobs, stop_requested
 
 log = logging.getLogger(__name__)
 
-#: A hook run in the worker after each of its segments is stored: ``hook(job, store)``.
-Landed = Callable[[RenderJob, Path], None]
+#: A hook run in the worker after each segment it stored: ``hook(final_key, store)`` (the
+#: build passes assembly's clip preparation). It must not raise, nor change any stored file.
+Landed = Callable[[str, Path], None]
 
 
 @dataclass
@@ -136,12 +138,8 @@ def render_parallel(
     engine = jobs[0].request.engine
     options = engine_options.get(engine) or EngineOptions.from_dict({})
     count, threads = worker_count(engine, options, len(jobs), mem_mb)
-    if count <= 1:
-        rendered = render_jobs(jobs, store, engine_options, qa)
-        if landed is not None:
-            for job in jobs:
-                landed(job, store)
-        return rendered
+    if count <= 1:  # no workers: assembly prepares the clips after the last segment
+        return render_jobs(jobs, store, engine_options, qa)
     pool = _pool(engine, options, count, threads)
     return _run(pool, engine, jobs, store, engine_options, qa, landed, options)
 
@@ -338,8 +336,8 @@ def _task(
     rendered = 0
     try:
         rendered = render_jobs([job], store, engine_options, qa)
-        if landed is not None:
-            landed(job, store)
+        if landed is not None and rendered:
+            landed(job.final_key, store)
     except TTSBuildError as exc:
         error = str(exc)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

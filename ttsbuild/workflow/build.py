@@ -202,6 +202,8 @@ class Build:
         mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
         socket = server.connect(self.project.root, mode, settings.idle_seconds)
         if socket is None:  # in this process, or in render workers (rendering/pool.py)
+            from ttsbuild.assembly.clips import PrepareClip  # the workers prepare clips early
+
             mem_mb = self.project.resources.get(self.batches[batch_id].engine, {}).get("mem_mb")
             render_parallel(
                 jobs,
@@ -209,6 +211,7 @@ class Build:
                 self.project.engines,
                 self.project.qa,
                 int(mem_mb) if mem_mb is not None else None,
+                PrepareClip(self.output_settings(), self.state / "clips"),
             )
             return
         n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
