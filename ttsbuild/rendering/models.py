@@ -10,10 +10,12 @@ import dataclasses
 import gc
 import importlib.util
 import logging
+import sys
 import threading
 import time
 from collections import Counter
 
+from ttsbuild.core.errors import EngineError
 from ttsbuild.engines import EngineOptions, Model, get_engine
 
 log = logging.getLogger(__name__)
@@ -26,14 +28,40 @@ LOAD_COUNTS: Counter[str] = Counter()
 
 
 def resolve_device(device: str, uses_torch: bool) -> str:
-    """Resolve "auto" before anything is hashed or loaded; the device never enters a key."""
+    """Resolve "auto" before anything is hashed or loaded; the device never enters a key. A
+    CUDA device asked for by a torch engine where torch sees none is one clear error."""
     if device != "auto":
+        if uses_torch and device.startswith("cuda"):
+            check_cuda(device)
         return device
     if not uses_torch or importlib.util.find_spec("torch") is None:
         return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_cuda(device: str) -> None:
+    """Raise :class:`EngineError` (one line, with the fix) unless torch can use ``device``."""
+    try:
+        import torch
+    except ImportError:
+        raise EngineError(
+            f"device '{device}': torch is not installed in {sys.executable}; install the "
+            "engine's GPU runtime (docs/engines.md) or set the engine's device to cpu or auto"
+        ) from None
+    if not torch.cuda.is_available():
+        build = getattr(torch.version, "cuda", None)
+        why = f"CUDA {build} build, but no GPU or driver" if build else "a CPU-only build"
+        raise EngineError(
+            f"device '{device}': torch {torch.__version__} sees no CUDA device ({why}); "
+            "set the engine's device to cpu or auto (engines.<name>.device)"
+        )
+    index = device.partition(":")[2]
+    if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+        raise EngineError(
+            f"device '{device}': torch sees {torch.cuda.device_count()} CUDA device(s)"
+        )
 
 
 def get_model(engine_name: str, options: EngineOptions) -> Model:

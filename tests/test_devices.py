@@ -1,0 +1,67 @@
+"""A CUDA device asked for where torch sees none: one clear error, in a build and in the GPU bench."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import REPO
+from ttsbuild.core.errors import EngineError
+from ttsbuild.rendering.models import check_cuda, resolve_device
+
+
+def _torch(available: bool, count: int = 0, cuda: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(
+        __version__="2.13.0+test",
+        version=SimpleNamespace(cuda=cuda),
+        cuda=SimpleNamespace(is_available=lambda: available, device_count=lambda: count),
+    )
+
+
+def test_cuda_without_a_device_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", _torch(False))
+    with pytest.raises(EngineError, match=r"sees no CUDA device \(a CPU-only build\).*cpu or auto"):
+        resolve_device("cuda", uses_torch=True)
+    monkeypatch.setitem(sys.modules, "torch", _torch(False, cuda="12.8"))
+    with pytest.raises(EngineError, match="CUDA 12.8 build, but no GPU or driver"):
+        check_cuda("cuda:0")
+    assert resolve_device("cuda", uses_torch=False) == "cuda"  # not torch's to say
+    assert resolve_device("cpu", uses_torch=True) == "cpu"
+
+
+def test_a_cuda_index_past_the_devices_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", _torch(True, count=1))
+    check_cuda("cuda:0")
+    with pytest.raises(EngineError, match="sees 1 CUDA device"):
+        check_cuda("cuda:1")
+
+
+def test_cuda_without_torch_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(EngineError, match="torch is not installed"):
+        check_cuda("cuda")
+
+
+def test_the_gpu_bench_stops_cleanly_without_cuda() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a CUDA device")
+    except ImportError:
+        pass
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "gpu_bench.py"), "--budget", "5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("gpu_bench: device 'cuda':")
+    assert len(proc.stderr.strip().splitlines()) == 1  # one line, no traceback
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["ok"] is False and "cuda" in result["error"].lower()
