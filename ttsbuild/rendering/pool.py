@@ -160,11 +160,10 @@ def _pool(engine: str, options: EngineOptions, count: int, threads: int) -> _Poo
         )
         pool = _pools[key] = _Pool(executor, count, threads)
     log.info(
-        "ttsbuild: %s renders in %d worker processes (%d thread(s) per instance, one model "
-        "load each)",
+        "ttsbuild: %s renders in %d worker processes (%s per instance, one model load each)",
         engine,
         count,
-        threads,
+        f"{threads} thread(s)" if threads > 0 else "the engine's own threads",
     )
     return pool
 
