@@ -10,8 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import REPO
+from ttsbuild.config.settings import EngineOptions
 from ttsbuild.core.errors import EngineError
-from ttsbuild.rendering.models import check_cuda, resolve_device
+from ttsbuild.rendering import models
+from ttsbuild.rendering.models import check_cuda
 
 
 def _torch(available: bool, count: int = 0, cuda: str | None = None) -> SimpleNamespace:
@@ -25,12 +27,30 @@ def _torch(available: bool, count: int = 0, cuda: str | None = None) -> SimpleNa
 def test_cuda_without_a_device_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", _torch(False))
     with pytest.raises(EngineError, match=r"sees no CUDA device \(a CPU-only build\).*cpu or auto"):
-        resolve_device("cuda", uses_torch=True)
+        check_cuda("cuda")
     monkeypatch.setitem(sys.modules, "torch", _torch(False, cuda="12.8"))
     with pytest.raises(EngineError, match="CUDA 12.8 build, but no GPU or driver"):
         check_cuda("cuda:0")
-    assert resolve_device("cuda", uses_torch=False) == "cuda"  # not torch's to say
-    assert resolve_device("cpu", uses_torch=True) == "cpu"
+
+
+def test_a_torch_engine_on_cuda_without_a_device_fails_before_loading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model manager checks before the engine's load (which would fail deep inside torch)."""
+    monkeypatch.setitem(sys.modules, "torch", _torch(False))
+    loads: list[str] = []
+    engine = SimpleNamespace(
+        info=SimpleNamespace(uses_torch=True),
+        model_id=lambda options: "m",
+        load=lambda options: loads.append(options.device),
+    )
+    monkeypatch.setattr(models, "get_engine", lambda name: engine)
+    with pytest.raises(EngineError, match="device 'cuda': torch 2.13.0\\+test sees no CUDA"):
+        models.get_model("gpu-engine", EngineOptions.from_dict({"device": "cuda"}))
+    assert loads == []
+    engine.info.uses_torch = False  # not torch's to say (Piper's CUDA provider)
+    models.get_model("gpu-engine", EngineOptions.from_dict({"device": "cuda"}))
+    assert loads == ["cuda"]
 
 
 def test_a_cuda_index_past_the_devices_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

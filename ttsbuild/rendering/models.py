@@ -28,11 +28,8 @@ LOAD_COUNTS: Counter[str] = Counter()
 
 
 def resolve_device(device: str, uses_torch: bool) -> str:
-    """Resolve "auto" before anything is hashed or loaded; the device never enters a key. A
-    CUDA device asked for by a torch engine where torch sees none is one clear error."""
+    """Resolve "auto" before anything is hashed or loaded; the device never enters a key."""
     if device != "auto":
-        if uses_torch and device.startswith("cuda"):
-            check_cuda(device)
         return device
     if not uses_torch or importlib.util.find_spec("torch") is None:
         return "cpu"
@@ -67,6 +64,8 @@ def check_cuda(device: str) -> None:
 def get_model(engine_name: str, options: EngineOptions) -> Model:
     engine = get_engine(engine_name)
     device = resolve_device(options.device, engine.info.uses_torch)
+    if engine.info.uses_torch and device.startswith("cuda"):
+        check_cuda(device)  # one clear line, not torch's assertion from deep inside a load
     key = (engine_name, engine.model_id(options), device)
     with _lock:
         model = _models.get(key)
