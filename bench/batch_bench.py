@@ -70,6 +70,18 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def peak_vram_mb(device: str, reset: bool = False) -> float | None:
+    """Peak CUDA memory allocated since the last reset (None on a CPU)."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    peak = torch.cuda.max_memory_allocated(device) / 2**20
+    if reset:
+        torch.cuda.reset_peak_memory_stats(device)
+    return round(peak, 1)
+
+
 # ------------------------------------------------------------------------------ chatterbox
 def chatterbox(args: argparse.Namespace) -> dict[str, Any]:
     import torch
@@ -395,10 +407,12 @@ def _compare(
             return bool(a == b)
 
     sync(args.device)
+    peak_vram_mb(args.device, reset=True)
     t0 = time.perf_counter()
     reference = sequential()
     sync(args.device)
     seq_s = time.perf_counter() - t0
+    seq_vram = peak_vram_mb(args.device, reset=True)
     print(f"{args.engine}: sequential loop, {args.segments} segments: {seq_s:.2f} s", flush=True)
     rows: dict[str, dict[str, Any]] = {}
     for size in args.batch_sizes:
@@ -411,6 +425,7 @@ def _compare(
             "seconds": round(s, 2),
             "speedup": round(seq_s / s, 2),
             "identical": same(reference, got, size),
+            "peak_vram_mb": peak_vram_mb(args.device, reset=True),
         }
         print(
             f"{args.engine}: batch {size}: {s:.2f} s, x{seq_s / s:.2f}, "
@@ -434,6 +449,7 @@ def _compare(
         "speedup": {k: v["speedup"] for k, v in rows.items()},
         "seconds": {k: v["seconds"] for k, v in rows.items()},
         "identical": {k: v["identical"] for k, v in rows.items()},
+        "peak_vram_mb": {"sequential": seq_vram} | {k: v["peak_vram_mb"] for k, v in rows.items()},
         **extra,
         "threads": _threads(),
         "load_average": [round(x, 2) for x in os.getloadavg()],

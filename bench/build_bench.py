@@ -2,16 +2,19 @@
 
     python bench/build_bench.py                      # N = 10, 1000, 5000 with the fake engine
     python bench/build_bench.py --sizes 10 1000 5000 20000
-    python bench/build_bench.py --piper-lines 1000   # cold-build overhead vs a bare Piper loop
+    python bench/build_bench.py --sizes --piper-lines 1000   # cold builds vs a bare loop
     python bench/build_bench.py --slow-load 8        # warm render server vs a slow-loading engine
 
 Large-N bookkeeping runs use the deterministic fake engine from tests/ through the same
-Snakefile, rules and profile; the overhead ratio uses the real Piper engine.
+Snakefile, rules and profile; the cold-build ratios use real engines (Piper; Kokoro when its
+engine is installed) against a bare single-process loop measured in the same run, with render
+workers at 1 and at auto (all cores), and check that both builds give the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -85,7 +89,8 @@ def bench_size(n: int, workdir: Path) -> dict[str, float]:
 
 
 def bare_piper_loop(texts: list[tuple[str, float, float]], out_dir: Path) -> float:
-    """The baseline: load Piper once, render each text (same speed and pitch), write files."""
+    """The baseline: what a plain script does. One process loads Piper once (ONNX Runtime's
+    default threads: one per core), renders each text (same speed and pitch) and writes files."""
     code = f"""
 import sys, time
 sys.path.insert(0, {str(REPO)!r})
@@ -110,24 +115,119 @@ print(time.perf_counter() - t0)
     return float(proc.stdout.strip().splitlines()[-1])
 
 
-def bench_piper(n: int, workdir: Path) -> dict[str, float]:
-    project = make_project(workdir / f"piper{n}", n, engine="piper")
+def bare_engine_loop(engine: str, texts: list[tuple[str, float, float]], out_dir: Path) -> float:
+    """The baseline for an engine without a library loop written here: its ttsbuild model
+    loaded once in one process, each text synthesized (same speed, pitch by pedalboard) and
+    written, with none of the build around it."""
+    code = f"""
+import sys, time
+from pathlib import Path
+import numpy as np, soundfile as sf
+from pedalboard import PitchShift
+from ttsbuild.config.settings import EngineOptions
+from ttsbuild.core.request import RenderRequest
+from ttsbuild.engines import get_engine
+eng = get_engine({engine!r})
+texts = {texts!r}
+out = Path({str(out_dir)!r}); out.mkdir(parents=True, exist_ok=True)
+t0 = time.perf_counter()
+opts = EngineOptions.from_dict({{"device": "cpu"}})
+model = eng.load(opts)
+voice = eng.voice("bundled", "", ".")
+for i, (text, speed, pitch) in enumerate(texts):
+    req = RenderRequest(text, {engine!r}, "", eng.model_id(opts), "en", voice,
+                        (("speed", speed),), 1)
+    a = model.synthesize(req)
+    s = a.samples
+    if pitch:
+        s = PitchShift(semitones=pitch)(s[np.newaxis, :], a.sample_rate)[0]
+    sf.write(str(out / f"{{i}}.wav"), s, a.sample_rate, subtype="PCM_24")
+print(time.perf_counter() - t0)
+"""
+    environment = env(out_dir.parent / "unused-loads.txt")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"bare {engine} loop failed:\n{proc.stderr[-3000:]}")
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def engine_installed(engine: str) -> bool:
+    from ttsbuild.engines import get_engine
+
+    try:
+        get_engine(engine).version()
+    except Exception:  # noqa: BLE001 - any failure means: not usable here, skip
+        return False
+    return True
+
+
+def workers_of(project: Path, engine: str) -> tuple[int, list[float]]:
+    """(render workers, their peak RSS MB) from the build report (0: the build's process)."""
+    report = json.loads((project / "out" / "build-report.json").read_text())
+    entry = report["model_loads"]["render_workers"].get(engine)
+    if not entry:
+        return 0, []
+    return int(entry["workers"]), [float(m) for m in entry["peak_rss_mb"]]
+
+
+def bench_cold(engine: str, n: int, workdir: Path) -> dict[str, Any]:
+    """Cold builds of N lines with the documented command (``snakemake -j1``), with render
+    workers at 1 (the build's own process) and auto (all cores), against the bare loop
+    measured first in the same run. The two builds' episodes must be byte-identical."""
     voices = {"narrator": (1.0, 0.0), "alice": (1.08, 3.0), "bob": (0.92, 0.0)}
     texts = []
     for line in script_lines(n):
         who, text = line[1:].split("] ", 1)
         texts.append((text, *voices[who]))
-    baseline = bare_piper_loop(texts, workdir / f"bare{n}")
-    loads = workdir / f"piper{n}-loads.txt"
-    cold, rss, out = run(project, "out/ep.wav", env(loads))
-    return {
+    if engine == "piper":
+        baseline = bare_piper_loop(texts, workdir / f"bare-{engine}{n}")
+    else:
+        baseline = bare_engine_loop(engine, texts, workdir / f"bare-{engine}{n}")
+    row: dict[str, Any] = {
+        "engine": engine,
         "n": n,
-        "build_s": cold,
         "bare_loop_s": baseline,
-        "ratio": cold / baseline,
-        "voice_loads": out.count("loaded piper voice"),
-        "peak_rss_mb": rss / 1024,
+        "cores": os.cpu_count(),
     }
+    episodes = {}
+    for label, workers in (("all_cores", None), ("one_core", 1)):
+        project = make_project(workdir / f"{engine}{n}-{label}", n, engine=engine, workers=workers)
+        loads = workdir / f"{engine}{n}-{label}-loads.txt"
+        seconds, rss, out = run(project, "out/ep.wav", env(loads))
+        count, worker_rss = workers_of(project, engine)
+        row[label] = {
+            "build_s": seconds,
+            "ratio": seconds / baseline,
+            "workers": count,
+            "model_loads": out.count(f"loaded engine {engine}"),
+            "peak_rss_mb_largest_process": rss / 1024,
+            "peak_rss_mb_workers": worker_rss,
+        }
+        episodes[label] = (project / "out" / "ep.wav").read_bytes()
+    row["identical"] = episodes["all_cores"] == episodes["one_core"]
+    return row
+
+
+def print_cold(rows: list[dict[str, Any]]) -> None:
+    print("\n## Cold build vs a bare single-process loop (same texts, same run)\n")
+    print(
+        "| engine | N | bare loop s | layout | build s | ratio | workers | model loads "
+        "| peak RSS MB (largest process; workers) | episodes identical |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        for label in ("all_cores", "one_core"):
+            b = r[label]
+            layout = f"{label.replace('_', ' ')} ({r['cores']} cores)"
+            workers = ", ".join(f"{m:.0f}" for m in b["peak_rss_mb_workers"]) or "-"
+            print(
+                f"| {r['engine']} | {r['n']} | {r['bare_loop_s']:.1f} | {layout} "
+                f"| {b['build_s']:.1f} | {b['ratio']:.3f} | {b['workers'] or 'in-process'} "
+                f"| {b['model_loads']} | {b['peak_rss_mb_largest_process']:.0f}; {workers} "
+                f"| {'yes' if r['identical'] else 'NO'} |"
+            )
 
 
 def bench_slow_load(seconds: float, workdir: Path) -> dict[str, float]:
@@ -191,15 +291,14 @@ def main() -> None:
                     f"| {r['loads']}, {r['edit_loads']} | {r['peak_rss_mb']:.0f} | {r['floor_s']:.3f} |"
                 )
         if args.piper_lines:
-            p = bench_piper(args.piper_lines, workdir)
-            print("\n## Cold build with Piper vs a bare Python loop (same texts, one load)\n")
-            print(
-                "| N | ttsbuild build s | bare loop s | ratio | piper voice loads | peak RSS MB |"
-            )
-            print("|---|---|---|---|---|---|")
-            print(
-                f"| {p['n']} | {p['build_s']:.1f} | {p['bare_loop_s']:.1f} | {p['ratio']:.3f} | {p['voice_loads']} | {p['peak_rss_mb']:.0f} |"
-            )
+            cold = []
+            for engine in ("piper", "kokoro"):
+                if not engine_installed(engine):
+                    print(f"\n(cold build with {engine}: skipped, the engine is not installed)")
+                    continue
+                cold.append(bench_cold(engine, args.piper_lines, workdir))
+            print_cold(cold)
+            print(json.dumps({"cold": cold}))
         if args.slow_load:
             s = bench_slow_load(args.slow_load, workdir)
             print(f"\n## Edit one line with a slow-loading engine ({s['load_s']:.0f} s load)\n")

@@ -33,12 +33,16 @@ def script_lines(n: int, seed: int = 1) -> list[str]:
     return [f"[{speakers[i % 3]}] {line_text(i, rng)}" for i in range(n)]
 
 
-def make_project(root: Path, n: int, engine: str = "fake", batch_size: int = 100) -> Path:
+def make_project(
+    root: Path, n: int, engine: str = "fake", batch_size: int = 100, workers: int | None = None
+) -> Path:
+    """``workers``: ``engines.<engine>.workers`` (None: not set, the schema's auto)."""
     (root / "config").mkdir(parents=True, exist_ok=True)
     (root / "scripts").mkdir(parents=True, exist_ok=True)
-    (root / "config" / "config.yaml").write_text(
-        CONFIG.format(engine=engine, batch_size=batch_size), encoding="utf-8"
-    )
+    config = CONFIG.format(engine=engine, batch_size=batch_size)
+    if workers is not None:
+        config += f"engines:\n  {engine}: {{workers: {workers}}}\n"
+    (root / "config" / "config.yaml").write_text(config, encoding="utf-8")
     (root / "scripts" / "ep.txt").write_text("\n".join(script_lines(n)) + "\n", encoding="utf-8")
     return root
 

@@ -57,8 +57,9 @@ def _save(state: dict, path: Path) -> None:
         torch.save(state, str(path))
 
 
-def build_chatterbox(folder: Path, multilingual: bool) -> Path:
-    """A random checkpoint for ``chatterbox`` (English) or ``chatterbox-multilingual``."""
+def build_chatterbox(folder: Path, multilingual: bool, released_size: bool = False) -> Path:
+    """A random checkpoint for ``chatterbox`` (English) or ``chatterbox-multilingual``;
+    ``released_size``: T3 at the released size (30 layers, 532 M parameters: bench/gpu_bench.py)."""
     import torch
     from chatterbox.models.s3gen import S3Gen
     from chatterbox.models.t3 import T3
@@ -75,7 +76,10 @@ def build_chatterbox(folder: Path, multilingual: bool) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     ve_file, t3_file, s3_file, tok_file = MULTILINGUAL_FILES if multilingual else ENGLISH_FILES
     # The multilingual alignment analyzer reads attention of layers 9, 12 and 13.
-    t3 = T3(t3_config(multilingual, layers=14 if multilingual else 2, intermediate=256))
+    if released_size:
+        t3 = T3(t3_config(multilingual))
+    else:
+        t3 = T3(t3_config(multilingual, layers=14 if multilingual else 2, intermediate=256))
     _save(t3.state_dict(), folder / t3_file)
     _save(VoiceEncoder().state_dict(), folder / ve_file)
     _save(S3Gen().state_dict(), folder / s3_file)

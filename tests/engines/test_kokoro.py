@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -154,7 +155,12 @@ def test_the_bilingual_example_speaks_each_line_in_its_language(tmp_path):
     assert first.returncode == 0, first.output
     assert rendered_count(first) == 7
     report = json.loads((project.path / "out/build-report.json").read_text("utf-8"))
-    assert report["model_loads"] == {"kokoro": 1, "piper": 1}  # four Japanese lines, one load
+    # four Japanese lines: one load per render worker (one single-threaded worker per core)
+    loads = report["model_loads"]
+    assert loads["main_process"] == {}, loads
+    for engine in ("kokoro", "piper"):
+        workers = loads["render_workers"][engine]
+        assert workers["model_loads"] == workers["workers"] <= (os.cpu_count() or 1), loads
     assert report["language_warnings"] == 0
 
     import jiwer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,45 @@ class ClipCache:
         self._builders[name] = build
         return name
 
-    def _prepare(self, key: str) -> tuple[Audio, ClipInfo]:
+    def prepare_early(self, key: str) -> None:
+        """Prepare a just-stored segment's clip under a name of its content (the sha256 its
+        sidecar recorded): Snakemake touches a job's outputs when the job ends, which changes
+        the file identity in :meth:`name`. Assembly adopts the clip (:meth:`_adopt`) once it
+        has checked that the file still holds those bytes."""
+        side = read_sidecar(self.store, key)
+        if self.dir is not None and side is not None and side.sha256:
+            self._prepare(key, self._early_name(key, side.sha256))
+
+    @staticmethod
+    def _early_name(key: str, sha256: str) -> str:
+        return f"{key}-c{sha256[:16]}"
+
+    def _adopt(self, key: str) -> bool:
+        """Take over a clip :meth:`prepare_early` made, if the segment's bytes are the ones it
+        was prepared from; renamed to the clip's name, so it is adopted once."""
+        if self.dir is None or key in self._builders:
+            return False
+        side = read_sidecar(self.store, key)
+        if side is None or not side.sha256:
+            return False
+        early = self.dir / self._early_name(key, side.sha256)
+        if not early.with_suffix(".info").exists():
+            return False
+        try:
+            raw = segment_path(self.store, key).read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(raw).hexdigest() != side.sha256:
+            return False  # altered since: prepared again (and reported) from what is there
+        name = self.name(key)
+        try:
+            os.replace(early.with_suffix(".f32"), self.dir / f"{name}.f32")
+            os.replace(early.with_suffix(".info"), self.dir / f"{name}.info")
+        except OSError:
+            return False
+        return True
+
+    def _prepare(self, key: str, name: str | None = None) -> tuple[Audio, ClipInfo]:
         build = self._builders.get(key)
         if build is not None:
             audio = build()
@@ -145,7 +184,7 @@ class ClipCache:
         else:
             # A cache: atomic but not fsynced (an fsync per file was most of a cold assembly
             # of a long subtitle episode); readers check the sizes of what they read.
-            name = self.name(key)
+            name = name or self.name(key)
             write_bytes_atomic(self.dir / f"{name}.f32", audio.samples.tobytes(), durable=False)
             meta = np.concatenate(
                 [[info.samples, info.true_peak, info.blocks.size], info.blocks]
@@ -156,23 +195,28 @@ class ClipCache:
     def info(self, key: str) -> ClipInfo:
         info = self._info.get(key)
         if info is None:
-            raw = None
-            if self.dir is not None:
-                try:
-                    raw = np.fromfile(self.dir / f"{self.name(key)}.info", dtype=np.float64)
-                except OSError:
-                    raw = None
-            if (
-                raw is not None
-                and raw.size >= 3
-                and raw.size == 3 + int(raw[2])
-                and self._samples_on_disk(key) == int(raw[0])
-            ):
-                info = ClipInfo(int(raw[0]), float(raw[1]), raw[3:])
-            else:
+            info = self._cached_info(key)
+            if info is None and self._adopt(key):
+                info = self._cached_info(key)
+            if info is None:
                 info = self._prepare(key)[1]
             self._info[key] = info
         return info
+
+    def _cached_info(self, key: str) -> ClipInfo | None:
+        if self.dir is None:
+            return None
+        try:
+            raw = np.fromfile(self.dir / f"{self.name(key)}.info", dtype=np.float64)
+        except OSError:
+            return None
+        if (
+            raw.size >= 3
+            and raw.size == 3 + int(raw[2])
+            and self._samples_on_disk(key) == int(raw[0])
+        ):
+            return ClipInfo(int(raw[0]), float(raw[1]), raw[3:])
+        return None
 
     def _samples_on_disk(self, key: str) -> int:
         assert self.dir is not None
@@ -193,6 +237,24 @@ class ClipCache:
         if samples is None or samples.size != self.info(key).samples:
             return self._prepare(key)[0]
         return Audio(samples, self.settings.sample_rate)
+
+
+@dataclass(frozen=True)
+class PrepareClip:
+    """Prepare a segment's clip as soon as it is stored, so assembly finds it ready: render
+    workers call it (``hook(key, store)``) right after each segment, overlapping clip
+    preparation with the rest of the rendering. Assembly runs the same :class:`ClipCache`
+    code on the same file, so the episode's bytes do not change; a clip that cannot be
+    prepared here is left to assembly (which reports it)."""
+
+    settings: OutputSettings
+    cache_dir: Path
+
+    def __call__(self, key: str, store: Path) -> None:
+        try:
+            ClipCache(store, self.cache_dir, self.settings).prepare_early(key)
+        except Exception as exc:  # noqa: BLE001 - assembly prepares it again and says why
+            log.debug("clip %s not prepared early: %s", key, exc)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,8 @@ class EngineOptions:
     model: str
     checkpoint_dir: str
     batch_size: int  # inference batch size (engines.<name>.batch_size; capped by the engine)
+    workers: int  # render worker processes (engines.<name>.workers; 0: auto)
+    worker_memory_mb: int  # the most one render worker may take (its peak RSS is reported)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -224,6 +226,8 @@ class EngineOptions:
             str(d.get("model", "")),
             str(d.get("checkpoint_dir", "")),
             int(d["batch_size"]),
+            int(d["workers"]),
+            int(d["worker_memory_mb"]),
         )
 
 

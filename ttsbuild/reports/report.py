@@ -17,6 +17,7 @@ from typing import Any
 from ttsbuild.core.fsutil import write_text_atomic
 from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
 from ttsbuild.rendering.models import LOAD_COUNTS
+from ttsbuild.rendering.pool import worker_report
 from ttsbuild.store.segments import read_failure, read_sidecar, segment_path
 
 
@@ -194,11 +195,14 @@ def write_reports(
         "environments": {
             engine: env for r in episodes.values() for engine, env in r["environments"].items()
         },
-        # models this build's process loaded, per engine (render server and runtime workers
-        # load in their own processes)
-        "model_loads": dict(sorted(LOAD_COUNTS.items())),
         # engines with a runtime render in workers: this process never imports torch for them
         "main_process": {"python": sys.executable, "torch_imported": "torch" in sys.modules},
+        # models loaded per engine: by this build's process, and by each render worker (engines
+        # that prefer several instances; the render server and runtimes load in their own)
+        "model_loads": {
+            "main_process": dict(sorted(LOAD_COUNTS.items())),
+            "render_workers": worker_report(),
+        },
     }
     write_text_atomic(out_dir / "build-report.json", json.dumps(summary, indent=1) + "\n")
     return summary

@@ -291,7 +291,9 @@ def _exit_interrupted() -> None:
 def release_models() -> None:
     """End of a build: drop every loaded model and free accelerator memory."""
     from ttsbuild.rendering.models import release_models as release
+    from ttsbuild.rendering.pool import shutdown
 
+    shutdown()  # render workers
     release()
 
 

@@ -32,7 +32,7 @@ from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
 from ttsbuild.planning.planner import Planner
 from ttsbuild.rendering import server
 from ttsbuild.rendering.batch import Batch, RenderJob
-from ttsbuild.rendering.render import render_jobs
+from ttsbuild.rendering.pool import render_parallel
 from ttsbuild.store.segments import segment_path
 from ttsbuild.workflow.lock import STATE_DIR
 
@@ -201,8 +201,18 @@ class Build:
         settings = self.project.render_server
         mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
         socket = server.connect(self.project.root, mode, settings.idle_seconds)
-        if socket is None:
-            render_jobs(jobs, store, self.project.engines, self.project.qa)
+        if socket is None:  # in this process, or in render workers (rendering/pool.py)
+            from ttsbuild.assembly.clips import PrepareClip  # the workers prepare clips early
+
+            mem_mb = self.project.resources.get(self.batches[batch_id].engine, {}).get("mem_mb")
+            render_parallel(
+                jobs,
+                store,
+                self.project.engines,
+                self.project.qa,
+                int(mem_mb) if mem_mb is not None else None,
+                PrepareClip(self.output_settings(), self.state / "clips"),
+            )
             return
         n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
         log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
