@@ -7,6 +7,7 @@ import pytest
 from ttsbuild.core.errors import SourceError
 from ttsbuild.sources.common import default_options
 from ttsbuild.sources.fdx import parse_fdx
+from ttsbuild.sources.script import Pause, Utterance
 
 
 def fdx(*paragraphs: str, extra: str = "") -> str:
@@ -67,6 +68,24 @@ def test_parenthetical_params():
     )
     (utt,) = parse_fdx(doc, "x.fdx", default_options(parentheticals={"whispering": {"speed": 0.9}}))
     assert utt.params == (("speed", 0.9),)
+
+
+def test_parenthetical_pause_splits_the_speech():
+    doc = fdx(
+        p("Character", "<Text>ANN</Text>"),
+        p("Dialogue", "<Text>Wait.</Text>"),
+        p("Parenthetical", "<Text>(beat)</Text>"),
+        p("Dialogue", "<Text>Go.</Text>"),
+    )
+    first, pause, second = parse_fdx(doc, "x.fdx", default_options())
+    assert isinstance(pause, Pause) and pause.milliseconds == 800.0
+    assert isinstance(first, Utterance) and isinstance(second, Utterance)
+    assert (first.speaker, first.text, second.speaker, second.text) == (
+        "ann",
+        "Wait.",
+        "ann",
+        "Go.",
+    )
 
 
 def test_dual_dialogue_in_order():

@@ -7,11 +7,22 @@ import pytest
 from ttsbuild.core.errors import SourceError
 from ttsbuild.sources.common import default_options
 from ttsbuild.sources.fountain import parse_fountain
+from ttsbuild.sources.script import Pause, Utterance
 
 
 def said(text: str, **options) -> list[tuple[str, str]]:
     return [
-        (u.speaker, u.text) for u in parse_fountain(text, "x.fountain", default_options(**options))
+        (u.speaker, u.text)
+        for u in parse_fountain(text, "x.fountain", default_options(**options))
+        if isinstance(u, Utterance)
+    ]
+
+
+def parts(text: str, **options) -> list[tuple[str, str] | float]:
+    """Utterances as (speaker, text), pauses as their milliseconds."""
+    return [
+        i.milliseconds if isinstance(i, Pause) else (i.speaker, i.text)
+        for i in parse_fountain(text, "x.fountain", default_options(**options))
     ]
 
 
@@ -82,7 +93,43 @@ def test_parentheticals_are_not_spoken_and_can_map_to_params():
     )
     assert (quiet.text, quiet.params) == ("Quiet.", (("speed", 0.9),))
     assert (loud.text, loud.params) == ("Now loud.", ())
-    assert said(text) == [("steel", "Quiet. Now loud.")]  # no params: one speech
+
+
+def test_a_parenthetical_splits_a_speech_into_parts():
+    # (issue 26) both halves were one utterance: no gap, and the direction was lost
+    text = "\nSTEEL\nQuiet.\n(she looks to her right)\nNow loud.\n"
+    assert parts(text) == [("steel", "Quiet."), ("steel", "Now loud.")]
+
+
+def test_direction_words_are_pauses_between_parts():
+    text = "\nSTEEL\n(whispering)\nOne.\n(pause)\nTwo.\n(Beat.)\nThree.\n(long pause)\nFour.\n"
+    items = parse_fountain(
+        text, "x", default_options(parentheticals={"whispering": {"speed": 0.9}})
+    )
+    assert [i.milliseconds if isinstance(i, Pause) else i.text for i in items] == [
+        "One.",
+        1200.0,
+        "Two.",
+        800.0,
+        "Three.",
+        2500.0,
+        "Four.",
+    ]
+    # a pause is not a change of delivery: the whisper goes on after it
+    assert {i.params for i in items if isinstance(i, Utterance)} == {(("speed", 0.9),)}
+    assert [i.line for i in items if isinstance(i, Pause)] == [5, 7, 9]
+
+
+def test_direction_table_is_configurable():
+    text = "\nSTEEL\nOne.\n(pause)\nTwo.\n(sighs)\nThree.\n"
+    assert parts(text, direction={"sighs": 400, "pause": 0}) == [
+        ("steel", "One."),
+        0.0,
+        ("steel", "Two."),
+        400.0,
+        ("steel", "Three."),
+    ]
+    assert parts(text, direction={}) == [("steel", "One."), ("steel", "Two."), ("steel", "Three.")]
 
 
 def test_dual_dialogue_spoken_one_after_the_other():

@@ -158,7 +158,7 @@ def parse_fdx(text: str | bytes, path: str, options: SourceOptions) -> list[Scri
             speech = Speech(speaker, para.line)
         elif kind == "parenthetical":
             if speech is not None:
-                speech.params = options.parenthetical_params(body)
+                speech.direct(para.line, body, options)
         elif kind == "dialogue":
             if speech is None:
                 if body.strip():

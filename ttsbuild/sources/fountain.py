@@ -6,8 +6,9 @@ every element keeps the line it starts on, and malformed input is a located erro
 What is spoken: dialogue, by its character; action, scene headings, transitions, centered
 text and standalone lyrics by the narrator when the episode's ``speak:`` says ``narrate``.
 Never spoken: the title page, notes ``[[...]]``, boneyard ``/* ... */``, sections ``#``,
-synopses ``=``, page breaks ``===``, and parentheticals (which may map to parameters through
-``parentheticals:``). Dual dialogue (``^``) is spoken one after the other, left first.
+synopses ``=``, page breaks ``===``, and parentheticals. A parenthetical splits its speech into
+parts: one in the episode's ``direction:`` table (``(pause)``, ``(beat)``) is a pause between
+them, any other starts a part with its own parameters from ``parentheticals:``. Dual dialogue (``^``) is spoken one after the other, left first.
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
                 if not b and body != "  ":
                     break
                 if _PARENTHETICAL.match(b):
-                    speech.params = options.parenthetical_params(b)
+                    speech.direct(body_no, b, options)
                 elif b:
                     speech.add(body_no, strip_emphasis(b.removeprefix("~")))
                 i += 1

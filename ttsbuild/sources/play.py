@@ -15,7 +15,10 @@ line that happens to end in a colon ("And thus he spoke:") stays speech.
 
 Stage directions are bracketed ``[Exit.]``, parenthesised ``(aside)`` or italic
 ``_Enter Lane._``, inline or as their own paragraph; lines that start with Enter, Exit,
-Exeunt or Re-enter are directions too. ``ACT``/``SCENE`` headings are scene headings. A
+Exeunt or Re-enter are directions too. A direction inside a speech splits it into parts
+(:class:`ttsbuild.sources.common.Speech`): a pause from ``direction:`` (``[Pause.]``), or a new
+part with the parameters ``parentheticals:`` gives it. ``ACT``/``SCENE`` headings are scene
+headings. A
 paragraph that is none of these continues the last speaker's speech (verse paragraphs), or,
 before any speech, is action.
 
@@ -197,10 +200,13 @@ def parse_play(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
         pos = 0
         for m in _DIRECTION.finditer(joined):
             speech.add(line, joined[pos : m.start()])
-            if options.narrates("stage_directions"):
+            direction = m.group(0)
+            if options.narrates("stage_directions") and options.direction_pause(direction) is None:
                 items.extend(speech.utterances())
-                speech = Speech(who, line)
-                items.extend(narration(line, strip_emphasis(m.group(0).strip("[]()_"))))
+                speech = Speech(who, line, params=speech.params)
+                items.extend(narration(line, strip_emphasis(direction.strip("[]()_"))))
+            else:
+                speech.direct(line, direction, options)
             pos = m.end()
         rest = joined[pos:]
         if "[" in rest:  # a direction left open at the end of the speech: "[Exit"
