@@ -26,7 +26,8 @@ def p(kind: str, *runs: str) -> str:
 
 
 def said(doc: str, **options) -> list[tuple[str, str]]:
-    return [(u.speaker, u.text) for u in parse_fdx(doc, "x.fdx", default_options(**options))]
+    items = parse_fdx(doc, "x.fdx", default_options(**options))
+    return [(u.speaker, u.text) for u in items if isinstance(u, Utterance)]
 
 
 def test_types_and_runs():
@@ -50,7 +51,14 @@ def test_types_and_runs():
         ("bob", "Hello there."),
         ("narrator", "Later."),
     ]
-    assert said(doc, speak={"scene_headings": "narrate", "transitions": "narrate"}) == [
+    speak = {"scene_headings": "narrate", "transitions": "narrate"}
+    breaks = [k for k in parse_fdx(doc, "x.fdx", default_options()) if isinstance(k, Pause)]
+    assert [(k.kind, k.milliseconds) for k in breaks] == [
+        ("scene_headings", 1500.0),
+        ("transitions", 1000.0),
+        ("scene_headings", 1500.0),  # a Shot is a scene heading
+    ]
+    assert said(doc, speak=speak, headings="literal") == [
         ("narrator", "INT. HOUSE - DAY"),
         ("narrator", "Bob waits."),
         ("bob", "Hello there."),

@@ -37,7 +37,7 @@ def test_title_page_with_blank_lines_inside():
 
 
 def test_fade_in_first_is_not_a_title_page():
-    assert said("FADE IN:\n\nA room.\n", speak={"transitions": "narrate"}) == [
+    assert said("FADE IN:\n\nA room.\n", speak={"transitions": "narrate"}, headings="literal") == [
         ("narrator", "FADE IN:"),
         ("narrator", "A room."),
     ]
@@ -46,7 +46,7 @@ def test_fade_in_first_is_not_a_title_page():
 def test_scene_headings_forced_and_numbered():
     text = "INT. HOUSE - DAY #1#\n\n.SNIPER SCOPE POV\n\n...and then\n\nEXT. ROAD\n\nCars.\n"
     assert said(text) == [("narrator", "...and then"), ("narrator", "Cars.")]
-    assert said(text, speak={"scene_headings": "narrate"})[:2] == [
+    assert said(text, speak={"scene_headings": "narrate"}, headings="literal")[:2] == [
         ("narrator", "INT. HOUSE - DAY"),
         ("narrator", "SNIPER SCOPE POV"),
     ]
@@ -146,7 +146,8 @@ def test_lyrics_in_dialogue_and_alone():
 def test_centered_transitions_and_page_breaks():
     text = "\n> THE END <\n\n> BURN TO PINK.\n\nCUT TO:\n\n===\n\nDone.\n"
     assert said(text) == [("narrator", "Done.")]
-    assert said(text, speak={"centered": "narrate", "transitions": "narrate"}) == [
+    literal = {"speak": {"centered": "narrate", "transitions": "narrate"}, "headings": "literal"}
+    assert said(text, **literal) == [
         ("narrator", "THE END"),
         ("narrator", "BURN TO PINK."),
         ("narrator", "CUT TO:"),
@@ -181,7 +182,7 @@ def test_indented_cues_and_two_space_lines_continue_dialogue():
 
 def test_crlf_and_lines():
     items = parse_fountain("INT. A\r\n\r\nBOB\r\nHi.\r\n", "x", default_options())
-    assert [(u.line, u.text) for u in items] == [(4, "Hi.")]
+    assert [(u.line, u.text) for u in items if isinstance(u, Utterance)] == [(4, "Hi.")]
 
 
 @pytest.mark.parametrize(
@@ -196,3 +197,44 @@ def test_malformed(text, message, line):
         parse_fountain(text, "ep.fountain", default_options())
     assert message in str(err.value)
     assert err.value.line == line and err.value.path == "ep.fountain"
+
+
+def test_scene_breaks_per_element_type():
+    # (issue 26) a scene heading or transition got the same gap as any line
+    text = (
+        "# ACT ONE\n\nINT. HOUSE - DAY\n\nBOB\nHi.\n\nCUT TO:\n\n## The yard\n\n"
+        "EXT. YARD - NIGHT\n\nBOB\nBye.\n"
+    )
+    items = parse_fountain(text, "x", default_options())
+    assert [(i.kind, i.line, i.milliseconds) for i in items if isinstance(i, Pause)] == [
+        ("acts", 1, 3000.0),
+        ("scene_headings", 3, 1500.0),
+        ("transitions", 8, 1000.0),
+        ("sections", 10, 1000.0),
+        ("scene_headings", 12, 1500.0),
+    ]
+    breaks = {"scene_headings": {"pause_ms": 2000}, "transitions": {"pause_ms": 0}}
+    custom = parse_fountain(text, "x", default_options(breaks=breaks))
+    assert [i.milliseconds for i in custom if isinstance(i, Pause) and i.kind] == [
+        3000.0,
+        2000.0,
+        0.0,
+        1000.0,
+        2000.0,
+    ]
+
+
+def test_narrated_headings_are_read_by_the_rule_or_literally():
+    text = "INT. RADIO STUDIO - NIGHT (CONT'D)\n\nA desk.\n\nSMASH CUT TO:\n\n.SNIPER SCOPE POV\n"
+    speak = {"scene_headings": "narrate", "transitions": "narrate"}
+    assert said(text, speak=speak) == [
+        ("narrator", "Interior. Radio studio, night, continued."),
+        ("narrator", "A desk."),
+        ("narrator", "Smash cut to."),
+        ("narrator", "Sniper scope point of view."),
+    ]
+    assert said(text, speak=speak, headings="literal")[0] == (
+        "narrator",
+        "INT. RADIO STUDIO - NIGHT (CONT'D)",
+    )
+    assert said(text) == [("narrator", "A desk.")]  # the default: headings are not read

@@ -170,3 +170,9 @@ def test_a_pause_in_a_speech_is_a_pause_and_an_aside_gets_its_params():
         "aside",
         "Not really.",
     ]
+
+
+def test_acts_and_scenes_are_breaks():
+    items = parse_play(EARNEST, "p.txt", default_options())
+    breaks = [(i.kind, i.line, i.milliseconds) for i in items if isinstance(i, Pause)]
+    assert breaks[:2] == [("acts", 1, 3000.0), ("scene_headings", 4, 1500.0)]

@@ -34,9 +34,9 @@ def test_brick_and_steel_pauses_are_where_the_screenplay_says():
     parsed = parse_source(
         (DATA / "brick_and_steel.fountain").read_bytes(), "fountain", "b", default_options()
     )
-    pauses = [(i.line, i.milliseconds) for i in parsed if isinstance(i, Pause)]
+    pauses = [(i.line, i.milliseconds) for i in parsed if isinstance(i, Pause) and not i.kind]
     assert pauses == [(75, 1200.0), (77, 1200.0)]  # STEEL's "(pause)" lines, nothing else
-    i = next(k for k, item in enumerate(parsed) if isinstance(item, Pause))
+    i = next(k for k, item in enumerate(parsed) if isinstance(item, Pause) and not item.kind)
     before, pause, after = parsed[i - 1], parsed[i], parsed[i + 1]
     assert isinstance(before, Utterance) and isinstance(after, Utterance)
     assert (before.speaker, after.speaker) == ("steel", "steel")

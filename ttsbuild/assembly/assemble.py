@@ -11,6 +11,7 @@ Imports: core, config, planning, store, and the other assembly modules.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from functools import partial
@@ -22,10 +23,11 @@ from ttsbuild.assembly.cues import cue_layout
 from ttsbuild.assembly.timing import Slot, format_srt, ms_to_samples, place
 from ttsbuild.assembly.writer import master_and_write
 from ttsbuild.config.settings import OutputSettings
+from ttsbuild.core.audio import Audio, decode_audio_bytes
 from ttsbuild.core.errors import RenderError
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.fsutil import write_text_atomic
-from ttsbuild.planning.plan import EpisodePlan, Segment
+from ttsbuild.planning.plan import EpisodePlan, Segment, Silence
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +41,32 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
         if isinstance(item, Segment):
             slots.append(Slot("segment", cache.info(item.key).samples, item.line, item.chunk))
         else:
-            slots.append(Slot("pause", ms_to_samples(item.milliseconds, rate), item.line))
+            sound = cache.info(sound_clip(cache, item)).samples if item.sound else 0
+            slots.append(Slot("pause", ms_to_samples(item.milliseconds, rate), item.line, 0, sound))
     placements, total = place(
         slots, rate, settings.gap_ms, settings.chunk_gap_ms, settings.padding_ms
     )
     pieces: list[Piece] = []
     cues: list[tuple[int, int, str]] = []
     report_items: list[dict[str, Any]] = []
+    sounds: list[dict[str, Any]] = []
     for p in placements:
         seg = plan.items[p.index]
-        assert isinstance(seg, Segment)
+        if isinstance(seg, Silence):  # a scene break's sound
+            name = sound_clip(cache, seg)
+            pieces.append(Piece(p.start, name, cache.info(name), partial(cache.audio, name)))
+            sounds.append(
+                {
+                    "line": seg.line,
+                    "kind": seg.kind,
+                    "sound": seg.sound,
+                    "start_sample": p.start,
+                    "end_sample": p.end,
+                    "start": round(p.start / rate, 6),
+                    "end": round(p.end / rate, 6),
+                }
+            )
+            continue
         pieces.append(Piece(p.start, seg.key, cache.info(seg.key), partial(cache.audio, seg.key)))
         cues.append((p.start, p.end, seg.text))
         report_items.append(
@@ -70,11 +88,50 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
     report = {
         "segments": len(report_items),
         "pauses": sum(1 for s in slots if s.kind == "pause"),
+        "breaks": breaks_report(plan, slots, rate),
+        "sounds": sounds,
         "mastering": None,  # filled in after writing
         "items": report_items,
     }
     summary = f"{len(report_items)} segments"
     return Layout(total, pieces, cues, report, summary)
+
+
+def sound_clip(cache: ClipCache, item: Silence) -> str:
+    """The clip of a scene break's sound, named by its content (prepared once, like a
+    segment: decoded to mono, resampled, never trimmed)."""
+    name = f"sound-{item.sound_hash[:24]}"
+    return cache.derive(name, partial(read_sound, item.sound, item.sound_hash, cache.settings))
+
+
+def read_sound(path: str, sha256: str, settings: OutputSettings) -> Audio:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise RenderError(f"{path}: break sound cannot be read ({exc.strerror})") from None
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise RenderError(f"{path}: break sound changed since the plan was made; build again")
+    try:
+        audio = decode_audio_bytes(raw)
+    except Exception as exc:
+        raise RenderError(
+            f"{path}: break sound cannot be decoded ({str(exc)[:200]}); use WAV, FLAC or OGG"
+        ) from None
+    return audio.resampled(settings.sample_rate)
+
+
+def breaks_report(plan: EpisodePlan, slots: list[Slot], rate: int) -> list[dict[str, Any]]:
+    """Each scene break as placed: its element, line and length (ms, sound included)."""
+    return [
+        {
+            "line": item.line,
+            "kind": item.kind,
+            "ms": round(max(slot.samples, slot.sound) * 1000 / rate, 3),
+            "sound": item.sound or None,
+        }
+        for item, slot in zip(plan.items, slots)
+        if isinstance(item, Silence) and item.kind
+    ]
 
 
 def assemble_episode(

@@ -33,6 +33,7 @@ from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.core.text import chunk_text, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.engines.runtimes import engine_version
+from ttsbuild.planning.breaks import break_silence, merge_breaks
 from ttsbuild.planning.key import chain_keys, derive_seed
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
@@ -281,14 +282,20 @@ class Planner:
             )
         return name
 
-    def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
+    def plan_items(
+        self, items: Iterable[ScriptItem], source: str, episode: str | None = None
+    ) -> list[PlanItem]:
         out: list[PlanItem] = []
         for item in items:
-            if isinstance(item, Pause):
+            if isinstance(item, Pause) and item.kind and episode is not None:
+                out.extend(
+                    break_silence(self.project, episode, item.line, item.milliseconds, item.kind)
+                )
+            elif isinstance(item, Pause):
                 out.append(Silence(item.line, item.milliseconds))
             else:
                 out.extend(self.plan_utterance(item, source))
-        return out
+        return merge_breaks(out)
 
     def plan_subtitles(self, name: str, path: Path) -> EpisodePlan:
         """One segment per cue (:func:`ttsbuild.planning.subtitles.plan_subtitles`)."""
@@ -310,7 +317,8 @@ class Planner:
         else:
             items = episode_items(p, name, path, self.default_speaker(name))
             check_speakers(p, items, episode.source)
-            plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
+            planned = self.plan_items(items, episode.source, name)
+            plan = EpisodePlan(name, episode.source, tuple(planned))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
         _check_timeline(plan)

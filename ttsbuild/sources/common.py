@@ -13,6 +13,9 @@ from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Utterance
 # Elements that are not dialogue, and whether the narrator reads them ('narrate') or not
 # ('skip'). The defaults live in the config schema (episodes.<name>.speak), nowhere else.
 ELEMENTS = ("action", "scene_headings", "transitions", "stage_directions", "centered", "lyrics")
+# Elements that break the episode into scenes: each gets the pause (and sound) of its
+# episodes.<name>.breaks entry.
+BREAKS = ("scene_headings", "transitions", "sections", "acts")
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"', "`": "'"})
 _EXTENSION = re.compile(r"\s*\([^()]*\)\s*$")  # (V.O.), (O.S.), (CONT'D), (cont'd) ...
@@ -29,6 +32,8 @@ class SourceOptions:
     speak: Mapping[str, str] = field(default_factory=dict)
     parentheticals: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
     direction: Mapping[str, float] = field(default_factory=dict)  # direction word -> pause ms
+    breaks: Mapping[str, float] = field(default_factory=dict)  # element -> its break's ms
+    headings: str = "expanded"
     columns: Mapping[str, str] = field(default_factory=dict)
     label_pattern: str | None = None
     delimiter: str | None = None
@@ -40,6 +45,15 @@ class SourceOptions:
 
     def parenthetical_params(self, text: str) -> tuple[tuple[str, float], ...]:
         return self.parentheticals.get(_paren_key(text), ())
+
+    def scene_break(self, kind: str, line: int) -> list[Pause]:
+        """The break at a scene heading, transition, section or act (none if not configured)."""
+        ms = self.breaks.get(kind)
+        return [] if ms is None else [Pause(line, ms, kind)]
+
+    def spoken_heading(self, kind: str, text: str) -> str:
+        """A heading or transition as the narrator reads it (``headings:``)."""
+        return read_heading(text) if self.headings == "expanded" else text
 
     def has_params(self, text: str) -> bool:
         return _paren_key(text) in self.parentheticals
@@ -67,6 +81,8 @@ class SourceOptions:
             direction={
                 _paren_key(str(k)): float(v) for k, v in (episode.get("direction") or {}).items()
             },
+            breaks={str(k): float(v["pause_ms"]) for k, v in (episode.get("breaks") or {}).items()},
+            headings=str(episode.get("headings") or "expanded"),
             columns={str(k): str(v) for k, v in (episode.get("columns") or {}).items()},
             label_pattern=episode.get("label_pattern") or None,
             delimiter=episode.get("delimiter") or None,
@@ -88,6 +104,47 @@ def _paren_key(text: str) -> str:
     full stop and case dropped (``(Pause.)``, ``[pause]`` and ``_Pause._`` are ``pause``)."""
     key = normalize_text(text.translate(_QUOTES)).strip().strip("()[]_").strip()
     return key.rstrip(".").strip().casefold()
+
+
+_HEADING_PREFIX = re.compile(
+    r"^(?P<p>INT\.?\s*/\s*EXT|EXT\.?\s*/\s*INT|I\s*/\s*E|INT|EXT|EST)(?:\.|\s)\s*", re.IGNORECASE
+)
+_PREFIX_WORDS = {"int": "Interior", "ext": "Exterior", "est": "Establishing shot"}
+_HEADING_WORDS = {
+    "cont'd": "continued",
+    "contd": "continued",
+    "cont.": "continued",
+    "o.s.": "off screen",
+    "v.o.": "voice over",
+    "pov": "point of view",
+    "pov.": "point of view",
+}
+
+
+def read_heading(text: str) -> str:
+    """A scene heading or transition read aloud: the INT./EXT. prefix spelled out, dashes read
+    as pauses, CONT'D as "continued", capitals in sentence case.
+
+    >>> read_heading("INT. RADIO STUDIO - NIGHT (CONT'D)")
+    'Interior. Radio studio, night, continued.'
+    >>> read_heading("INT./EXT. BRICK'S CAR - MOVING"), read_heading("SMASH CUT TO:")
+    ("Interior and exterior. Brick's car, moving.", 'Smash cut to.')
+    """
+    text = normalize_text(text.translate(_QUOTES))
+    spoken: list[str] = []
+    m = _HEADING_PREFIX.match(text)
+    if m:
+        prefix = re.sub(r"[\s.]", "", m.group("p")).casefold()
+        spoken.append(_PREFIX_WORDS.get(prefix, "Interior and exterior") + ".")
+        text = text[m.end() :]
+    words: list[str] = []
+    for raw in re.split(r"\s+", re.sub(r"\s+[-–—]+\s+|\s*[()]\s*", " , ", text)):
+        word = _HEADING_WORDS.get(raw.casefold(), raw)
+        words.append(word.lower() if word.isupper() else word)
+    body = re.sub(r"(?:\s*,)+", ",", " ".join(w for w in words if w)).strip(" ,:")
+    if body:
+        spoken.append(body[:1].upper() + body[1:].rstrip(".:") + ".")
+    return " ".join(spoken)
 
 
 def normalize_speaker(name: str) -> str:

@@ -50,6 +50,7 @@ _HEADING = re.compile(
     r"THIRD ACT|FOURTH ACT|FIFTH ACT|ACT DROP)\b",
     re.IGNORECASE,
 )
+_ACT = re.compile(r"^(ACT|[A-Z]+ ACT)\b", re.IGNORECASE)
 _ENTRANCE = re.compile(r"^(Enter|Exit|Exeunt|Re-enter|Reenter|Manet|Manent)\b")
 # An italic span is a direction when it reads like one ("_Enter Lane._", two or more words
 # from a capital); "_am_" or "_Permanently_" is emphasis and stays speech.
@@ -226,6 +227,8 @@ def parse_play(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
         if labels.match(first, True) is None:
             if _HEADING.match(joined):
                 speaker = None
+                kind = "acts" if _ACT.match(joined) else "scene_headings"
+                items.extend(options.scene_break(kind, first_line))
                 if options.narrates("scene_headings"):
                     items.extend(narration(first_line, joined))
                 continue
