@@ -60,10 +60,7 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
                     "line": seg.line,
                     "kind": seg.kind,
                     "sound": seg.sound,
-                    "start_sample": p.start,
-                    "end_sample": p.end,
-                    "start": round(p.start / rate, 6),
-                    "end": round(p.end / rate, 6),
+                    **_span(p.start, p.end, rate),
                 }
             )
             continue
@@ -79,10 +76,7 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
                 "text": seg.text,
                 "key": seg.key,
                 "uid": seg.uid,
-                "start_sample": p.start,
-                "end_sample": p.end,
-                "start": round(p.start / rate, 6),
-                "end": round(p.end / rate, 6),
+                **_span(p.start, p.end, rate),
             }
         )
     report = {
@@ -95,6 +89,15 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
     }
     summary = f"{len(report_items)} segments"
     return Layout(total, pieces, cues, report, summary)
+
+
+def _span(start: int, end: int, rate: int) -> dict[str, Any]:
+    return {
+        "start_sample": start,
+        "end_sample": end,
+        "start": round(start / rate, 6),
+        "end": round(end / rate, 6),
+    }
 
 
 def sound_clip(cache: ClipCache, item: Silence) -> str:
