@@ -29,6 +29,7 @@ include: "rules/assets.smk"
 localrules:
     assemble,
     assets,
+    stems,
     encode,
     all,
 

@@ -15,6 +15,20 @@ rule assemble:
         )
 
 
+# Stems: one file per character on the episode's timeline, out/{episode}.stems/, and their
+# index (docs/mixing.md); a stem whose clips did not change is not written again.
+rule stems:
+    input:
+        plan=BUILD.plan_input,
+        segments=BUILD.segments_input,
+    output:
+        index="out/{episode}.stems.json",
+    log:
+        "logs/stems/{episode}.log",
+    run:
+        ttsbuild_workflow.stems(BUILD, input.plan, output.index, log[0])
+
+
 # Delivery formats by target suffix: out/episode01.flac, .mp3, .ogg (Opus); a new title or bit
 # rate re-encodes (params).
 rule encode:

@@ -39,9 +39,9 @@ episodes:
 RATE = 24000  # output.sample_rate's default
 
 
-def tone(path, hz: float, seconds: float, rate: int = 48000) -> None:
+def tone(path, hz: float, seconds: float, rate: int = 48000, sign: float = 1.0) -> None:
     t = np.arange(int(seconds * rate)) / rate
-    sf.write(str(path), 0.3 * np.sin(2 * np.pi * hz * t), rate, subtype="PCM_16")
+    sf.write(str(path), sign * 0.3 * np.sin(2 * np.pi * hz * t), rate, subtype="PCM_16")
 
 
 def test_pauses_and_scene_breaks_are_where_the_config_says(make_project):

@@ -64,7 +64,8 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
                 }
             )
             continue
-        pieces.append(Piece(p.start, seg.key, cache.info(seg.key), partial(cache.audio, seg.key)))
+        load = partial(cache.audio, seg.key)
+        pieces.append(Piece(p.start, seg.key, cache.info(seg.key), load, seg.speaker))
         cues.append((p.start, p.end, seg.text))
         report_items.append(
             {
@@ -137,15 +138,14 @@ def breaks_report(plan: EpisodePlan, slots: list[Slot], rate: int) -> list[dict[
     ]
 
 
-def assemble_episode(
+def episode_layout(
     plan_file: str | Path,
     store: str | Path,
     settings: OutputSettings,
-    wav_out: str | Path,
-    srt_out: str | Path,
-    timing_out: str | Path,
     cache_dir: str | Path | None = None,
-) -> dict[str, Any]:
+) -> tuple[EpisodePlan, ClipCache, Layout]:
+    """An episode's plan, its clip cache and its layout (what the episode and its stems
+    are written from)."""
     plan = EpisodePlan.from_dict(json.loads(Path(plan_file).read_text("utf-8")))
     cache = ClipCache(Path(store), Path(cache_dir) if cache_dir else None, settings)
     rate = settings.sample_rate
@@ -160,7 +160,26 @@ def assemble_episode(
             f"{plan.source}: the episode would be {layout.total / rate / 3600:.1f} hours long, "
             f"over the {MAX_TIMELINE_SECONDS // 3600}-hour limit of one episode; split it"
         )
-    mastered_dir = cache.dir / "mastered" / plan.episode if cache.dir is not None else None
+    return plan, cache, layout
+
+
+def mastered_folder(cache: ClipCache, episode: str) -> Path | None:
+    return cache.dir / "mastered" / episode if cache.dir is not None else None
+
+
+def assemble_episode(
+    plan_file: str | Path,
+    store: str | Path,
+    settings: OutputSettings,
+    wav_out: str | Path,
+    srt_out: str | Path,
+    timing_out: str | Path,
+    cache_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    plan, cache, layout = episode_layout(plan_file, store, settings, cache_dir)
+    rate = settings.sample_rate
+    srt = plan.extra.get("srt")
+    mastered_dir = mastered_folder(cache, plan.episode)
     mastering = master_and_write(wav_out, rate, layout.total, layout.pieces, settings, mastered_dir)
     write_text_atomic(srt_out, format_srt(layout.cues, rate))
     report: dict[str, Any] = {

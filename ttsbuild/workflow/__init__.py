@@ -102,7 +102,7 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
 
 
 _EPISODE_TARGET = re.compile(
-    r"^out/([^/]+?)\.(?:assets-changes\.json|assets\.json|report\.json|timing\.json|wav|srt|flac|mp3|ogg)$"
+    r"^out/([^/]+?)\.(?:assets-changes\.json|assets\.json|report\.json|timing\.json|stems\.json|wav|srt|flac|mp3|ogg)$"
 )
 
 
@@ -188,6 +188,15 @@ def assemble(
             timing,
             build.state / "clips",
         )
+
+
+def stems(build: Build, plan_file: str, index: str, log_file: str | None = None) -> None:
+    """An episode's stems: one file per character on its timeline, and their index."""
+    from ttsbuild.assembly.stems import write_stems
+
+    with job_log(log_file), _one_line_errors(index):
+        check_not_stopped(f"writing the stems of {index}")
+        write_stems(plan_file, build.store, build.output_settings(), index, build.state / "clips")
 
 
 def assets(
