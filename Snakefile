@@ -30,6 +30,8 @@ localrules:
     assemble,
     assets,
     stems,
+    mix,
+    mux,
     encode,
     all,
 
@@ -51,3 +53,4 @@ rule all:
     default_target: True
     input:
         expand("out/{episode}.wav", episode=list(BUILD.project.episodes)),
+        BUILD.mixes(),

@@ -59,7 +59,7 @@ def test_stems_sum_to_the_episode_and_rebuild_only_what_changed(make_project):
     assert names == ["steel", "brick", "jack", "dan", "cognito", "minion", "handsome man", None]
     files = {s["character"]: proj.path / "out" / s["file"] for s in index["stems"]}
     total = np.zeros_like(episode)
-    for character, path in files.items():
+    for path in files.values():
         stem = sf.info(str(path))
         assert (stem.frames, stem.samplerate, stem.subtype) == (
             info.frames,
