@@ -20,7 +20,7 @@ from ttsbuild.core.errors import ConfigError, TTSBuildError
 from ttsbuild.planning.plan import EpisodePlan
 from ttsbuild.planning.planner import Planner
 from ttsbuild.reports.explain import SidecarIndex, explain_plan, summary
-from ttsbuild.reports.overflow import measured_rates, predict_overflow
+from ttsbuild.reports.overflow import measured_rates, summarize_overflow
 from ttsbuild.reports.variants import current_segments, variant_of
 from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
 from ttsbuild.store.segments import read_sidecar, stored_keys
@@ -55,14 +55,23 @@ def _plans(project: Project, names: Sequence[str] | None = None) -> dict[str, Ep
     return {name: planner.plan_episode(name) for name in chosen}
 
 
-def _warn_overflow(project: Project, plans: Mapping[str, EpisodePlan]) -> None:
-    """Subtitle cues whose speech likely overflows its time: one warning line each."""
+def _warn_overflow(project: Project, plans: Mapping[str, EpisodePlan], worst: int = 10) -> None:
+    """Subtitle cues whose speech likely overflows its time: one summary line per episode,
+    then a warning for each of the ``worst`` cues the build would warn about."""
     if not any("srt" in plan.extra for plan in plans.values()):
         return
     measured = measured_rates(project.store)
     for plan in plans.values():
-        for o in predict_overflow(plan, project.output, measured):
+        if "srt" not in plan.extra:
+            continue
+        summary = summarize_overflow(plan, project.output, measured, project.store)
+        out(summary.line(plan.source))
+        shown = summary.worst(worst)
+        for o in shown:
             warn(f"{plan.source}:{o.line}: cue {o.number or o.cue}: {o.message}")
+        more = sum(1 for o in summary.predicted if o.problem) - len(shown)
+        if more > 0:
+            out(f"  ... and {more} more (--worst {len(shown) + more} lists them all)")
 
 
 def _size(n: float) -> str:
@@ -86,7 +95,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     project = _project(args)
     total = 0
     plans = _plans(project)
-    _warn_overflow(project, plans)
+    _warn_overflow(project, plans, args.worst)
     for name, plan in plans.items():
         total += len(plan.segments())
         out(f"{name}: {plan.source}: {len(plan.segments())} segments, ok")
@@ -98,7 +107,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     project = _project(args)
     index = SidecarIndex(project.store)
     plans = _plans(project, args.episodes)
-    _warn_overflow(project, plans)
+    _warn_overflow(project, plans, args.worst)
     for name, plan in plans.items():
         explanations = explain_plan(plan, project.store, index)
         stored, missing = summary(explanations)
@@ -303,7 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=text, parents=[common])
 
-    command("check", "validate config, scripts, voices and engines without rendering")
+    worst = "subtitles: how many of the cues predicted to overflow to list (default 10)"
+    command("check", "validate config, scripts, voices and engines without rendering").add_argument(
+        "--worst", type=int, default=10, metavar="N", help=worst
+    )
     for name, text in (
         ("plan", "per episode: each segment and whether it is stored or will render"),
         ("explain", "like plan, with why each missing segment will render"),
@@ -311,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = command(name, text)
         p.add_argument("episodes", nargs="*", help="episodes (default: all)")
         p.add_argument("--all", action="store_true", help="explain: list stored segments too")
+        p.add_argument("--worst", type=int, default=10, metavar="N", help=worst)
     p = command("cast", "list an episode's speakers and print a characters: block")
     p.add_argument("episode", help="the episode")
     p = command("verify", "decode every stored segment and report corrupt ones")
