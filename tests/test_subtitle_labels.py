@@ -108,3 +108,17 @@ def test_cast_lists_the_labels_of_an_srt(project):
 )
 def test_what_counts_as_a_label(line, script):
     assert cue_text((line,), set(), True).script == script
+
+
+def test_reading_speed_of_source_cues_is_checked(project, caplog):
+    fast = SRT.replace("00:00:04,000 --> 00:00:06,000", "00:00:04,000 --> 00:00:04,400")
+    p = project()
+    (p.root / "subs/ep1.srt").write_text(fast)
+    with caplog.at_level(logging.WARNING):
+        Planner(p).plan_episode("ep1")
+    (line,) = [r.getMessage() for r in caplog.records if "characters a second" in r.getMessage()]
+    # "LITHGOW: Gone home." is 19 characters shown in 0.4 s; cue 3, 43 in 2 s
+    assert line == (
+        "ttsbuild: warning: subs/ep1.srt:7: 2 of 4 cues read faster than 17 characters a "
+        "second (srt_max_cps); the fastest: cue 2 47.5, cue 3 21.5"
+    )

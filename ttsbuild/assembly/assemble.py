@@ -20,6 +20,7 @@ from typing import Any
 
 from ttsbuild.assembly.clips import ClipCache, Layout, Piece
 from ttsbuild.assembly.cues import cue_layout
+from ttsbuild.assembly.srt_out import subtitle_cues
 from ttsbuild.assembly.timing import Slot, format_srt, ms_to_samples, place
 from ttsbuild.assembly.writer import master_and_write
 from ttsbuild.config.settings import OutputSettings
@@ -89,7 +90,14 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
         "items": report_items,
     }
     summary = f"{len(report_items)} segments"
-    return Layout(total, pieces, cues, report, summary)
+    shown = subtitle_cues(
+        cues,
+        [i["speaker"] for i in report_items],
+        settings.srt_max_line_chars,
+        settings.srt_max_lines,
+        settings.srt_speaker_names,
+    )
+    return Layout(total, pieces, shown, report, summary)
 
 
 def _span(start: int, end: int, rate: int) -> dict[str, Any]:

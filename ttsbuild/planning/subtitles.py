@@ -23,6 +23,7 @@ from ttsbuild.sources.subtitles import (
     CueText,
     known_names,
     read_subtitles,
+    strip_formatting,
     subtitle_script,
 )
 
@@ -62,6 +63,34 @@ def _warn_labels(
         )
 
 
+def reading_speeds(cues: tuple[Cue, ...], texts: tuple[CueText, ...]) -> list[tuple[Cue, float]]:
+    """Each shown cue's reading speed: its characters (line breaks as one space) a second."""
+    out = []
+    for cue, text in zip(cues, texts):
+        shown = " ".join(strip_formatting(text.display).split())
+        if shown and cue.end_ms > cue.start_ms:
+            out.append((cue, len(shown) * 1000 / (cue.end_ms - cue.start_ms)))
+    return out
+
+
+def _warn_reading_speed(
+    source: str, cues: tuple[Cue, ...], texts: tuple[CueText, ...], limit: float
+) -> None:
+    """One warning for the source cues that read faster than ``limit``, naming the worst."""
+    fast = sorted(
+        ((c, cps) for c, cps in reading_speeds(cues, texts) if cps > limit),
+        key=lambda x: -x[1],
+    )
+    if fast:
+        worst = ", ".join(f"cue {c.number or c.index} {cps:.1f}" for c, cps in fast[:3])
+        _warn(
+            source,
+            fast[0][0].line + 1,
+            f"{len(fast)} of {len(cues)} cues read faster than {limit:g} characters a second "
+            f"(srt_max_cps); the fastest: {worst}",
+        )
+
+
 def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
     """One segment per cue (chunked if long); cue times and timing options go to ``extra``.
 
@@ -83,6 +112,7 @@ def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
     labels = str(episode.options.get("speaker_labels", "map"))
     script, texts = subtitle_script(subs.cues, names, episode.skip_sound_descriptions, labels)
     _warn_labels(episode.source, subs.cues, texts, names, labels)
+    _warn_reading_speed(episode.source, subs.cues, texts, p.output.srt_max_cps)
 
     def located(cue_index: int, exc: ScriptError) -> SubtitleError:
         cue = subs.cues[cue_index - 1]
