@@ -119,6 +119,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
             text = e.segment.text if len(e.segment.text) <= 60 else e.segment.text[:57] + "..."
             out(f"  {state:6} {e.segment.key} {e.where} {e.segment.speaker}: {text}")
             if args.command == "explain":
+                if e.segment.lexicon:  # the spoken form: numbers in words, lexicon entries
+                    out(f"         spoken: {e.segment.text}")
+                    out(f"         from: {'; '.join(e.segment.lexicon)}")
                 for reason in e.reasons:
                     out(f"         why: {reason}")
     return EXIT_OK

@@ -29,6 +29,7 @@ from ttsbuild.core.errors import (
 from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regular
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
+from ttsbuild.core.numbers import speak_numbers
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.core.text import chunk_text, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
@@ -191,9 +192,7 @@ class Planner:
         seed_param = int(params.pop("seed"))
         post = self.post_stages(char, utt, params.pop("pitch"), source)
         model = engine.model_id(p.engine_options(info.name))
-        text, entries = p.lexicon.apply(utt.text, language, char.name)
-        self.lexicon_used.update(entries)
-        used = tuple(e.describe() for e in entries)
+        text, used = self.spoken_text(utt.text, language, char.name)
         chunks = chunk_text(text, p.max_chars)
         segments: list[Segment] = []
         for index, text in enumerate(chunks):
@@ -230,6 +229,19 @@ class Planner:
                 )
             )
         return segments
+
+    def spoken_text(self, text: str, language: str, character: str) -> tuple[str, tuple[str, ...]]:
+        """A line's text as it is spoken (numbers in words, then the lexicon; docs/script.md)
+        and what changed it, for ``explain``."""
+        p = self.project
+        numbers: tuple[tuple[str, str], ...] = ()
+        if p.numbers:
+            keep = [e.word for e in p.lexicon.applicable(language, character)]
+            text, numbers = speak_numbers(text, language, keep)
+        text, entries = p.lexicon.apply(text, language, character)
+        self.lexicon_used.update(entries)
+        used = tuple(f"number '{written}' -> '{said}'" for written, said in numbers)
+        return text, used + tuple(e.describe() for e in entries)
 
     def post_stages(
         self, char: Character, utt: Utterance, pitch: float, source: str
