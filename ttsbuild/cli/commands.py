@@ -19,7 +19,7 @@ from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
 from ttsbuild.core.errors import ConfigError, TTSBuildError
 from ttsbuild.planning.plan import EpisodePlan
 from ttsbuild.planning.planner import Planner
-from ttsbuild.reports.explain import SidecarIndex, explain_plan, summary
+from ttsbuild.reports.explain import SidecarIndex, deleted_lines, explain_plan, summary
 from ttsbuild.reports.overflow import measured_rates, summarize_overflow
 from ttsbuild.reports.variants import current_segments, variant_of
 from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
@@ -124,6 +124,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
                     out(f"         from: {'; '.join(e.segment.lexicon)}")
                 for reason in e.reasons:
                     out(f"         why: {reason}")
+        if args.command == "explain":
+            for side in deleted_lines(plan, index):
+                text = side.request.text
+                text = text if len(text) <= 60 else text[:57] + "..."
+                out(f"  gone   {side.key} {side.where} {side.speaker}: {text}")
+                out(
+                    "         why: no longer in the source (deleted, or its text edited); its "
+                    "render stays in the store until 'ttsbuild gc'"
+                )
     return EXIT_OK
 
 
@@ -172,7 +181,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
     if plan.empty:
         out(f"nothing to remove: {len(stored_keys(project.store))} stored segments, all referenced")
         return EXIT_OK
-    current = current_segments(plans)
+    current = current_segments(plans, project.store)
     for key in plan.segments:
         side = read_sidecar(project.store, key)
         origin = ""

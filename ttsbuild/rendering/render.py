@@ -158,6 +158,7 @@ def _synthesized(
             hashlib.sha256(data).hexdigest(),
             environment,
             batch[0] if batch is not None else None,
+            uid=job.uid,
         )
         write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
         write_bytes_atomic(dest, data)
@@ -223,6 +224,7 @@ def run_stage(
             None,
             stage,
             hashlib.sha256(data).hexdigest(),
+            uid=job.uid,
         )
         write_sidecar(store, sidecar)  # first: a segment file never exists without its hash
         write_bytes_atomic(dest, data)

@@ -104,6 +104,7 @@ class Build:
                     seg.speaker,
                     seg.post,
                     outputs,
+                    seg.uid,
                 )
                 self.jobs[seg.key] = job
                 missing.setdefault(self._batch_group(job, todo), []).append(job)
