@@ -29,6 +29,9 @@ include: "rules/assets.smk"
 localrules:
     assemble,
     assets,
+    stems,
+    mix,
+    mux,
     encode,
     all,
 
@@ -50,3 +53,4 @@ rule all:
     default_target: True
     input:
         expand("out/{episode}.wav", episode=list(BUILD.project.episodes)),
+        BUILD.mixes(),

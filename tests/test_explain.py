@@ -94,3 +94,51 @@ def test_an_inserted_line_is_new_and_an_edited_line_changed(tmp_path, monkeypatc
     edited = _plan(tmp_path, "First line.\n[Alice] Second line, edited.\n")
     (why,) = [e.reasons for e in explain_plan(edited, store, SidecarIndex(store)) if e.reasons]
     assert why == ("changed text (was: 'Second line.')",)
+
+
+def test_explain_lists_deleted_lines(tmp_path, monkeypatch):
+    # (issue 26) explain said nothing about a deleted line
+    from ttsbuild.reports.explain import deleted_lines
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    store = tmp_path / "store"
+    first = _plan(tmp_path, "First line.\n[Alice] Second line.\nThird line.\n")
+    _store_as_uid_rendered(store, first)
+    after = _plan(tmp_path, "First line.\nThird line.\n")
+    (gone,) = deleted_lines(after, SidecarIndex(store))
+    assert (gone.where, gone.speaker, gone.request.text) == ("ep.txt:2", "alice", "Second line.")
+    assert deleted_lines(first, SidecarIndex(store)) == []  # nothing gone from the original
+
+
+def _store_as_uid_rendered(store: Path, plan) -> None:
+    store.mkdir(parents=True, exist_ok=True)
+    for seg in plan.segments():
+        where = f"{plan.source}:{seg.line}"
+        side = Sidecar(seg.key, seg.request, where, seg.speaker, 0.1, 10, 16000, uid=seg.uid)
+        write_sidecar(store, side)
+        segment_path(store, seg.key).write_bytes(b"")
+
+
+def test_gc_matches_a_variant_by_line_identity_not_line_number(tmp_path, monkeypatch):
+    # (issue 26) gc explained a deleted line by comparing it with whichever line had its number
+    from ttsbuild.reports.variants import current_segments, variant_of
+    from ttsbuild.store.segments import read_sidecar
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    store = tmp_path / "store"
+    first = _plan(tmp_path, "First line.\n[Alice] Second line.\n[Alice] Third line.\n")
+    _store_as_uid_rendered(store, first)
+    after = _plan(tmp_path, "First line.\n[Alice] Third line.\n")  # line 2 deleted
+    current = current_segments({"ep": after}, store)
+    deleted = next(s for s in first.segments() if s.text == "Second line.")
+    side = read_sidecar(store, deleted.key)
+    assert side is not None and side.uid == deleted.uid
+    # line 2 is now "Third line.", moved up from line 3: the old line 2 is not a variant of it
+    assert variant_of(side, current) == "; the line is gone (deleted, or its text edited)"
+    assert variant_of(side, current_segments({"ep": after})).startswith("; text ")  # as before
+    # a line edited in place is still compared with what it says now
+    edited = _plan(tmp_path, "First line.\n[Alice] Second line, edited.\n[Alice] Third line.\n")
+    _store_as_uid_rendered(store, edited)
+    assert variant_of(side, current_segments({"ep": edited}, store)) == (
+        "; text 'Second line.' vs 'Second line, edited.' now"
+    )

@@ -63,3 +63,30 @@ def test_measured_rate_from_stored_segments_wins(tmp_path, monkeypatch):
     assert rates["alice"].measured_from == 2
     assert rates["alice"].chars_per_second == pytest.approx(100.0)
     assert predict_overflow(plan, project.output, rates) == []  # 0.8 s fits in 1.2 s
+
+
+def test_stored_segments_predict_with_their_own_length(tmp_path, monkeypatch):
+    # (issue 26) check predicted from rates even when every segment was stored and measured
+    from ttsbuild.reports.overflow import summarize_overflow
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    project, plan = _project(tmp_path, {"mode": "smart_natural"})
+    store = tmp_path / "store"
+    store.mkdir()
+    first, *_ = plan.segments()
+    # cue 1 really is 1.5 s long: it pushes cue 2 by 0.3 s, within shift_tolerance_ms
+    write_sidecar(store, Sidecar(first.key, first.request, "ep.srt:2", "alice", 0, 24000, 16000))
+    segment_path(store, first.key).write_bytes(b"")
+    summary = summarize_overflow(plan, project.output, {}, store)
+    (only,) = summary.predicted
+    assert only.measured and not only.problem  # absorbed: sped up, no warning from the build
+    assert "measured: every segment stored" in only.message
+    assert summary.worst(10) == []
+    assert summary.line("ep.srt") == (
+        "ep.srt: 3 spoken cues, 1 longer than their room: 1 absorbed by the timing (gaps, "
+        "speed), 0 would warn; 1 of them measured from stored segments"
+    )
+    # with the engine's default rate the same cue is 5.5 s: a warning, listed among the worst
+    estimated = summarize_overflow(plan, project.output, {})
+    (worst,) = estimated.worst(10)
+    assert worst.problem and not worst.measured and worst.excess_ms > 4000

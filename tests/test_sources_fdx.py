@@ -7,6 +7,7 @@ import pytest
 from ttsbuild.core.errors import SourceError
 from ttsbuild.sources.common import default_options
 from ttsbuild.sources.fdx import parse_fdx
+from ttsbuild.sources.script import Pause, Utterance
 
 
 def fdx(*paragraphs: str, extra: str = "") -> str:
@@ -25,7 +26,8 @@ def p(kind: str, *runs: str) -> str:
 
 
 def said(doc: str, **options) -> list[tuple[str, str]]:
-    return [(u.speaker, u.text) for u in parse_fdx(doc, "x.fdx", default_options(**options))]
+    items = parse_fdx(doc, "x.fdx", default_options(**options))
+    return [(u.speaker, u.text) for u in items if isinstance(u, Utterance)]
 
 
 def test_types_and_runs():
@@ -49,7 +51,14 @@ def test_types_and_runs():
         ("bob", "Hello there."),
         ("narrator", "Later."),
     ]
-    assert said(doc, speak={"scene_headings": "narrate", "transitions": "narrate"}) == [
+    speak = {"scene_headings": "narrate", "transitions": "narrate"}
+    breaks = [k for k in parse_fdx(doc, "x.fdx", default_options()) if isinstance(k, Pause)]
+    assert [(k.kind, k.milliseconds) for k in breaks] == [
+        ("scene_headings", 1500.0),
+        ("transitions", 1000.0),
+        ("scene_headings", 1500.0),  # a Shot is a scene heading
+    ]
+    assert said(doc, speak=speak, headings="literal") == [
         ("narrator", "INT. HOUSE - DAY"),
         ("narrator", "Bob waits."),
         ("bob", "Hello there."),
@@ -67,6 +76,24 @@ def test_parenthetical_params():
     )
     (utt,) = parse_fdx(doc, "x.fdx", default_options(parentheticals={"whispering": {"speed": 0.9}}))
     assert utt.params == (("speed", 0.9),)
+
+
+def test_parenthetical_pause_splits_the_speech():
+    doc = fdx(
+        p("Character", "<Text>ANN</Text>"),
+        p("Dialogue", "<Text>Wait.</Text>"),
+        p("Parenthetical", "<Text>(beat)</Text>"),
+        p("Dialogue", "<Text>Go.</Text>"),
+    )
+    first, pause, second = parse_fdx(doc, "x.fdx", default_options())
+    assert isinstance(pause, Pause) and pause.milliseconds == 800.0
+    assert isinstance(first, Utterance) and isinstance(second, Utterance)
+    assert (first.speaker, first.text, second.speaker, second.text) == (
+        "ann",
+        "Wait.",
+        "ann",
+        "Go.",
+    )
 
 
 def test_dual_dialogue_in_order():

@@ -7,6 +7,7 @@ import pytest
 from ttsbuild.core.errors import SourceError
 from ttsbuild.sources.common import default_options
 from ttsbuild.sources.play import parse_play
+from ttsbuild.sources.script import Pause
 
 # The opening of Oscar Wilde's "The Importance of Being Earnest" as Project Gutenberg (eBook
 # #844, public domain) prints it: inline "Name.  Speech", bracketed directions, wrapped lines.
@@ -49,7 +50,8 @@ Lane.  Yes, sir; eight bottles and a pint.
 
 
 def said(text: str, **options) -> list[tuple[str, str]]:
-    return [(u.speaker, u.text) for u in parse_play(text, "play.txt", default_options(**options))]
+    items = parse_play(text, "play.txt", default_options(**options))
+    return [(u.speaker, u.text) for u in items if not isinstance(u, Pause)]
 
 
 def test_inline_labels_wrapped_speeches_and_directions():
@@ -122,7 +124,8 @@ def test_known_names_count_as_labels_anywhere():
 
 def test_italic_directions_and_entrances():
     text = "_Enter Lane._\n\nExit Bob.\n\nLANE: I am _very_ sorry. (aside) Not really.\n"
-    assert said(text) == [("lane", "I am very sorry. Not really.")]
+    # a direction inside a speech splits it into two parts of the speech (issue 26)
+    assert said(text) == [("lane", "I am very sorry."), ("lane", "Not really.")]
     assert said(text, speak={"stage_directions": "narrate"})[:2] == [
         ("narrator", "Enter Lane."),
         ("narrator", "Exit Bob."),
@@ -147,3 +150,29 @@ def test_custom_label_pattern():
 def test_bad_label_pattern():
     with pytest.raises(SourceError, match="needs a group named 'name'"):
         parse_play("x", "p", default_options(label_pattern=r"(\w+):"))
+
+
+def test_a_pause_in_a_speech_is_a_pause_and_an_aside_gets_its_params():
+    text = "LANE: I am sorry. [Pause.] Very sorry. (aside) Not really.\n"
+    items = parse_play(text, "p.txt", default_options(parentheticals={"aside": {"speed": 1.1}}))
+    assert [i.milliseconds if isinstance(i, Pause) else (i.text, i.params) for i in items] == [
+        ("I am sorry.", ()),
+        1200.0,
+        ("Very sorry.", ()),
+        ("Not really.", (("speed", 1.1),)),
+    ]
+    # narrated directions are read, but a pause is still a pause, never the word "pause"
+    narrated = parse_play(text, "p.txt", default_options(speak={"stage_directions": "narrate"}))
+    assert [i.milliseconds if isinstance(i, Pause) else i.text for i in narrated] == [
+        "I am sorry.",
+        1200.0,
+        "Very sorry.",
+        "aside",
+        "Not really.",
+    ]
+
+
+def test_acts_and_scenes_are_breaks():
+    items = parse_play(EARNEST, "p.txt", default_options())
+    breaks = [(i.kind, i.line, i.milliseconds) for i in items if isinstance(i, Pause)]
+    assert breaks[:2] == [("acts", 1, 3000.0), ("scene_headings", 4, 1500.0)]

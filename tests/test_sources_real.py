@@ -9,16 +9,17 @@ import pytest
 
 from ttsbuild.sources import parse_source
 from ttsbuild.sources.common import default_options
-from ttsbuild.sources.script import Utterance
+from ttsbuild.sources.script import Pause, Utterance
 
 DATA = Path(__file__).parent / "data" / "sources"
 
 
 def read(name: str, fmt: str, **options) -> list[Utterance]:
-    items = parse_source((DATA / name).read_bytes(), fmt, name, default_options(**options))
-    assert all(isinstance(i, Utterance) and i.uid for i in items)
+    parsed = parse_source((DATA / name).read_bytes(), fmt, name, default_options(**options))
+    assert all(isinstance(i, Pause) or i.uid for i in parsed)
+    items = [i for i in parsed if isinstance(i, Utterance)]
     assert len({i.uid for i in items}) == len(items)
-    return list(items)  # type: ignore[arg-type]
+    return items
 
 
 def dialogue(items: list[Utterance]) -> list[tuple[str, str]]:
@@ -27,6 +28,19 @@ def dialogue(items: list[Utterance]) -> list[tuple[str, str]]:
 
 def everything(items: list[Utterance]) -> str:
     return " ".join(u.text for u in items)
+
+
+def test_brick_and_steel_pauses_are_where_the_screenplay_says():
+    parsed = parse_source(
+        (DATA / "brick_and_steel.fountain").read_bytes(), "fountain", "b", default_options()
+    )
+    pauses = [(i.line, i.milliseconds) for i in parsed if isinstance(i, Pause) and not i.kind]
+    assert pauses == [(75, 1200.0), (77, 1200.0)]  # STEEL's "(pause)" lines, nothing else
+    i = next(k for k, item in enumerate(parsed) if isinstance(item, Pause) and not item.kind)
+    before, pause, after = parsed[i - 1], parsed[i], parsed[i + 1]
+    assert isinstance(before, Utterance) and isinstance(after, Utterance)
+    assert (before.speaker, after.speaker) == ("steel", "steel")
+    assert before.line < pause.line < after.line
 
 
 def test_brick_and_steel_stu_maschwitz():
@@ -41,10 +55,10 @@ def test_brick_and_steel_stu_maschwitz():
         ("brick", "Screw retirement."),  # dual dialogue, after the left side
         ("jack", "Did you know Brick and Steel are retired?"),  # tab-indented, *emphasis*
         ("dan", "Then let's retire them. Permanently."),
-        (
-            "steel",
-            "They're coming out of the woodwork! No, everybody we've put away! Point Blank Sniper?",
-        ),
+        # (pause) twice: three parts of one speech (issue 26; they were one utterance)
+        ("steel", "They're coming out of the woodwork!"),
+        ("steel", "No, everybody we've put away!"),
+        ("steel", "Point Blank Sniper?"),
         ("steel", "The man's a myth!"),
         ("steel", "Hello..."),
         ("cognito", "Woah woah woah, Brick and Steel!"),
@@ -200,6 +214,7 @@ def test_each_real_file_builds_to_an_episode_spoken_in_order(make_project):
     import json
     import shutil
 
+    from ttsbuild.core.numbers import speak_numbers
     from ttsbuild.sources import source_format
 
     speakers: set[str] = set()
@@ -207,7 +222,8 @@ def test_each_real_file_builds_to_an_episode_spoken_in_order(make_project):
     for name, (file, extra) in REAL_EPISODES.items():
         fmt = "play" if extra else source_format(file)
         items = read(file, fmt)
-        expected[name] = [(u.speaker, u.text) for u in items]
+        # spoken as planned: digits read as words ("Mark 4" is "Mark four"; core/numbers.py)
+        expected[name] = [(u.speaker, speak_numbers(u.text, "en")[0]) for u in items]
         speakers |= {u.speaker for u in items}
     characters = "".join(f"  {json.dumps(s)}: {{}}\n" for s in sorted(speakers | {"narrator"}))
     episodes = "".join(

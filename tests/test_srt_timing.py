@@ -245,3 +245,20 @@ def test_timing_problems_name_seconds_and_words(monkeypatch):
     assert not strict_timing(cut) and strict_timing(TimingOptions.from_dict({"strict": True}))
     monkeypatch.setenv("TTSBUILD_STRICT_TIMING", "1")
     assert strict_timing(cut)
+
+
+def test_dubbing_preset_warns_where_the_default_lets_a_late_cue_pass():
+    # (issue 26) 2 s of tolerance let cues start more than 1 s late without a warning
+    from ttsbuild.config.schema import with_defaults
+
+    spans = [CueSpan(0, 1000, 2900), CueSpan(1000, 2000, 500)]  # the first overflows by ~1.2 s
+    default = TimingOptions.from_dict({})
+    dubbing = TimingOptions.from_dict(with_defaults("timing", {"preset": "dubbing"}))
+    assert (dubbing.shift_tolerance_ms, dubbing.max_stretch) == (200, 1.12)
+    assert "late" not in place_cues(spans, default, 1000)[1].flags
+    late = place_cues(spans, dubbing, 1000)[1]
+    assert "late" in late.flags and late.start - 1000 > 200
+    mine = TimingOptions.from_dict(
+        with_defaults("timing", {"preset": "dubbing", "max_stretch": 1.3})
+    )
+    assert (mine.shift_tolerance_ms, mine.max_stretch) == (200, 1.3)  # given values win

@@ -258,6 +258,7 @@ def test_long_cue_is_chunked_within_its_cue(tmp_path, monkeypatch):
     config = {
         "engine": "fake",
         "max_chars": 60,
+        "numbers": False,  # the digits stay digits (core/numbers.py would spell them)
         "characters": {"narrator": {}},
         "episodes": {"ep": {"source": "ep.srt"}},
     }

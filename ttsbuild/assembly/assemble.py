@@ -11,6 +11,7 @@ Imports: core, config, planning, store, and the other assembly modules.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from functools import partial
@@ -19,13 +20,15 @@ from typing import Any
 
 from ttsbuild.assembly.clips import ClipCache, Layout, Piece
 from ttsbuild.assembly.cues import cue_layout
+from ttsbuild.assembly.srt_out import subtitle_cues
 from ttsbuild.assembly.timing import Slot, format_srt, ms_to_samples, place
 from ttsbuild.assembly.writer import master_and_write
 from ttsbuild.config.settings import OutputSettings
+from ttsbuild.core.audio import Audio, decode_audio_bytes
 from ttsbuild.core.errors import RenderError
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.fsutil import write_text_atomic
-from ttsbuild.planning.plan import EpisodePlan, Segment
+from ttsbuild.planning.plan import EpisodePlan, Segment, Silence
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +42,31 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
         if isinstance(item, Segment):
             slots.append(Slot("segment", cache.info(item.key).samples, item.line, item.chunk))
         else:
-            slots.append(Slot("pause", ms_to_samples(item.milliseconds, rate), item.line))
+            sound = cache.info(sound_clip(cache, item)).samples if item.sound else 0
+            slots.append(Slot("pause", ms_to_samples(item.milliseconds, rate), item.line, 0, sound))
     placements, total = place(
         slots, rate, settings.gap_ms, settings.chunk_gap_ms, settings.padding_ms
     )
     pieces: list[Piece] = []
     cues: list[tuple[int, int, str]] = []
     report_items: list[dict[str, Any]] = []
+    sounds: list[dict[str, Any]] = []
     for p in placements:
         seg = plan.items[p.index]
-        assert isinstance(seg, Segment)
-        pieces.append(Piece(p.start, seg.key, cache.info(seg.key), partial(cache.audio, seg.key)))
+        if isinstance(seg, Silence):  # a scene break's sound
+            name = sound_clip(cache, seg)
+            pieces.append(Piece(p.start, name, cache.info(name), partial(cache.audio, name)))
+            sounds.append(
+                {
+                    "line": seg.line,
+                    "kind": seg.kind,
+                    "sound": seg.sound,
+                    **_span(p.start, p.end, rate),
+                }
+            )
+            continue
+        load = partial(cache.audio, seg.key)
+        pieces.append(Piece(p.start, seg.key, cache.info(seg.key), load, seg.speaker))
         cues.append((p.start, p.end, seg.text))
         report_items.append(
             {
@@ -61,31 +78,82 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
                 "text": seg.text,
                 "key": seg.key,
                 "uid": seg.uid,
-                "start_sample": p.start,
-                "end_sample": p.end,
-                "start": round(p.start / rate, 6),
-                "end": round(p.end / rate, 6),
+                **_span(p.start, p.end, rate),
             }
         )
     report = {
         "segments": len(report_items),
         "pauses": sum(1 for s in slots if s.kind == "pause"),
+        "breaks": breaks_report(plan, slots, rate),
+        "sounds": sounds,
         "mastering": None,  # filled in after writing
         "items": report_items,
     }
     summary = f"{len(report_items)} segments"
-    return Layout(total, pieces, cues, report, summary)
+    shown = subtitle_cues(
+        cues,
+        [i["speaker"] for i in report_items],
+        settings.srt_max_line_chars,
+        settings.srt_max_lines,
+        settings.srt_speaker_names,
+    )
+    return Layout(total, pieces, shown, report, summary)
 
 
-def assemble_episode(
+def _span(start: int, end: int, rate: int) -> dict[str, Any]:
+    return {
+        "start_sample": start,
+        "end_sample": end,
+        "start": round(start / rate, 6),
+        "end": round(end / rate, 6),
+    }
+
+
+def sound_clip(cache: ClipCache, item: Silence) -> str:
+    """The clip of a scene break's sound, named by its content (prepared once, like a
+    segment: decoded to mono, resampled, never trimmed)."""
+    name = f"sound-{item.sound_hash[:24]}"
+    return cache.derive(name, partial(read_sound, item.sound, item.sound_hash, cache.settings))
+
+
+def read_sound(path: str, sha256: str, settings: OutputSettings) -> Audio:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise RenderError(f"{path}: break sound cannot be read ({exc.strerror})") from None
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise RenderError(f"{path}: break sound changed since the plan was made; build again")
+    try:
+        audio = decode_audio_bytes(raw)
+    except Exception as exc:
+        raise RenderError(
+            f"{path}: break sound cannot be decoded ({str(exc)[:200]}); use WAV, FLAC or OGG"
+        ) from None
+    return audio.resampled(settings.sample_rate)
+
+
+def breaks_report(plan: EpisodePlan, slots: list[Slot], rate: int) -> list[dict[str, Any]]:
+    """Each scene break as placed: its element, line and length (ms, sound included)."""
+    return [
+        {
+            "line": item.line,
+            "kind": item.kind,
+            "ms": round(max(slot.samples, slot.sound) * 1000 / rate, 3),
+            "sound": item.sound or None,
+        }
+        for item, slot in zip(plan.items, slots)
+        if isinstance(item, Silence) and item.kind
+    ]
+
+
+def episode_layout(
     plan_file: str | Path,
     store: str | Path,
     settings: OutputSettings,
-    wav_out: str | Path,
-    srt_out: str | Path,
-    timing_out: str | Path,
     cache_dir: str | Path | None = None,
-) -> dict[str, Any]:
+) -> tuple[EpisodePlan, ClipCache, Layout]:
+    """An episode's plan, its clip cache and its layout (what the episode and its stems
+    are written from)."""
     plan = EpisodePlan.from_dict(json.loads(Path(plan_file).read_text("utf-8")))
     cache = ClipCache(Path(store), Path(cache_dir) if cache_dir else None, settings)
     rate = settings.sample_rate
@@ -100,7 +168,26 @@ def assemble_episode(
             f"{plan.source}: the episode would be {layout.total / rate / 3600:.1f} hours long, "
             f"over the {MAX_TIMELINE_SECONDS // 3600}-hour limit of one episode; split it"
         )
-    mastered_dir = cache.dir / "mastered" / plan.episode if cache.dir is not None else None
+    return plan, cache, layout
+
+
+def mastered_folder(cache: ClipCache, episode: str) -> Path | None:
+    return cache.dir / "mastered" / episode if cache.dir is not None else None
+
+
+def assemble_episode(
+    plan_file: str | Path,
+    store: str | Path,
+    settings: OutputSettings,
+    wav_out: str | Path,
+    srt_out: str | Path,
+    timing_out: str | Path,
+    cache_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    plan, cache, layout = episode_layout(plan_file, store, settings, cache_dir)
+    rate = settings.sample_rate
+    srt = plan.extra.get("srt")
+    mastered_dir = mastered_folder(cache, plan.episode)
     mastering = master_and_write(wav_out, rate, layout.total, layout.pieces, settings, mastered_dir)
     write_text_atomic(srt_out, format_srt(layout.cues, rate))
     report: dict[str, Any] = {

@@ -268,6 +268,7 @@ class Piece:
     name: str
     info: ClipInfo
     load: Callable[[], Audio]
+    owner: str = ""  # whose stem the clip is on: a character, or "" (a break's sound)
 
 
 @dataclass(frozen=True)

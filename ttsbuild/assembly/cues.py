@@ -225,7 +225,10 @@ def cue_layout(
         placements, natural = layouts[cue["cue"]]
         build = partial(_placed_cue, items, placements, natural, timing, cache, settings)
         name = cache.derive(_cue_clip_name(items, timing, settings, cache), build)
-        pieces.append(Piece(timing.start, name, cache.info(name), partial(cache.audio, name)))
+        owner = next((i.speaker for i in items if isinstance(i, Segment)), "")
+        pieces.append(
+            Piece(timing.start, name, cache.info(name), partial(cache.audio, name), owner)
+        )
     shown = [(t.start, t.end, c["display"]) for c, t in zip(cues, timings) if c["display"]]
     flags = Counter(f for t in timings for f in t.flags)
     report = {

@@ -24,6 +24,7 @@ class Slot:
     samples: int
     line: int = 0
     chunk: int = 0
+    sound: int = 0  # a pause's sound (a scene break's sting), in samples: centered in it
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,14 @@ def place(
     padding_ms: float,
 ) -> tuple[list[Placement], int]:
     """Lay clips end to end. Between two clips goes ``gap_ms`` (``chunk_gap_ms`` between chunks
-    of one line); explicit pauses replace that gap. Returns placements and the total length.
+    of one line); explicit pauses replace that gap. A pause with a sound lasts at least the
+    sound, which is centered in it and placed too. Returns placements and the total length.
 
     >>> place([Slot("segment", 100), Slot("pause", 50), Slot("segment", 10)], 1000, 20, 5, 0)
     ([Placement(index=0, start=0, end=100), Placement(index=2, start=150, end=160)], 160)
+    >>> place([Slot("segment", 100), Slot("pause", 50, sound=30), Slot("segment", 10)],
+    ...       1000, 20, 5, 0)[0][1]
+    Placement(index=1, start=110, end=140)
     """
     pos = ms_to_samples(padding_ms, sample_rate)
     placements: list[Placement] = []
@@ -53,7 +58,11 @@ def place(
     previous: Slot | None = None
     for i, slot in enumerate(slots):
         if slot.kind == "pause":
-            pending_pause += slot.samples
+            length = max(slot.samples, slot.sound)
+            if slot.sound:
+                start = pos + pending_pause + (length - slot.sound) // 2
+                placements.append(Placement(i, start, start + slot.sound))
+            pending_pause += length
             have_pause = True
             continue
         if previous is not None:

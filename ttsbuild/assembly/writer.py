@@ -61,6 +61,11 @@ def quantize_db(db: float) -> float:
     return float(round(db / GAIN_STEP_DB) * GAIN_STEP_DB) + 0.0
 
 
+def pcm_width(subtype: str) -> int:
+    """Bytes per sample of a PCM subtype the fast writer handles (2 for any other)."""
+    return _PCM_WIDTH.get(subtype, 2)
+
+
 def to_pcm(samples: npt.NDArray[np.float32], width: int) -> bytes:
     """Little-endian PCM as libsndfile writes normalized float: clip, scale, round to even."""
     full = float(2 ** (8 * width - 1) - 1)
@@ -251,6 +256,39 @@ def _write_any(
             pos += n
 
 
+def write_pieces(
+    path: Path,
+    rate: int,
+    total: int,
+    pieces: Sequence[Piece],
+    gain_db: float,
+    settings: OutputSettings,
+    cache: MasteredCache,
+) -> None:
+    """Write placed clips, each mastered at ``gain_db``, as one file of ``total`` samples."""
+    fmt, subtype = output_format(path, rate, total)
+    if fmt == "WAV" and subtype in _PCM_WIDTH:  # RF64 (past 4 GiB) goes through libsndfile
+        _write_wav(
+            path,
+            rate,
+            total,
+            _PCM_WIDTH[subtype],
+            [(p.start, partial(cache.pcm, p, gain_db)) for p in pieces],
+        )
+    else:
+        _write_any(
+            path,
+            rate,
+            total,
+            [(p.start, partial(_mastered_audio, p, gain_db, settings.peak_dbfs)) for p in pieces],
+        )
+
+
+def episode_gain(pieces: Sequence[Piece], settings: OutputSettings, cache: MasteredCache) -> float:
+    """The mastering gain (dB) the episode of these clips is written at."""
+    return _episode_gain(pieces, settings, cache)[0]
+
+
 def master_and_write(
     path: str | Path,
     rate: int,
@@ -263,26 +301,12 @@ def master_and_write(
     the episode. ``cache_dir`` keeps the mastered clips of this episode between builds."""
     path = Path(path)
     fmt, subtype = output_format(path, rate, total)
-    width = _PCM_WIDTH.get(subtype, 2)
+    width = pcm_width(subtype)
     cache = MasteredCache(cache_dir, settings.peak_dbfs, width)
     gain_db, measured, mastered = _episode_gain(pieces, settings, cache)
     final_lufs = integrated_loudness([m.blocks for m in mastered])
     final_peak = max([m.true_peak for m in mastered] or [0.0])
-    if fmt == "WAV" and subtype in _PCM_WIDTH:  # RF64 (past 4 GiB) goes through libsndfile
-        _write_wav(
-            path,
-            rate,
-            total,
-            width,
-            [(p.start, partial(cache.pcm, p, gain_db)) for p in pieces],
-        )
-    else:
-        _write_any(
-            path,
-            rate,
-            total,
-            [(p.start, partial(_mastered_audio, p, gain_db, settings.peak_dbfs)) for p in pieces],
-        )
+    write_pieces(path, rate, total, pieces, gain_db, settings, cache)
     cache.prune()
     return {
         "target_lufs": settings.loudness_lufs,

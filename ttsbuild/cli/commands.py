@@ -13,74 +13,50 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ttsbuild.cli.common import (  # noqa: F401  (re-exported: tests and other modules use them)
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    _plans,
+    _project,
+    out,
+    warn,
+)
 from ttsbuild.cli.deep import add_arguments as add_deep_arguments
-from ttsbuild.cli.deep import run as run_deep
 from ttsbuild.cli.init import add_parser as add_init_parser
 from ttsbuild.cli.init import cmd_init
 from ttsbuild.cli.runtime import add_parser as add_runtime_parser
 from ttsbuild.cli.runtime import cmd_runtime
+from ttsbuild.cli.store import cmd_gc, cmd_verify
 from ttsbuild.config import DEFAULT_CONFIG_FILE, Project, load_project
-from ttsbuild.core.errors import ConfigError, TTSBuildError
+from ttsbuild.core.errors import TTSBuildError
 from ttsbuild.planning.plan import EpisodePlan
 from ttsbuild.planning.planner import Planner
-from ttsbuild.reports.explain import SidecarIndex, explain_plan, summary
-from ttsbuild.reports.overflow import measured_rates, predict_overflow
-from ttsbuild.reports.variants import current_segments, variant_of
-from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
-from ttsbuild.store.segments import read_sidecar, stored_keys
+from ttsbuild.reports.explain import SidecarIndex, deleted_lines, explain_plan, summary
+from ttsbuild.reports.overflow import measured_rates, summarize_overflow
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-
-def out(line: str = "") -> None:
-    """The command's report goes to stdout (warnings and errors go to stderr)."""
-    sys.stdout.write(line + "\n")
-
-
-def warn(line: str) -> None:
-    sys.stderr.write(f"ttsbuild: warning: {line}\n")
-
-
-def _project(args: argparse.Namespace) -> Project:
-    root = Path(args.directory)
-    if root.is_dir() and not (root / args.config).exists():
-        raise ConfigError(
-            f"no ttsbuild project here: {args.config} not found in {root.resolve()}; run "
-            "inside a project or name its directory with -C DIR (before or after the command)"
-        )
-    return load_project(args.directory, args.config)
-
-
-def _plans(project: Project, names: Sequence[str] | None = None) -> dict[str, EpisodePlan]:
-    planner = Planner(project)
-    chosen = list(names) if names else list(project.episodes)
-    return {name: planner.plan_episode(name) for name in chosen}
-
-
-def _warn_overflow(project: Project, plans: Mapping[str, EpisodePlan]) -> None:
-    """Subtitle cues whose speech likely overflows its time: one warning line each."""
+def _warn_overflow(project: Project, plans: Mapping[str, EpisodePlan], worst: int = 10) -> None:
+    """Subtitle cues whose speech likely overflows its time: one summary line per episode,
+    then a warning for each of the ``worst`` cues the build would warn about."""
     if not any("srt" in plan.extra for plan in plans.values()):
         return
     measured = measured_rates(project.store)
     for plan in plans.values():
-        for o in predict_overflow(plan, project.output, measured):
+        if "srt" not in plan.extra:
+            continue
+        summary = summarize_overflow(plan, project.output, measured, project.store)
+        out(summary.line(plan.source))
+        shown = summary.worst(worst)
+        for o in shown:
             warn(f"{plan.source}:{o.line}: cue {o.number or o.cue}: {o.message}")
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
-def _store_is_shared(project: Project) -> bool:
-    root = project.root.resolve()
-    store = project.store.resolve()
-    return bool(os.environ.get("TTSBUILD_STORE")) or not (store == root or root in store.parents)
+        more = sum(1 for o in summary.predicted if o.problem) - len(shown)
+        if more > 0:
+            out(f"  ... and {more} more (--worst {len(shown) + more} lists them all)")
 
 
 # ---------------------------------------------------------------- commands
@@ -92,7 +68,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     project = _project(args)
     total = 0
     plans = _plans(project)
-    _warn_overflow(project, plans)
+    _warn_overflow(project, plans, args.worst)
     for names in identical_characters(project):
         warn(
             f"{project.config_file}: characters {', '.join(names)} would sound identical (same "
@@ -109,7 +85,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     project = _project(args)
     index = SidecarIndex(project.store)
     plans = _plans(project, args.episodes)
-    _warn_overflow(project, plans)
+    _warn_overflow(project, plans, args.worst)
     for name, plan in plans.items():
         explanations = explain_plan(plan, project.store, index)
         stored, missing = summary(explanations)
@@ -121,85 +97,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
             text = e.segment.text if len(e.segment.text) <= 60 else e.segment.text[:57] + "..."
             out(f"  {state:6} {e.segment.key} {e.where} {e.segment.speaker}: {text}")
             if args.command == "explain":
+                if e.segment.lexicon:  # the spoken form: numbers in words, lexicon entries
+                    out(f"         spoken: {e.segment.text}")
+                    out(f"         from: {'; '.join(e.segment.lexicon)}")
                 for reason in e.reasons:
                     out(f"         why: {reason}")
-    return EXIT_OK
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    if args.store and args.deep is not None:
-        raise ConfigError("verify --deep derives the project's own outputs: leave out --store")
-    store = Path(args.store) if args.store else _project(args).store
-    if not store.is_dir():
-        out(f"{store}: no store yet (nothing rendered)")
-        return EXIT_OK
-    report = verify_store(store, delete=args.delete)
-    for p in report.problems:
-        kind = "corrupt" if p.corrupt else "note"
-        gone = " (removed)" if p.path in report.removed else ""
-        out(f"{kind}: {p.path}: {p.message}{gone}")
-    corrupt = len(report.corrupt)
-    out(
-        f"{report.checked} segments checked in {store}: {corrupt} corrupt, "
-        f"{len(report.problems) - corrupt} notes, {len(report.removed)} files removed"
-    )
-    if corrupt and not args.delete:
-        out(
-            "run 'ttsbuild verify --delete' to remove the corrupt segments; the next build "
-            "renders them again"
-        )
-        if args.deep is None:
-            return EXIT_ERROR
-    left = [p for p in report.corrupt if p.path.exists()]  # e.g. locked by a running build
-    corrupt_keys = {p.key for p in report.corrupt if p.key is not None}
-    differs = args.deep is not None and run_deep(args, _project(args), corrupt_keys)
-    return EXIT_ERROR if left or differs else EXIT_OK
-
-
-def cmd_gc(args: argparse.Namespace) -> int:
-    project = _project(args)
-    plans = _plans(project)
-    referenced = {k for plan in plans.values() for k in plan.stage_keys()}
-    for other in args.project:
-        other_project = load_project(other, args.config)
-        if other_project.store.resolve() != project.store.resolve():
-            warn(f"{other}: its store {other_project.store} is not {project.store}; ignored")
-            continue
-        referenced |= {k for plan in _plans(other_project).values() for k in plan.stage_keys()}
-    if _store_is_shared(project):
-        warn(
-            f"the store {project.store} is outside this project and may be shared: segments "
-            "only other projects use count as unreferenced (name those projects with "
-            "--project DIR to keep theirs)"
-        )
-    plan = plan_gc(project.store, referenced)
-    if plan.empty:
-        out(f"nothing to remove: {len(stored_keys(project.store))} stored segments, all referenced")
-        return EXIT_OK
-    current = current_segments(plans)
-    for key in plan.segments:
-        side = read_sidecar(project.store, key)
-        origin = ""
-        if side is not None:
-            variant = variant_of(side, current)
-            origin = f" (from {side.where} {side.speaker}: {side.request.text[:40]!r}{variant})"
-        out(f"unreferenced: {key}{origin}")
-    for key in plan.orphan_sidecars:
-        out(f"sidecar without audio: {key}")
-    for tmp in plan.temps:
-        out(f"temporary file: {tmp.name}")
-    out(
-        f"{len(plan.segments)} unreferenced segments, {len(plan.orphan_sidecars)} stray sidecars, "
-        f"{len(plan.temps)} temp files, {len(plan.stale_locks)} lock files ({_size(plan.bytes)}); "
-        f"{plan.referenced} segments referenced by {project.root}"
-    )
-    if not args.yes:
-        out("dry run: nothing deleted; run 'ttsbuild gc --yes' to delete")
-        return EXIT_OK
-    removed, skipped = run_gc(plan)
-    out(
-        f"removed {removed}" + (f", skipped {skipped} in use by a running build" if skipped else "")
-    )
+        if args.command == "explain":
+            for side in deleted_lines(plan, index):
+                text = side.request.text
+                text = text if len(text) <= 60 else text[:57] + "..."
+                out(f"  gone   {side.key} {side.where} {side.speaker}: {text}")
+                out(
+                    "         why: no longer in the source (deleted, or its text edited); its "
+                    "render stays in the store until 'ttsbuild gc'"
+                )
     return EXIT_OK
 
 
@@ -325,7 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=text, parents=[common])
 
-    command("check", "validate config, scripts, voices and engines without rendering")
+    worst = "subtitles: how many of the cues predicted to overflow to list (default 10)"
+    command("check", "validate config, scripts, voices and engines without rendering").add_argument(
+        "--worst", type=int, default=10, metavar="N", help=worst
+    )
     for name, text in (
         ("plan", "per episode: each segment and whether it is stored or will render"),
         ("explain", "like plan, with why each missing segment will render"),
@@ -333,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = command(name, text)
         p.add_argument("episodes", nargs="*", help="episodes (default: all)")
         p.add_argument("--all", action="store_true", help="explain: list stored segments too")
+        p.add_argument("--worst", type=int, default=10, metavar="N", help=worst)
     command("voices", "list the voices the project can use (bundled, local Piper, clips), checked")
     p = command("cast", "list an episode's speakers and print a characters: block")
     p.add_argument("episode", help="the episode")

@@ -52,6 +52,7 @@ class Project:
     store: Path
     allow_outside: tuple[Path, ...]
     max_chars: int
+    numbers: bool  # digits read as words before the lexicon (core/numbers.py)
     batch_size: int
     output: OutputSettings
     delivery: DeliverySettings
@@ -283,6 +284,7 @@ def project_from_config(
         store=store if store.is_absolute() else root / store,
         allow_outside=allow_outside,
         max_chars=int(config["max_chars"]),
+        numbers=bool(config["numbers"]),
         batch_size=int(config["batch_size"]),
         output=out,
         delivery=DeliverySettings.from_dict(config["output"]),

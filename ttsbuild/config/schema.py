@@ -60,6 +60,11 @@ def _validator_with_defaults() -> Any:
 
     def set_defaults(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
         if isinstance(instance, dict):
+            # A preset (timing: {preset: dubbing}) fills the values it names that the config
+            # leaves out, before the plain defaults; the presets are in the schema too.
+            preset = schema.get("x-presets", {}).get(instance.get("preset"), {})
+            for prop, value in preset.items():
+                instance.setdefault(prop, copy.deepcopy(value))
             for prop, sub in properties.items():
                 if isinstance(sub, dict) and "default" in sub:
                     instance.setdefault(prop, copy.deepcopy(sub["default"]))

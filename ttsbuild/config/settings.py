@@ -140,6 +140,10 @@ class OutputSettings:
     trim_db: float
     loudness_lufs: float | None
     peak_dbfs: float
+    srt_max_line_chars: int
+    srt_max_lines: int
+    srt_speaker_names: bool
+    srt_max_cps: float
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -100,16 +100,41 @@ class Segment:
 
 @dataclass(frozen=True)
 class Silence:
+    """A pause; a scene break (``kind``) may hold a sound, placed in the middle of it.
+
+    ``sound`` is the sound file's resolved path and ``sound_hash`` its content's sha256 (what
+    the clip cache names the prepared sound by, so a moved file is the same clip)."""
+
     line: int
     milliseconds: float
     cue: int | None = None  # subtitle cue index, for SRT sources
+    kind: str = ""  # "" a pause; else the element of a scene break (scene_headings, ...)
+    sound: str = ""
+    sound_hash: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "pause", "line": self.line, "ms": self.milliseconds, "cue": self.cue}
+        out: dict[str, Any] = {
+            "type": "pause",
+            "line": self.line,
+            "ms": self.milliseconds,
+            "cue": self.cue,
+        }
+        if self.kind:
+            out["kind"] = self.kind
+        if self.sound:
+            out["sound"], out["sound_hash"] = self.sound, self.sound_hash
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Silence:
-        return cls(int(data["line"]), float(data["ms"]), data.get("cue"))
+        return cls(
+            int(data["line"]),
+            float(data["ms"]),
+            data.get("cue"),
+            str(data.get("kind", "")),
+            str(data.get("sound", "")),
+            str(data.get("sound_hash", "")),
+        )
 
 
 PlanItem = Segment | Silence

@@ -29,10 +29,12 @@ from ttsbuild.core.errors import (
 from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regular
 from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
+from ttsbuild.core.numbers import speak_numbers
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
 from ttsbuild.core.text import chunk_text, hard_cuts, normalize_text
 from ttsbuild.engines import Engine, EngineInfo, get_engine
 from ttsbuild.engines.runtimes import engine_version
+from ttsbuild.planning.breaks import break_silence, merge_breaks
 from ttsbuild.planning.key import chain_keys, derive_seed
 from ttsbuild.planning.languages import check_script, line_language
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
@@ -192,9 +194,7 @@ class Planner:
         seed_param = int(params.pop("seed"))
         post = self.post_stages(char, utt, params.pop("pitch"), source)
         model = engine.model_id(p.engine_options(info.name))
-        text, entries = p.lexicon.apply(utt.text, language, char.name)
-        self.lexicon_used.update(entries)
-        used = tuple(e.describe() for e in entries)
+        text, used = self.spoken_text(utt.text, language, char.name)
         chunks = chunk_text(text, p.max_chars)
         self._warn_hard_cuts(utt, source, char.name, hard_cuts(text, chunks))
         segments: list[Segment] = []
@@ -270,6 +270,19 @@ class Planner:
             {"where": f"{source}:{utt.line}", "speaker": speaker, "cuts": cuts, "uid": utt.uid}
         )
 
+    def spoken_text(self, text: str, language: str, character: str) -> tuple[str, tuple[str, ...]]:
+        """A line's text as it is spoken (numbers in words, then the lexicon; docs/script.md)
+        and what changed it, for ``explain``."""
+        p = self.project
+        numbers: tuple[tuple[str, str], ...] = ()
+        if p.numbers:
+            keep = [e.word for e in p.lexicon.applicable(language, character)]
+            text, numbers = speak_numbers(text, language, keep)
+        text, entries = p.lexicon.apply(text, language, character)
+        self.lexicon_used.update(entries)
+        used = tuple(f"number '{written}' -> '{said}'" for written, said in numbers)
+        return text, used + tuple(e.describe() for e in entries)
+
     def post_stages(
         self, char: Character, utt: Utterance, pitch: float, source: str
     ) -> tuple[PostStage, ...]:
@@ -321,14 +334,20 @@ class Planner:
             )
         return name
 
-    def plan_items(self, items: Iterable[ScriptItem], source: str) -> list[PlanItem]:
+    def plan_items(
+        self, items: Iterable[ScriptItem], source: str, episode: str | None = None
+    ) -> list[PlanItem]:
         out: list[PlanItem] = []
         for item in items:
-            if isinstance(item, Pause):
+            if isinstance(item, Pause) and item.kind and episode is not None:
+                out.extend(
+                    break_silence(self.project, episode, item.line, item.milliseconds, item.kind)
+                )
+            elif isinstance(item, Pause):
                 out.append(Silence(item.line, item.milliseconds))
             else:
                 out.extend(self.plan_utterance(item, source))
-        return out
+        return merge_breaks(out)
 
     def plan_subtitles(self, name: str, path: Path) -> EpisodePlan:
         """One segment per cue (:func:`ttsbuild.planning.subtitles.plan_subtitles`)."""
@@ -352,7 +371,8 @@ class Planner:
         else:
             items = episode_items(p, name, path, self.default_speaker(name))
             check_speakers(p, items, episode.source)
-            plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
+            planned = self.plan_items(items, episode.source, name)
+            plan = EpisodePlan(name, episode.source, tuple(planned))
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
         found = {"language_warnings": self.language_warnings, "chunk_warnings": self.chunk_warnings}

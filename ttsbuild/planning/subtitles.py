@@ -14,10 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ttsbuild.core.errors import ScriptError, SubtitleError
+from ttsbuild.core.text import normalize_text
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Silence
 from ttsbuild.sources import assign_uids
 from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script_notes
-from ttsbuild.sources.subtitles import known_names, read_subtitles, subtitle_script
+from ttsbuild.sources.subtitles import (
+    Cue,
+    CueText,
+    known_names,
+    read_subtitles,
+    strip_formatting,
+    subtitle_script,
+)
 
 if TYPE_CHECKING:
     from ttsbuild.planning.planner import Planner
@@ -27,6 +35,60 @@ log = logging.getLogger(__name__)
 
 def _warn(source: str, line: int, message: str) -> None:
     log.warning("ttsbuild: warning: %s:%d: %s", source, line, message)
+
+
+def _warn_labels(
+    source: str, cues: tuple[Cue, ...], texts: tuple[CueText, ...], names: frozenset[str], mode: str
+) -> None:
+    """One warning per speaker label that is removed, with its cue count and first cue."""
+    if mode == "speak":
+        return
+    removed: dict[str, list[Cue]] = {}
+    for cue, text in zip(cues, texts):
+        for label in text.labels:
+            if mode == "strip" or normalize_text(label).casefold() not in names:
+                removed.setdefault(label, []).append(cue)
+    for label, where in removed.items():
+        first = where[0]
+        why = (
+            "speaker_labels: strip"
+            if mode == "strip"
+            else "not a character or alias; map it under 'aliases:' to give it a voice"
+        )
+        _warn(
+            source,
+            first.line + 1,
+            f"speaker label '{label}:' ({len(where)} cues, first cue {first.number or first.index}) "
+            f"is not spoken ({why})",
+        )
+
+
+def reading_speeds(cues: tuple[Cue, ...], texts: tuple[CueText, ...]) -> list[tuple[Cue, float]]:
+    """Each shown cue's reading speed: its characters (line breaks as one space) a second."""
+    out = []
+    for cue, text in zip(cues, texts):
+        shown = " ".join(strip_formatting(text.display).split())
+        if shown and cue.end_ms > cue.start_ms:
+            out.append((cue, len(shown) * 1000 / (cue.end_ms - cue.start_ms)))
+    return out
+
+
+def _warn_reading_speed(
+    source: str, cues: tuple[Cue, ...], texts: tuple[CueText, ...], limit: float
+) -> None:
+    """One warning for the source cues that read faster than ``limit``, naming the worst."""
+    fast = sorted(
+        ((c, cps) for c, cps in reading_speeds(cues, texts) if cps > limit),
+        key=lambda x: -x[1],
+    )
+    if fast:
+        worst = ", ".join(f"cue {c.number or c.index} {cps:.1f}" for c, cps in fast[:3])
+        _warn(
+            source,
+            fast[0][0].line + 1,
+            f"{len(fast)} of {len(cues)} cues read faster than {limit:g} characters a second "
+            f"(srt_max_cps); the fastest: {worst}",
+        )
 
 
 def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
@@ -47,7 +109,10 @@ def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
             ) from None
     subs = read_subtitles(path, episode.source, episode.encoding)
     names = known_names(p.characters, p.aliases) | {p.narrator}
-    script, texts = subtitle_script(subs.cues, names, episode.skip_sound_descriptions)
+    labels = str(episode.options.get("speaker_labels", "map"))
+    script, texts = subtitle_script(subs.cues, names, episode.skip_sound_descriptions, labels)
+    _warn_labels(episode.source, subs.cues, texts, names, labels)
+    _warn_reading_speed(episode.source, subs.cues, texts, p.output.srt_max_cps)
 
     def located(cue_index: int, exc: ScriptError) -> SubtitleError:
         cue = subs.cues[cue_index - 1]

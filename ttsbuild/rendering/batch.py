@@ -37,6 +37,7 @@ class RenderJob:
     speaker: str
     post: tuple[StageOutput, ...] = ()
     outputs: tuple[str, ...] = ()
+    uid: str = ""  # the line's identity, recorded in the sidecars (gc, explain)
 
     @property
     def final_key(self) -> str:
@@ -55,6 +56,7 @@ class RenderJob:
             "speaker": self.speaker,
             "post": [s.to_dict() for s in self.post],
             "outputs": list(self.outputs),
+            **({"uid": self.uid} if self.uid else {}),
         }
 
     @classmethod
@@ -70,6 +72,7 @@ class RenderJob:
             str(data["speaker"]),
             tuple(StageOutput.from_dict(s) for s in data.get("post") or ()),
             tuple(str(k) for k in data.get("outputs") or (data["key"],)),
+            str(data.get("uid") or ""),
         )
 
 

@@ -158,6 +158,7 @@ def _synthesized(
             None,
             environment,
             batch[0] if batch is not None else None,
+            uid=job.uid,
         )
         stored = put_segment(store, sidecar, audio)
         log.debug(
@@ -210,7 +211,9 @@ def run_stage(
         check_audio(out, what=what, max_seconds=max_duration(job.request) * 4 + 10)
         seconds = time.perf_counter() - started
         stage = {"input": input_key, **step.stage.to_dict()}
-        sidecar = Sidecar(step.key, job.request, job.where, job.speaker, seconds, 0, 0, None, stage)
+        sidecar = Sidecar(
+            step.key, job.request, job.where, job.speaker, seconds, 0, 0, None, stage, uid=job.uid
+        )
         stored = put_segment(store, sidecar, out)  # the next stage sees the stored bytes
         log.debug("%s %s %s in %.2f s", step.stage.kind, step.key, job.where, seconds)
         return stored

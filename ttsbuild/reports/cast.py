@@ -13,6 +13,7 @@ import yaml
 
 from ttsbuild.config import Project
 from ttsbuild.core.errors import ConfigError
+from ttsbuild.core.text import normalize_text
 from ttsbuild.planning.sources import episode_items
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Utterance
 
@@ -62,7 +63,11 @@ def _items(project: Project, planner: Planner, episode: str) -> tuple[ScriptItem
     path = project.resolve_path(ep.source, "source", f"episodes.{episode}.source")
     subs = read_subtitles(path, ep.source, ep.encoding)
     names = known_names(project.characters, project.aliases) | {project.narrator}
-    script, _ = subtitle_script(subs.cues, names, ep.skip_sound_descriptions)
+    mode = str(ep.options.get("speaker_labels", "map"))
+    if mode == "map":  # every label is a speaker here, known or not, so the cast lists it
+        _, texts = subtitle_script(subs.cues, names, ep.skip_sound_descriptions, mode)
+        names |= {normalize_text(label).casefold() for t in texts for label in t.labels}
+    script, _ = subtitle_script(subs.cues, names, ep.skip_sound_descriptions, mode)
     return parse_script(script, ep.source)
 
 

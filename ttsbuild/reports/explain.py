@@ -241,6 +241,34 @@ def explain_plan(plan: EpisodePlan, store: Path, index: SidecarIndex) -> list[Ex
     ]
 
 
+def deleted_lines(plan: EpisodePlan, index: SidecarIndex) -> list[Sidecar]:
+    """Lines rendered for this episode's source that it no longer has: one stored render per
+    line identity (uid; for older sidecars, speaker and text), in line order. A render of a
+    line that is still there (another variant of it) is not one."""
+    index._load()
+    prefix = plan.source + ":"
+    segments = plan.segments()
+    keys = {k for seg in segments for _, k in seg.chain()}
+    uids = {seg.uid for seg in segments if seg.uid}
+    texts = {(seg.speaker, seg.text) for seg in segments}
+    gone: dict[str, Sidecar] = {}
+    for where, sides in index.by_where.items():
+        if not where.startswith(prefix):
+            continue
+        for side in sides:
+            if side.key in keys or (side.speaker, side.request.text) in texts:
+                continue
+            if side.uid and side.uid in uids:
+                continue
+            gone.setdefault(side.uid or f"{side.speaker}\x1f{side.request.text}", side)
+
+    def line(side: Sidecar) -> int:
+        tail = side.where.rpartition(":")[2]
+        return int(tail) if tail.isdigit() else 0
+
+    return sorted(gone.values(), key=lambda side: (line(side), side.key))
+
+
 def summary(explanations: Sequence[Explanation]) -> tuple[int, int]:
     """(stored, to render)."""
     stored = sum(1 for e in explanations if e.stored)

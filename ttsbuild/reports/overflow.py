@@ -45,6 +45,31 @@ class PredictedOverflow:
     number: int | None
     line: int
     message: str
+    problem: bool = True  # the build would warn (late, cut, over-stretched); else absorbed
+    excess_ms: float = 0.0  # how much longer than its room the speech is
+    measured: bool = False  # every segment's length came from the store, not a rate
+
+
+@dataclass(frozen=True)
+class OverflowSummary:
+    """One episode's prediction in one line, and its worst cues."""
+
+    spoken: int
+    predicted: list[PredictedOverflow]
+
+    def line(self, source: str) -> str:
+        problems = [o for o in self.predicted if o.problem]
+        measured = sum(1 for o in self.predicted if o.measured)
+        return (
+            f"{source}: {self.spoken} spoken cues, {len(self.predicted)} longer than their "
+            f"room: {len(self.predicted) - len(problems)} absorbed by the timing (gaps, speed), "
+            f"{len(problems)} would warn; {measured} of them measured from stored segments"
+        )
+
+    def worst(self, n: int) -> list[PredictedOverflow]:
+        """The cues the build would warn about, most overflowing first."""
+        problems = [o for o in self.predicted if o.problem]
+        return sorted(problems, key=lambda o: (-o.excess_ms, o.cue))[:n]
 
 
 def measured_rates(store: Path) -> dict[str, SpeakingRate]:
@@ -70,11 +95,35 @@ def _rate(seg: Segment, measured: Mapping[str, SpeakingRate]) -> SpeakingRate:
     )
 
 
+def _stored_ms(store: Path | None, key: str) -> float | None:
+    """A stored segment's length in ms (its sidecar), or None."""
+    side = read_sidecar(store, key) if store is not None else None
+    if side is None or side.samples <= 0 or side.sample_rate <= 0:
+        return None
+    return side.samples / side.sample_rate * MS
+
+
+def summarize_overflow(
+    plan: EpisodePlan,
+    output: OutputSettings,
+    measured: Mapping[str, SpeakingRate],
+    store: Path | None = None,
+) -> OverflowSummary:
+    spoken = len({i.cue for i in plan.items if isinstance(i, Segment) and i.cue is not None})
+    return OverflowSummary(spoken, predict_overflow(plan, output, measured, store))
+
+
 def predict_overflow(
-    plan: EpisodePlan, output: OutputSettings, measured: Mapping[str, SpeakingRate]
+    plan: EpisodePlan,
+    output: OutputSettings,
+    measured: Mapping[str, SpeakingRate],
+    store: Path | None = None,
 ) -> list[PredictedOverflow]:
     """The spoken cues whose estimated speech is longer than the room up to the next spoken
-    cue, with what the timing mode will do about it. Empty for scripts and ``concatenate``."""
+    cue, with what the timing mode will do about it. Empty for scripts and ``concatenate``.
+
+    A segment already in ``store`` counts with its own length; the others with their
+    speaker's rate."""
     srt = plan.extra.get("srt")
     if srt is None:
         return []
@@ -87,15 +136,25 @@ def predict_overflow(
             by_cue[item.cue].append(item)
     estimate: dict[int, float] = {}
     rates: dict[int, list[str]] = {}
+    exact: set[int] = set()
     for cue, items in by_cue.items():
         segments = [i for i in items if isinstance(i, Segment)]
         ms = sum(i.milliseconds for i in items if isinstance(i, Silence))
         ms += output.chunk_gap_ms * max(0, len(items) - 1)
+        known = 0
         for seg in segments:
+            stored = _stored_ms(store, seg.key)
+            if stored is not None:
+                ms, known = ms + stored, known + 1
+                continue
             rate = _rate(seg, measured)
             ms += len(seg.text) / (rate.chars_per_second * seg.request.param("speed", 1.0)) * MS
         estimate[cue] = ms
-        rates[cue] = sorted({_rate(s, measured).describe(s.speaker) for s in segments})
+        if segments and known == len(segments):
+            exact.add(cue)
+            rates[cue] = ["measured: every segment stored"]
+        else:
+            rates[cue] = sorted({_rate(s, measured).describe(s.speaker) for s in segments})
     cues = srt["cues"]
     spans = [
         CueSpan(int(c["start_ms"]), int(c["end_ms"]), round(estimate.get(c["cue"], 0)))
@@ -132,6 +191,10 @@ def predict_overflow(
                 f"likely to overflow: about {span.natural / MS:.1f} s of speech for "
                 f"{room / MS:.1f} s up to the next spoken cue ({'; '.join(rates[cue['cue']])}); "
                 f"timing {options.mode}, overflow {options.overflow}: {outcome}",
+                # a warning for this cue, or the next one made late by this one's push
+                i + 1 in problems or (t.shift_next > 0 and problems.get(i + 2) is not None),
+                float(span.natural - room),
+                cue["cue"] in exact,
             )
         )
     return sorted(out, key=lambda o: o.cue)

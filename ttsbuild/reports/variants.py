@@ -5,19 +5,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ttsbuild.planning.plan import EpisodePlan, Segment
 from ttsbuild.reports.explain import contrast
-from ttsbuild.store.segments import Sidecar
+from ttsbuild.store.segments import Sidecar, read_sidecar
 
 
-def current_segments(plans: Mapping[str, EpisodePlan]) -> dict[tuple[str, str], Segment]:
-    """The segments the project plans now, by source line and by (speaker, text)."""
+def current_segments(
+    plans: Mapping[str, EpisodePlan], store: Path | None = None
+) -> dict[tuple[str, str], Segment]:
+    """The segments the project plans now, by line identity (uid), by (speaker, text) and by
+    source line. With ``store``, a line is found by its number only if it was rendered at
+    that number (it was edited there), not moved there from another line (a line above it
+    deleted): a variant is never explained by whichever line now has its number."""
     found: dict[tuple[str, str], Segment] = {}
     for plan in plans.values():
         for seg in plan.segments():
-            found.setdefault(("where", f"{plan.source}:{seg.line}"), seg)
+            where = f"{plan.source}:{seg.line}"
+            if seg.uid:
+                found.setdefault(("uid", f"{plan.source}\x1f{seg.uid}"), seg)
+            side = read_sidecar(store, seg.key) if store is not None else None
+            if store is None or side is None or side.where == where:
+                found.setdefault(("where", where), seg)
             found.setdefault((seg.speaker, seg.text), seg)
     return found
 
@@ -59,9 +70,14 @@ def _stage_differences(old: Mapping[str, Any], seg: Segment) -> list[str]:
 def variant_of(side: Sidecar, current: dict[tuple[str, str], Segment]) -> str:
     """'; pitch 4 vs -3 now': how an unreferenced segment differs from what its line (or its
     text) renders now, so that two variants of one line do not read the same."""
-    now = current.get((side.speaker, side.request.text)) or current.get(("where", side.where))
+    source = side.where.rpartition(":")[0]
+    now = (
+        current.get(("uid", f"{source}\x1f{side.uid}"))  # the line it was rendered for
+        or current.get((side.speaker, side.request.text))
+        or current.get(("where", side.where))  # edited in place (see current_segments)
+    )
     if now is None:
-        return "; the line is gone"
+        return "; the line is gone (deleted, or its text edited)"
     diffs = contrast(side.request.identity(), now.request.identity())
     if not diffs and side.stage is not None:
         diffs = _stage_differences(side.stage, now)

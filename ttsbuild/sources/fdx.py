@@ -16,7 +16,13 @@ from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 
 from ttsbuild.core.errors import SourceError
-from ttsbuild.sources.common import SourceOptions, Speech, narration, normalize_speaker
+from ttsbuild.sources.common import (
+    BREAKS,
+    SourceOptions,
+    Speech,
+    narration,
+    normalize_speaker,
+)
 from ttsbuild.sources.script import ScriptItem
 
 # Paragraph types and the element they are; dialogue types are handled on their own.
@@ -158,7 +164,7 @@ def parse_fdx(text: str | bytes, path: str, options: SourceOptions) -> list[Scri
             speech = Speech(speaker, para.line)
         elif kind == "parenthetical":
             if speech is not None:
-                speech.params = options.parenthetical_params(body)
+                speech.direct(para.line, body, options)
         elif kind == "dialogue":
             if speech is None:
                 if body.strip():
@@ -174,7 +180,11 @@ def parse_fdx(text: str | bytes, path: str, options: SourceOptions) -> list[Scri
         else:
             finish()
             element = _ELEMENT.get(kind)
+            if element in BREAKS:
+                items.extend(options.scene_break(element, para.line))
             if element is not None and options.narrates(element):
+                if element in BREAKS:
+                    body = options.spoken_heading(element, body)
                 items.extend(narration(para.line, body))
     finish()
     return items

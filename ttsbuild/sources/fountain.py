@@ -5,9 +5,12 @@ every element keeps the line it starts on, and malformed input is a located erro
 
 What is spoken: dialogue, by its character; action, scene headings, transitions, centered
 text and standalone lyrics by the narrator when the episode's ``speak:`` says ``narrate``.
+Scene headings, transitions and sections (``#``; ``# ACT ...`` is an act) are breaks: each puts
+the pause of its ``breaks:`` entry in the episode (:meth:`SourceOptions.scene_break`).
 Never spoken: the title page, notes ``[[...]]``, boneyard ``/* ... */``, sections ``#``,
-synopses ``=``, page breaks ``===``, and parentheticals (which may map to parameters through
-``parentheticals:``). Dual dialogue (``^``) is spoken one after the other, left first.
+synopses ``=``, page breaks ``===``, and parentheticals. A parenthetical splits its speech into
+parts: one in the episode's ``direction:`` table (``(pause)``, ``(beat)``) is a pause between
+them, any other starts a part with its own parameters from ``parentheticals:``. Dual dialogue (``^``) is spoken one after the other, left first.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 
 from ttsbuild.core.errors import SourceError
 from ttsbuild.sources.common import (
+    BREAKS,
     SourceOptions,
     Speech,
     narration,
@@ -43,6 +47,7 @@ _TITLE_KEYS = {
 _TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9 _.-]*):(.*)$")
 _SCENE = re.compile(r"^(?:INT|EXT|EST|INT\.?/EXT|I/E)[. ]", re.IGNORECASE)
 _SCENE_NUMBER = re.compile(r"\s*#[\w.-]+#\s*$")
+_ACT = re.compile(r"^ACT\b", re.IGNORECASE)
 _PAGE_BREAK = re.compile(r"^={3,}\s*$")
 _TRANSITION = re.compile(r"^(?:[^a-z]*TO:|FADE IN:?|FADE OUT\.?|FADE TO BLACK\.?|CUT TO BLACK\.?)$")
 _CENTERED = re.compile(r"^>(.*)<$")
@@ -158,8 +163,13 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
         return k < 0 or k >= n or not lines[k][1].strip()
 
     def element(kind: str, line: int, body: str) -> None:
+        if kind in BREAKS:
+            items.extend(options.scene_break(kind, line))
         if options.narrates(kind):
-            items.extend(narration(line, strip_emphasis(body)))
+            body = strip_emphasis(body)
+            if kind in BREAKS:
+                body = options.spoken_heading(kind, body)
+            items.extend(narration(line, body))
 
     i = 0
     while i < n:
@@ -168,8 +178,13 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
         if not s or _PAGE_BREAK.match(s):
             i += 1
             continue
-        if s.startswith("#") or (s.startswith("=") and not s.startswith("===")):
-            i += 1  # section or synopsis: structure for the writer, never spoken
+        if s.startswith("#"):  # a section: a break, never spoken ("# ACT ONE" is an act's)
+            kind = "acts" if _ACT.match(s.lstrip("#").strip()) else "sections"
+            items.extend(options.scene_break(kind, line_no))
+            i += 1
+            continue
+        if s.startswith("=") and not s.startswith("==="):
+            i += 1  # synopsis: for the writer, never spoken
             continue
         prev_blank, next_blank = blank(i - 1), blank(i + 1)
         centered = _CENTERED.match(s)
@@ -215,7 +230,7 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
                 if not b and body != "  ":
                     break
                 if _PARENTHETICAL.match(b):
-                    speech.params = options.parenthetical_params(b)
+                    speech.direct(body_no, b, options)
                 elif b:
                     speech.add(body_no, strip_emphasis(b.removeprefix("~")))
                 i += 1

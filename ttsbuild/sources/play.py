@@ -15,7 +15,10 @@ line that happens to end in a colon ("And thus he spoke:") stays speech.
 
 Stage directions are bracketed ``[Exit.]``, parenthesised ``(aside)`` or italic
 ``_Enter Lane._``, inline or as their own paragraph; lines that start with Enter, Exit,
-Exeunt or Re-enter are directions too. ``ACT``/``SCENE`` headings are scene headings. A
+Exeunt or Re-enter are directions too. A direction inside a speech splits it into parts
+(:class:`ttsbuild.sources.common.Speech`): a pause from ``direction:`` (``[Pause.]``), or a new
+part with the parameters ``parentheticals:`` gives it. ``ACT``/``SCENE`` headings are scene
+headings. A
 paragraph that is none of these continues the last speaker's speech (verse paragraphs), or,
 before any speech, is action.
 
@@ -47,6 +50,7 @@ _HEADING = re.compile(
     r"THIRD ACT|FOURTH ACT|FIFTH ACT|ACT DROP)\b",
     re.IGNORECASE,
 )
+_ACT = re.compile(r"^(ACT|[A-Z]+ ACT)\b", re.IGNORECASE)
 _ENTRANCE = re.compile(r"^(Enter|Exit|Exeunt|Re-enter|Reenter|Manet|Manent)\b")
 # An italic span is a direction when it reads like one ("_Enter Lane._", two or more words
 # from a capital); "_am_" or "_Permanently_" is emphasis and stays speech.
@@ -197,10 +201,13 @@ def parse_play(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
         pos = 0
         for m in _DIRECTION.finditer(joined):
             speech.add(line, joined[pos : m.start()])
-            if options.narrates("stage_directions"):
+            direction = m.group(0)
+            if options.narrates("stage_directions") and options.direction_pause(direction) is None:
                 items.extend(speech.utterances())
-                speech = Speech(who, line)
-                items.extend(narration(line, strip_emphasis(m.group(0).strip("[]()_"))))
+                speech = Speech(who, line, params=speech.params)
+                items.extend(narration(line, strip_emphasis(direction.strip("[]()_"))))
+            else:
+                speech.direct(line, direction, options)
             pos = m.end()
         rest = joined[pos:]
         if "[" in rest:  # a direction left open at the end of the speech: "[Exit"
@@ -220,6 +227,8 @@ def parse_play(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
         if labels.match(first, True) is None:
             if _HEADING.match(joined):
                 speaker = None
+                kind = "acts" if _ACT.match(joined) else "scene_headings"
+                items.extend(options.scene_break(kind, first_line))
                 if options.narrates("scene_headings"):
                     items.extend(narration(first_line, joined))
                 continue

@@ -66,6 +66,9 @@ class Pause:
 
     line: int
     milliseconds: float
+    # "" for a pause the script asks for ([pause:...], direction); else the element whose
+    # break it is (scene_headings, transitions, sections, acts): the planner adds its sound.
+    kind: str = ""
 
 
 ScriptItem = Utterance | Pause

@@ -258,6 +258,37 @@ def classify_bracket(body: str, names: Collection[str]) -> str:
     return "tag" if normalize_text(head).casefold() in names else "description"
 
 
+# A speaker label at the start of a cue line: "MAN:", "LITHGOW:", "DR. SMITH:" (capitals, at
+# most four words), or any known name ("Alice:"). "10:30" and "Note: this" are not labels.
+_LABEL = re.compile(r"^(?P<name>[^\W\d_][^:]{0,39}?)\s*:(?:\s+|$)(?P<rest>.*)$")
+_LABEL_WORD = re.compile(r"^[^\W\d_][^\W_]*(?:['’.-][^\W_]*)*\.?$")
+
+
+def speaker_label(line: str, names: Collection[str]) -> tuple[str, str] | None:
+    """``(name, rest)`` when the line starts with a speaker label, else None.
+
+    >>> speaker_label("LITHGOW: We go now.", set()), speaker_label("At 10:30 sharp.", set())
+    (('LITHGOW', 'We go now.'), None)
+    >>> speaker_label("Alice: Hi.", {"alice"}), speaker_label("Note: this.", set())
+    (('Alice', 'Hi.'), None)
+    """
+    m = _LABEL.match(line)
+    if not m:
+        return None
+    name = m.group("name").strip()
+    words = name.split()
+    if normalize_text(name).casefold() in names:
+        return name, m.group("rest")
+    if (
+        len(words) <= 4
+        and name.upper() == name
+        and sum(c.isalpha() for c in name) >= 2
+        and all(_LABEL_WORD.match(w) or (i and w.isdigit()) for i, w in enumerate(words))
+    ):
+        return name, m.group("rest")
+    return None
+
+
 @dataclass(frozen=True)
 class CueText:
     """A cue's text, ready for the script parser and for the adjusted SRT."""
@@ -265,18 +296,26 @@ class CueText:
     script: str  # one line of script text (tags kept, descriptions resolved), may be empty
     display: str  # what the adjusted SRT shows: the original lines without script tags
     descriptions: tuple[str, ...]  # sound descriptions found (removed or spoken, per config)
+    labels: tuple[str, ...] = ()  # speaker labels found ("MAN:"), as written
 
 
-def cue_text(lines: tuple[str, ...], names: Collection[str], skip_descriptions: bool) -> CueText:
+def cue_text(
+    lines: tuple[str, ...], names: Collection[str], skip_descriptions: bool, labels: str = "map"
+) -> CueText:
     """Clean a cue's lines for speaking.
 
     Music notes are never spoken. With ``skip_descriptions``, sound descriptions in ``[...]``
     (see :func:`classify_bracket`) and ``(...)`` are removed; without it their words are
-    spoken (the brackets are dropped). Unbalanced brackets are dropped.
+    spoken (the brackets are dropped). Unbalanced brackets are dropped. A speaker label at the
+    start of a line (:func:`speaker_label`) is, by ``labels``: ``map`` (a known name becomes
+    that line's tag, any other is removed), ``strip`` (removed) or ``speak`` (read aloud).
+
+    >>> cue_text(("- MAN: Hi.", "- ALICE: Bye."), {"alice"}, True).script
+    'Hi. [ALICE] Bye.'
 
     >>> cue_text(("<i>[Alice] Hello.</i>", "[door slams] (laughs) Bye!"), {"alice"}, True)
     CueText(script='[Alice] Hello. Bye!', display='<i>Hello.</i>\\n[door slams] (laughs) Bye!', \
-descriptions=('door slams', 'laughs'))
+descriptions=('door slams', 'laughs'), labels=())
     """
     descriptions: list[str] = []
 
@@ -291,8 +330,14 @@ descriptions=('door slams', 'laughs'))
         return " " if skip_descriptions else f" {m.group(1)} "
 
     spoken: list[str] = []
+    found: list[str] = []
     for line in strip_formatting("\n".join(lines)).split("\n"):
         line = _DIALOGUE_DASH.sub("", line)
+        label = speaker_label(line, names) if labels != "speak" else None
+        if label is not None:
+            found.append(label[0])
+            known = labels == "map" and normalize_text(label[0]).casefold() in names
+            line = f"[{label[0]}] {label[1]}" if known else label[1]
         line = _MUSIC.sub(" ", line)
         line = _BRACKET.sub(bracket, line)
         if skip_descriptions:
@@ -310,11 +355,11 @@ descriptions=('door slams', 'laughs'))
         for line in lines
     ]
     display = "\n".join(line for line in display_lines if line)
-    return CueText(script, display, tuple(d for d in descriptions if d))
+    return CueText(script, display, tuple(d for d in descriptions if d), tuple(found))
 
 
 def subtitle_script(
-    cues: tuple[Cue, ...], names: Collection[str], skip_descriptions: bool
+    cues: tuple[Cue, ...], names: Collection[str], skip_descriptions: bool, labels: str = "map"
 ) -> tuple[str, tuple[CueText, ...]]:
     """One script line per cue (line *i* is cue *i*), for :func:`ttsbuild.sources.script.parse_script`.
 
@@ -323,5 +368,5 @@ def subtitle_script(
     Each line starts with a zero-width space, so a cue starting with ``#`` is not a comment
     (normalization removes the space before hashing).
     """
-    texts = tuple(cue_text(c.lines, names, skip_descriptions) for c in cues)
+    texts = tuple(cue_text(c.lines, names, skip_descriptions, labels) for c in cues)
     return "\n".join("\u200b" + t.script for t in texts), texts

@@ -74,6 +74,7 @@ class Sidecar:
     sha256: str | None = None  # of the segment file's bytes; None in sidecars before issue 18
     environment: Mapping[str, Any] | None = None  # the runtime that rendered it (python, torch...)
     inference_batch: int | None = None  # rendered in one forward pass with this many segments
+    uid: str = ""  # the identity of the line it was rendered for (sources/identity.py)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -95,6 +96,8 @@ class Sidecar:
             data["environment"] = dict(self.environment)
         if self.inference_batch is not None:
             data["inference_batch"] = self.inference_batch
+        if self.uid:
+            data["uid"] = self.uid
         return data
 
     @classmethod
@@ -119,6 +122,7 @@ class Sidecar:
             str(digest) if digest is not None else None,
             data.get("environment"),
             data.get("inference_batch"),
+            str(data.get("uid") or ""),
         )
 
 

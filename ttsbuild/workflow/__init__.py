@@ -106,7 +106,7 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
 
 
 _EPISODE_TARGET = re.compile(
-    r"^out/([^/]+?)\.(?:assets-changes\.json|assets\.json|report\.json|timing\.json|wav|srt|flac|mp3|ogg)$"
+    r"^out/([^/]+?)\.(?:assets-changes\.json|assets\.json|report\.json|timing\.json|stems\.json|mix\.wav|mix\.json|mp4|wav|srt|flac|mp3|ogg)$"
 )
 
 
@@ -192,6 +192,35 @@ def assemble(
             timing,
             build.state / "clips",
         )
+
+
+def stems(build: Build, plan_file: str, index: str, log_file: str | None = None) -> None:
+    """An episode's stems: one file per character on its timeline, and their index."""
+    from ttsbuild.assembly.stems import write_stems
+
+    with job_log(log_file), _one_line_errors(index):
+        check_not_stopped(f"writing the stems of {index}")
+        write_stems(plan_file, build.store, build.output_settings(), index, build.state / "clips")
+
+
+def mix(
+    build: Build, episode: str, wav: str, bed: str, out: str, report: str, log_file: str | None
+) -> None:
+    """The episode's speech over its bed, ducked (docs/mixing.md)."""
+    from ttsbuild.assembly.mix import mix_episode
+
+    with job_log(log_file), _one_line_errors(out):
+        check_not_stopped(f"mixing {out}")
+        mix_episode(wav, bed, build.bed(episode), build.output_settings(), out, report)
+
+
+def mux(video: str, audio: str, out: str, log_file: str | None = None) -> None:
+    """A copy of the video bed with the mix as its audio track."""
+    from ttsbuild.core.ffmpeg import mux_video
+
+    with job_log(log_file), _one_line_errors(out):
+        check_not_stopped(f"muxing {out}")
+        mux_video(video, audio, out)
 
 
 def assets(

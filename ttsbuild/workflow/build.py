@@ -27,6 +27,7 @@ from ttsbuild.config.schema import DEFAULT_CONFIG_FILE
 from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core import content
 from ttsbuild.core.errors import TTSBuildError
+from ttsbuild.core.ffmpeg import VIDEO_SUFFIXES
 from ttsbuild.core.fsutil import write_text_atomic, write_text_if_changed
 from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
 from ttsbuild.planning.planner import Planner
@@ -103,6 +104,7 @@ class Build:
                     seg.speaker,
                     seg.post,
                     outputs,
+                    seg.uid,
                 )
                 self.jobs[seg.key] = job
                 missing.setdefault(self._batch_group(job, todo), []).append(job)
@@ -216,6 +218,43 @@ class Build:
             return
         n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
         log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
+
+    def bed(self, episode: str) -> dict[str, Any]:
+        """The episode's ``bed:`` (validated, defaults filled), or a clear error."""
+        entry = self.project.episodes.get(episode)
+        bed = entry.options.get("bed") if entry is not None else None
+        if not bed:
+            raise TTSBuildError(
+                f"out/{episode}.mix.wav: episode '{episode}' has no 'bed:' in "
+                f"{self.project.config_file} (docs/mixing.md)"
+            )
+        return dict(bed)
+
+    def mixes(self) -> list[str]:
+        """The mixes the default target builds: one per episode with a bed."""
+        return [
+            f"out/{n}.mix.wav" for n, e in self.project.episodes.items() if e.options.get("bed")
+        ]
+
+    def bed_input(self, wildcards: Any) -> str:
+        key = f"episodes.{wildcards.episode}.bed.file"
+        return str(self.project.resolve_path(self.bed(wildcards.episode)["file"], "bed", key))
+
+    def bed_params(self, wildcards: Any) -> str:
+        """The bed settings and the output settings as one string (a change mixes again)."""
+        return json.dumps(
+            {"bed": self.bed(wildcards.episode), "output": self.output_settings().to_dict()},
+            sort_keys=True,
+        )
+
+    def video_input(self, wildcards: Any) -> str:
+        path = self.bed_input(wildcards)
+        if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
+            raise TTSBuildError(
+                f"out/{wildcards.episode}.mp4: the bed of '{wildcards.episode}' is not a video "
+                f"({Path(path).name}); an .mp4 is muxed from a video bed (docs/mixing.md)"
+            )
+        return path
 
     def encode_params(self, wildcards: Any) -> str:
         """What an encode job's file depends on besides its WAV: the title and bit rates."""

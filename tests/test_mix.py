@@ -1,0 +1,52 @@
+"""The mix's pure parts (assembly/mix.py) and ffmpeg's absence (core/ffmpeg.py), fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ttsbuild.assembly import mix
+from ttsbuild.core import ffmpeg
+from ttsbuild.core.errors import RenderError
+
+BED = {"duck_db": -12.0, "attack_ms": 80.0, "release_ms": 400.0, "hold_ms": 300.0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=300))
+def test_gain_is_duck_db_under_speech_and_never_beyond(flags):
+    active = np.array(flags, dtype=bool)
+    frame, rate = 240, 24000
+    gains = mix.duck_gains(active, frame, active.size * frame, BED, rate)
+    db = 20 * np.log10(gains.astype(np.float64))
+    assert db.min() >= -12.0 - 1e-4 and db.max() <= 1e-4
+    for f in np.flatnonzero(active):  # every sample of a speech frame: fully ducked
+        assert np.allclose(db[f * frame : (f + 1) * frame], -12.0, atol=1e-3)
+
+
+def test_restored_after_hold_and_release():
+    active = np.zeros(300, dtype=bool)
+    active[10:20] = True  # 100 ms of speech in 10 ms frames
+    gains = mix.duck_gains(active, 240, 300 * 240, BED, 24000)
+    db = 20 * np.log10(gains.astype(np.float64))
+    ms = 24  # samples per ms
+    assert db[(200 + 299) * ms] == pytest.approx(-12.0, abs=0.05)  # still held
+    assert db[(200 + 300 + 200) * ms] == pytest.approx(-6.0, abs=0.1)  # half way up
+    assert db[(200 + 700 + 5) * ms] == pytest.approx(0.0, abs=1e-6)  # restored
+    assert db[(100 - 40) * ms] == pytest.approx(-6.0, abs=0.1)  # going down before it
+    assert db[(100 - 81) * ms] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_missing_ffmpeg_names_the_package(monkeypatch, tmp_path):
+    monkeypatch.setattr(ffmpeg.shutil, "which", lambda name: None)
+    with pytest.raises(RenderError, match=r"install the system package 'ffmpeg'.*apt-get install"):
+        mix.read_bed(tmp_path / "show.mp4", 24000)
+
+
+def test_undecodable_bed_is_one_error(tmp_path):
+    bad = tmp_path / "bed.wav"
+    bad.write_bytes(b"not audio")
+    with pytest.raises(RenderError, match=r"bed.wav: the bed cannot be decoded"):
+        mix.read_bed(bad, 24000)
