@@ -89,9 +89,11 @@ def test_a_failing_segment_in_a_worker_fails_alone(
 ) -> None:
     config = FAKE_CONFIG + "engines:\n  fake: {workers: 2}\n"
     project = make_project(config=config, script=SCRIPT, name="fails")
-    result = project.snakemake("-j1", "out/ep1.wav", TTSBUILD_FAKE_FAIL="climbs 5 stairs")
+    result = project.snakemake(
+        "-j1", "out/ep1.wav", TTSBUILD_FAKE_FAIL="climbs five stairs"
+    )  # numbers are spoken as words
     assert result.returncode != 0
-    assert "fake failure on 'climbs 5 stairs'" in result.output  # the worker's error, logged
+    assert "fake failure on 'climbs five stairs'" in result.output  # the worker's error, logged
     assert "ep1.txt:6" in result.output  # names the line
     assert len(project.segments()) == 11  # the others are kept
     ok = project.snakemake("-j1", "out/ep1.wav")
