@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tests.test_server import _session
+from ttsbuild.rendering import server
 
 
 def _job(key: str = "0" * 20, post_key: str | None = None, outputs=None) -> dict:
@@ -64,3 +65,105 @@ def test_store_lock_refuses_a_key_that_is_not_a_key(tmp_path):
         with segment_lock(tmp_path, "../x"):
             pass
     assert not (tmp_path.parent / "x.lock").exists()
+
+
+def _unserved(tmp_path, runtime_dir, monkeypatch, backlog: int | None = None):
+    """A bound, listening server that never accepts (a loaded server), for the backlog."""
+    root = tmp_path / "show"
+    root.mkdir(exist_ok=True)
+    if backlog is not None:
+        monkeypatch.setattr(server._Server, "request_queue_size", backlog)
+    srv = server._Server(server.socket_path(root), 60, [root.resolve()])
+    return root, srv
+
+
+def test_backlog_takes_a_hundred_concurrent_connects(tmp_path, runtime_dir, monkeypatch):
+    """Finding 2: the listen backlog was 5; 100 clients connecting at once were refused."""
+    import socket
+
+    root, srv = _unserved(tmp_path, runtime_dir, monkeypatch)
+    refused = 0
+    clients = []
+    try:
+        for _ in range(100):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(1)
+            clients.append(sock)
+            try:
+                sock.connect(str(server.socket_path(root)))
+            except BlockingIOError:
+                refused += 1
+    finally:
+        for sock in clients:
+            sock.close()
+        srv.server_close()
+    assert refused == 0
+
+
+def test_client_retries_a_full_backlog_then_says_busy(tmp_path, runtime_dir, monkeypatch):
+    """Finding 2: EAGAIN on connect is retried with back-off, then one ServerBusy (never
+    "[Errno 11] Resource temporarily unavailable")."""
+    import socket
+
+    root, srv = _unserved(tmp_path, runtime_dir, monkeypatch, backlog=1)
+    monkeypatch.setattr(server, "CONNECT_PATIENCE_SECONDS", 0.3)
+    path = server.socket_path(root)
+    attempts = []
+    real_sleep = server.time.sleep
+    monkeypatch.setattr(server.time, "sleep", lambda s: (attempts.append(s), real_sleep(s)))
+    fill = []
+    try:
+        for _ in range(8):  # fill the backlog (bounded)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(0.2)
+            fill.append(sock)
+            try:
+                sock.connect(str(path))
+            except BlockingIOError:
+                break
+        with pytest.raises(server.ServerBusy, match="backlog"):
+            server._request(path, {"op": "hello"}, timeout=1)
+        assert len(attempts) >= 2 and attempts == sorted(attempts)  # backing off
+        assert server.connect(root, "use") is None  # the build renders locally instead
+        with pytest.raises(server.ServerBusy):
+            server.connect(root, "on")
+    finally:
+        for sock in fill:
+            sock.close()
+        srv.server_close()
+
+
+def test_unfinished_requests_share_one_memory_budget(in_process_server, monkeypatch):
+    """Finding 2: partial request lines on many connections at once are bounded in total
+    (they were 64 MiB each, on any number of connections)."""
+    import socket
+    import time
+
+    root, path = in_process_server
+    monkeypatch.setattr(server, "MAX_BUFFERED_BYTES", 1 << 20)
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        for sock in (a, b):
+            sock.settimeout(10)
+            sock.connect(str(path))
+        a.sendall(b"x" * (700 << 10))  # no newline: an unfinished request held by the server
+        try:
+            b.sendall(b"y" * (700 << 10))
+        except BrokenPipeError:
+            pass  # the server answered "busy" and closed before the last bytes
+        reply = json.loads(b.makefile("rb").readline())
+        assert reply["ok"] is False and reply["busy"] is True and "busy" in reply["error"]
+        a.sendall(b"\n")  # a's request completes: an answer, and its bytes are released
+        assert json.loads(a.makefile("rb").readline())["ok"] is False
+        for _ in range(100):  # bounded: the budget is free again
+            try:
+                assert server._request(path, {"op": "hello"}, timeout=5)["ok"]
+                break
+            except server.ServerBusy:
+                time.sleep(0.05)
+        else:
+            pytest.fail("the budget was never released")
+    finally:
+        a.close()
+        b.close()

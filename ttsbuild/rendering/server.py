@@ -93,6 +93,24 @@ def run_render(
     return {"ok": True, "rendered": n}
 
 
+class ServerBusy(RenderError):
+    """The render server cannot take a request now (its backlog or its memory budget is
+    full); the build renders the batch itself instead."""
+
+
+#: Total bytes of unfinished request lines the server holds across all its connections: a
+#: connection whose next chunk would pass it is answered "busy" and closed.
+MAX_BUFFERED_BYTES = 2 * MAX_REQUEST_BYTES
+#: How much of a request line is read (and reserved against the budget) at a time.
+_CHUNK = 1 << 16
+#: How long a client retries a connect refused for a full backlog before giving up.
+CONNECT_PATIENCE_SECONDS = 5.0
+
+
+class _TooLong(Exception):
+    pass
+
+
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
@@ -105,35 +123,72 @@ class _Handler(socketserver.StreamRequestHandler):
             log.warning("ttsbuild: render server refused a connection from uid %s", uid)
             return  # another user (or unknown): closed without a word
         while True:
-            raw = self.rfile.readline(MAX_REQUEST_BYTES + 1)
-            if not raw:
+            try:
+                raw = self._read_line()
+            except _TooLong:
+                self._answer({"ok": False, "error": "render server: request too long"})
+                if not self._skip_line():
+                    return
+                continue
+            except ServerBusy as exc:
+                self._answer({"ok": False, "busy": True, "error": f"render server: {exc}"})
+                return  # the rest of the line is never read: the connection closes
+            if raw is None:
                 return
             self.server.touch()
             op = None
-            if len(raw) > MAX_REQUEST_BYTES:
-                reply: dict[str, Any] = {"ok": False, "error": "render server: request too long"}
-                while not raw.endswith(b"\n"):  # skip the rest of the line, in bounded reads
-                    raw = self.rfile.readline(1 << 20)
-                    if not raw:
-                        return
-            else:
-                try:
-                    message = json.loads(raw)
-                    if not isinstance(message, dict):
-                        raise RequestError("a request is a JSON object with an 'op'")
-                    op = message.get("op")
-                    reply = self.server.dispatch(message)
-                except Exception as exc:  # noqa: BLE001 - a bad request must not kill anything
-                    reply = {"ok": False, "error": f"render server: {printable(exc, 500)}"}
-            self.wfile.write((json.dumps(reply) + "\n").encode())
-            self.wfile.flush()
+            try:
+                message = json.loads(raw)
+                if not isinstance(message, dict):
+                    raise RequestError("a request is a JSON object with an 'op'")
+                op = message.get("op")
+                reply = self.server.dispatch(message)
+            except Exception as exc:  # noqa: BLE001 - a bad request must not kill anything
+                reply = {"ok": False, "error": f"render server: {printable(exc, 500)}"}
+            del raw
+            self._answer(reply)
             if op == "stop":
                 threading.Thread(target=self.server.shutdown, daemon=True).start()
                 return
 
+    def _read_line(self) -> bytes | None:
+        """One request line (None at the end of the stream), read in chunks each reserved
+        against the server's budget for all connections (:data:`MAX_BUFFERED_BYTES`)."""
+        parts: list[bytes] = []
+        held = 0
+        try:
+            while True:
+                chunk = self.rfile.readline(_CHUNK)
+                if not chunk:
+                    return None
+                if held + len(chunk) > MAX_REQUEST_BYTES:
+                    raise _TooLong
+                self.server.reserve(len(chunk))
+                held += len(chunk)
+                parts.append(chunk)
+                if chunk.endswith(b"\n"):
+                    return b"".join(parts)
+        finally:
+            self.server.release(held)
+
+    def _skip_line(self) -> bool:
+        """Skip the rest of an over-long line in bounded reads; False at the end of the stream."""
+        while True:
+            chunk = self.rfile.readline(_CHUNK)
+            if not chunk:
+                return False
+            if chunk.endswith(b"\n"):
+                return True
+
+    def _answer(self, reply: Mapping[str, Any]) -> None:
+        self.wfile.write((json.dumps(reply) + "\n").encode())
+        self.wfile.flush()
+
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    #: The listen backlog: every render job of a ``-j 128`` build may connect at once.
+    request_queue_size = 256
 
     def __init__(self, path: Path, idle_seconds: float, roots: Sequence[Path]):
         self.path = path
@@ -142,10 +197,25 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.last_used = time.monotonic()
         self.render_lock = threading.Lock()
         self.identity = identity()
+        self.buffered = 0  # bytes of unfinished request lines, all connections together
+        self._budget_lock = threading.Lock()
         super().__init__(str(path), _Handler)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
+
+    def reserve(self, n: int) -> None:
+        """Hold ``n`` more bytes of request text, or :class:`ServerBusy` past the budget."""
+        with self._budget_lock:
+            if self.buffered + n > MAX_BUFFERED_BYTES:
+                raise ServerBusy(
+                    f"busy: {self.buffered} bytes of requests already in flight; retry later"
+                )
+            self.buffered += n
+
+    def release(self, n: int) -> None:
+        with self._budget_lock:
+            self.buffered -= n
 
     def dispatch(self, message: Mapping[str, Any]) -> dict[str, Any]:
         op = message.get("op")
@@ -194,13 +264,40 @@ def _start_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> dict[str, Any]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+def _connect(path: Path, timeout: float | None) -> socket.socket:
+    """A connection to the server; a connect refused because its backlog is full (``EAGAIN``)
+    is retried with back-off for :data:`CONNECT_PATIENCE_SECONDS`, then :class:`ServerBusy`."""
+    delay = 0.02
+    deadline = time.monotonic() + CONNECT_PATIENCE_SECONDS
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout if timeout is not None else 60.0)
+        try:
+            sock.connect(str(path))
+        except BlockingIOError:
+            sock.close()
+            if time.monotonic() + delay > deadline:
+                raise ServerBusy(
+                    f"its backlog stayed full for {CONNECT_PATIENCE_SECONDS:.0f} s"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+            continue
+        except BaseException:
+            sock.close()
+            raise
         sock.settimeout(timeout)
-        sock.connect(str(path))
+        return sock
+
+
+def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> dict[str, Any]:
+    with _connect(path, timeout) as sock:
         if peer_uid(sock) != os.getuid():  # never send a script to another user's process
             raise ConnectionError(f"{path}: the render server runs as another user")
-        sock.sendall((json.dumps(message) + "\n").encode())
+        try:
+            sock.sendall((json.dumps(message) + "\n").encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a busy server answers before it closes: read that answer
         with sock.makefile("rb") as f:
             line = f.readline()
     if not line:
@@ -208,6 +305,8 @@ def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> d
     reply = json.loads(line)
     if not isinstance(reply, dict):
         raise ValueError("render server: not a reply")
+    if reply.get("busy"):
+        raise ServerBusy(printable(reply.get("error", "busy")))
     return reply
 
 
@@ -298,7 +397,13 @@ def connect(project_root: Path, mode: str, idle_seconds: float = 900.0) -> Path 
             raise
         log.warning("ttsbuild: not using a render server: %s", exc)
         return None
-    hello = probe(path)
+    try:
+        hello = probe(path)
+    except ServerBusy as exc:
+        if mode == "on":
+            raise
+        log.warning("ttsbuild: render server is busy (%s); rendering here instead", exc)
+        return None
     mine = identity()
     if hello is not None and hello.get("identity") != mine:
         log.warning(

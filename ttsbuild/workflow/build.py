@@ -201,11 +201,17 @@ class Build:
         settings = self.project.render_server
         mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
         socket = server.connect(self.project.root, mode, settings.idle_seconds)
-        if socket is None:
-            render_jobs(jobs, store, self.project.engines, self.project.qa)
-            return
-        n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
-        log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
+        if socket is not None:
+            try:
+                n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
+            except server.ServerBusy as exc:  # one warning, then the batch renders here
+                if mode == "on":
+                    raise
+                log.warning("ttsbuild: render server is busy (%s); rendering here instead", exc)
+            else:
+                log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
+                return
+        render_jobs(jobs, store, self.project.engines, self.project.qa)
 
     def encode_params(self, wildcards: Any) -> str:
         """What an encode job's file depends on besides its WAV: the title and bit rates."""
