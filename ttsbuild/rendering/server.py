@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,9 @@ def render_message(
 
 
 def run_render(
-    message: Mapping[str, Any], environment: Mapping[str, Any] | None = None
+    message: Mapping[str, Any],
+    environment: Mapping[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Render a :func:`render_message` here; the reply says how many rendered or what failed."""
     from ttsbuild.rendering.render import render_jobs
@@ -87,7 +89,7 @@ def run_render(
     }
     qa = QASettings.from_dict(message["qa"]) if message.get("qa") else None
     try:
-        n = render_jobs(jobs, Path(message["store"]), options, qa, environment)
+        n = render_jobs(jobs, Path(message["store"]), options, qa, environment, progress)
     except TTSBuildError as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, "rendered": n}
