@@ -18,6 +18,7 @@ import csv
 import re
 
 from ttsbuild.core.errors import SourceError
+from ttsbuild.core.lines import physical_lines
 from ttsbuild.core.text import has_speakable, normalize_text
 from ttsbuild.sources.common import SourceOptions, normalize_speaker
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Utterance
@@ -97,7 +98,7 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
     """
     text = text.lstrip("\ufeff")
     delimiter = options.delimiter or ("\t" if path.lower().endswith(".tsv") else ",")
-    lines = text.splitlines(keepends=True)
+    lines = physical_lines(text, keepends=True)  # never str.splitlines: U+2028, FF, 0x1E...
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
