@@ -16,14 +16,13 @@ Two instruments, both deterministic:
 from __future__ import annotations
 
 import re
+import re._constants as C  # noqa: N812
+import re._parser as P  # noqa: N812
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
-
-import re._constants as C  # noqa: N812
-import re._parser as P  # noqa: N812
 
 PACKAGE = str(Path(__file__).resolve().parent.parent / "ttsbuild")
 _SAMPLE = [chr(i) for i in range(0x250)] + ["\u2028", "\u00a0", "\u3000", "日", "’"]

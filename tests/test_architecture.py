@@ -166,7 +166,9 @@ def _long_functions() -> list[str]:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 if length > 80:
-                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length})")
+                    found.append(
+                        f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length})"
+                    )
     return found
 
 
