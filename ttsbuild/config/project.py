@@ -15,6 +15,7 @@ from typing import Any
 from ttsbuild.config.schema import (
     DEFAULT_CONFIG_FILE,
     config_line,
+    decode_utf8,
     read_config_file,
     validate_config,
 )
@@ -163,14 +164,7 @@ def _lexicon_file(
 
 
 def _lexicon_text(data: bytes, relative: str) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the lexicon as UTF-8",
-            relative,
-            data[: exc.start].count(b"\n") + 1,
-        ) from None
+    text = decode_utf8(data, relative, "the lexicon")
     refuse_controls(text, relative, ConfigError)
     return text
 
