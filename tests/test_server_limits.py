@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.test_server import _session
-from ttsbuild.rendering import server
+from ttsbuild.rendering import guard, server
 
 
 def _job(key: str = "0" * 20, post_key: str | None = None, outputs=None) -> dict:
@@ -140,7 +140,7 @@ def test_unfinished_requests_share_one_memory_budget(in_process_server, monkeypa
     import time
 
     root, path = in_process_server
-    monkeypatch.setattr(server, "MAX_BUFFERED_BYTES", 1 << 20)
+    monkeypatch.setattr(guard, "MAX_BUFFERED_BYTES", 1 << 20)
     a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -32,13 +32,19 @@ from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.errors import RenderError, TTSBuildError
 from ttsbuild.rendering.batch import RenderJob
 from ttsbuild.rendering.guard import (
-    MAX_REQUEST_BYTES,
+    Budget,
     RequestError,
+    RequestTooLong,
+    ServerBusy,
     parse_render,
     peer_uid,
     printable,
+    read_request_line,
+    skip_line,
     socket_path,
 )
+
+__all__ = ["ServerBusy", "connect", "render_remote", "serve", "stop"]
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +59,6 @@ def identity() -> str:
         h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     h.update(os.environ.get("TTSBUILD_ENGINE_PLUGINS", "").encode())
     return h.hexdigest()[:16]
-
-
-def _jobs_payload(jobs: Sequence[Any]) -> list[dict[str, Any]]:
-    return [j.to_dict() for j in jobs]
 
 
 def render_message(
@@ -95,22 +97,8 @@ def run_render(
     return {"ok": True, "rendered": n}
 
 
-class ServerBusy(RenderError):
-    """The render server cannot take a request now (its backlog or its memory budget is
-    full); the build renders the batch itself instead."""
-
-
-#: Total bytes of unfinished request lines the server holds across all its connections: a
-#: connection whose next chunk would pass it is answered "busy" and closed.
-MAX_BUFFERED_BYTES = 2 * MAX_REQUEST_BYTES
-#: How much of a request line is read (and reserved against the budget) at a time.
-_CHUNK = 1 << 16
 #: How long a client retries a connect refused for a full backlog before giving up.
 CONNECT_PATIENCE_SECONDS = 5.0
-
-
-class _TooLong(Exception):
-    pass
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -126,10 +114,10 @@ class _Handler(socketserver.StreamRequestHandler):
             return  # another user (or unknown): closed without a word
         while True:
             try:
-                raw = self._read_line()
-            except _TooLong:
+                raw = read_request_line(self.rfile, self.server.budget)
+            except RequestTooLong:
                 self._answer({"ok": False, "error": "render server: request too long"})
-                if not self._skip_line():
+                if not skip_line(self.rfile):
                     return
                 continue
             except ServerBusy as exc:
@@ -153,35 +141,6 @@ class _Handler(socketserver.StreamRequestHandler):
                 threading.Thread(target=self.server.shutdown, daemon=True).start()
                 return
 
-    def _read_line(self) -> bytes | None:
-        """One request line (None at the end of the stream), read in chunks each reserved
-        against the server's budget for all connections (:data:`MAX_BUFFERED_BYTES`)."""
-        parts: list[bytes] = []
-        held = 0
-        try:
-            while True:
-                chunk = self.rfile.readline(_CHUNK)
-                if not chunk:
-                    return None
-                if held + len(chunk) > MAX_REQUEST_BYTES:
-                    raise _TooLong
-                self.server.reserve(len(chunk))
-                held += len(chunk)
-                parts.append(chunk)
-                if chunk.endswith(b"\n"):
-                    return b"".join(parts)
-        finally:
-            self.server.release(held)
-
-    def _skip_line(self) -> bool:
-        """Skip the rest of an over-long line in bounded reads; False at the end of the stream."""
-        while True:
-            chunk = self.rfile.readline(_CHUNK)
-            if not chunk:
-                return False
-            if chunk.endswith(b"\n"):
-                return True
-
     def _answer(self, reply: Mapping[str, Any]) -> None:
         self.wfile.write((json.dumps(reply) + "\n").encode())
         self.wfile.flush()
@@ -199,25 +158,11 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.last_used = time.monotonic()
         self.render_lock = threading.Lock()
         self.identity = identity()
-        self.buffered = 0  # bytes of unfinished request lines, all connections together
-        self._budget_lock = threading.Lock()
+        self.budget = Budget()  # unfinished request lines, all connections together
         super().__init__(str(path), _Handler)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
-
-    def reserve(self, n: int) -> None:
-        """Hold ``n`` more bytes of request text, or :class:`ServerBusy` past the budget."""
-        with self._budget_lock:
-            if self.buffered + n > MAX_BUFFERED_BYTES:
-                raise ServerBusy(
-                    f"busy: {self.buffered} bytes of requests already in flight; retry later"
-                )
-            self.buffered += n
-
-    def release(self, n: int) -> None:
-        with self._budget_lock:
-            self.buffered -= n
 
     def dispatch(self, message: Mapping[str, Any]) -> dict[str, Any]:
         op = message.get("op")

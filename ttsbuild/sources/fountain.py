@@ -174,13 +174,9 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     text, dead = _remove_spans(text, path, "/*", "*/", "boneyard")
     text, noted = _remove_spans(text, path, "[[", "]]", "note")
-    lines = [
-        (i + 1, raw.rstrip("\n"))
-        for i, raw in enumerate(physical_lines(text))
-        if i not in dead and i not in noted
-    ]
-    start = _title_page_end(lines)
-    lines = lines[start:]
+    dropped = dead | noted
+    lines = [(i + 1, raw) for i, raw in enumerate(physical_lines(text)) if i not in dropped]
+    lines = lines[_title_page_end(lines) :]
     items: list[ScriptItem] = []
     n = len(lines)
 
