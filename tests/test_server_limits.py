@@ -167,3 +167,33 @@ def test_unfinished_requests_share_one_memory_budget(in_process_server, monkeypa
     finally:
         a.close()
         b.close()
+
+
+def test_a_busy_server_means_one_warning_and_a_local_render(make_project, monkeypatch, caplog):
+    """Finding 2: 2 of 3 builds in server mode failed with "[Errno 11]"; now the batch renders
+    in the build itself after one warning."""
+    import logging
+
+    from tests.test_errors import _build_in_process
+    from ttsbuild.workflow import build as build_module
+
+    project = make_project(script="Hello there.\n[Alice] And you.\n")
+    build = _build_in_process(project, monkeypatch)
+    monkeypatch.setenv("TTSBUILD_SERVER", "use")
+    monkeypatch.setattr(server, "connect", lambda *a, **k: project.path / "fake.sock")
+
+    def busy(*args, **kwargs):
+        raise server.ServerBusy("its backlog stayed full for 5 s")
+
+    monkeypatch.setattr(server, "render_remote", busy)
+    rendered = []
+    monkeypatch.setattr(build_module, "render_jobs", lambda jobs, *a, **k: rendered.extend(jobs))
+    batch = next(iter(build.batches))
+    with caplog.at_level(logging.WARNING):
+        build.render_batch(batch)
+    assert len(rendered) == len(build.batches[batch].jobs) > 0
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "busy" in warnings[0].getMessage()
+    monkeypatch.setenv("TTSBUILD_SERVER", "on")  # a required server stays required
+    with pytest.raises(server.ServerBusy):
+        build.render_batch(batch)
