@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,3 +164,30 @@ def rendered_count(result: Result) -> int:
     return sum(
         int(m) for m in re.findall(r"ttsbuild: rendered (\d+) of \d+ segments", result.output)
     )
+
+
+@pytest.fixture
+def runtime_dir(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    return run
+
+
+@pytest.fixture
+def in_process_server(tmp_path, runtime_dir):
+    """A server for ``tmp_path/show`` in a thread of this process."""
+    root = tmp_path / "show"
+    (root / "build/segments").mkdir(parents=True)
+    from ttsbuild.rendering import server
+
+    path = server.socket_path(root)
+    srv = server._Server(path, 60, [root.resolve()])
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield root, path
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join()

@@ -126,3 +126,69 @@ def test_no_import_cycles_between_modules():
     for mod in graph:
         if mod not in state:
             visit(mod, [mod])
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every ttsbuild module a module imports: module level, lazy and type-checking alike."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ttsbuild"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("ttsbuild"))
+    return found
+
+
+def test_no_two_modules_import_each_other_even_lazily():
+    """A lazy or TYPE_CHECKING import back up is still a cycle in the design (issue 25: planning/
+    planner.py and planning/subtitles.py imported each other)."""
+    names = {
+        p: ".".join(("ttsbuild", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        )
+        for p in _modules()
+    }
+    imports = {names[p]: _all_imports(p) for p in names}
+    pairs = sorted(
+        f"{a} <-> {b}"
+        for a, deps in imports.items()
+        for b in deps
+        if a < b and b in imports and a in imports[b]
+    )
+    assert pairs == []
+
+
+def _long_functions() -> list[str]:
+    found = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > 80:
+                    found.append(
+                        f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length})"
+                    )
+    return found
+
+
+#: Functions over 80 lines when this check came (issue 25), each at its length then: none may
+#: grow, and the list only shrinks. They live in files other open issues are changing.
+KNOWN_LONG = {
+    "delivery/assets.py build_assets": 109,
+    "reports/report.py episode_report": 87,
+    "sources/script.py parse_script_notes": 116,
+    "sources/subtitles.py parse_srt": 84,
+    "sources/table.py parse_table": 83,
+}
+
+
+def test_functions_fit_on_a_screen():
+    """STYLE.md 21: functions stay under 80 lines; a long loop is split into named steps."""
+    over = []
+    for found in _long_functions():
+        where, length = found.rsplit(" (", 1)
+        key = f"{where.split(':')[0]} {where.split(' ')[1]}"
+        if int(length.rstrip(")")) > KNOWN_LONG.get(key, 80):
+            over.append(found)
+    assert over == []

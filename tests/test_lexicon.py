@@ -4,6 +4,7 @@ segment keys (the text after the lexicon is what the key covers)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -131,3 +132,70 @@ def test_a_build_resynthesizes_exactly_the_lines_with_the_changed_entry(make_pro
     ]
     stages = json.loads((project.path / "out/build-report.json").read_text())["stages"]
     assert stages == {"synthesize": {"ran": 3, "reused": 2, "failed": 0}}
+
+
+# --- issue 25, finding 6: the lexicon file is read like a source, compiled once per build ---
+
+
+def test_the_matcher_is_compiled_once_per_build_not_per_line(monkeypatch):
+    from ttsbuild.core import lexicon as lex
+
+    built = []
+    real = lex._Matcher.__init__
+
+    def counting(self, entries):
+        built.append(1)
+        real(self, entries)
+
+    monkeypatch.setattr(lex._Matcher, "__init__", counting)
+    book = Lexicon(tuple(Entry(f"word{i}", f"w{i}") for i in range(2000)))
+    for i in range(100):
+        assert book.apply(f"Say word{i} now.", "en", "alice")[0] == f"Say w{i} now."
+    book.apply("Say word1.", "de", "alice")
+    assert len(built) == 2  # one per (language, character): was one per line
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: os.mkfifo(p), "it is a FIFO, not a regular file"),
+        (lambda p: p.symlink_to("/dev/zero"), "it is a device, not a regular file"),
+        (lambda p: _sparse(p, 65 << 20), "larger than the 64 MiB limit"),
+    ],
+    ids=["fifo", "dev-zero", "sparse-65MiB"],
+)
+def test_a_lexicon_file_that_is_not_a_small_regular_file_is_refused(make_project, make, message):
+    allow = "allow_outside: [/dev]\n"  # /dev/zero through a link: outside, then not regular
+    project = make_project(config=CONFIG + "lexicon_file: lexicon.tsv\n" + allow, script=SCRIPT)
+    make(project.path / "lexicon.tsv")
+    with pytest.raises(ConfigError, match=message):
+        load_project(project.path)
+
+
+def _sparse(path, size):
+    with open(path, "wb") as f:
+        f.truncate(size)
+
+
+def test_a_lexicon_file_outside_the_project_needs_allow_outside(make_project, tmp_path):
+    outside = tmp_path / "shared"
+    outside.mkdir()
+    (outside / "lexicon.tsv").write_text("writes\tpens\n")
+    project = make_project(config=CONFIG + "lexicon_file: ../shared/lexicon.tsv\n", script=SCRIPT)
+    with pytest.raises(ConfigError, match="outside the project directory.*allow_outside"):
+        load_project(project.path)
+    project.write(
+        "config/config.yaml",
+        CONFIG + "lexicon_file: ../shared/lexicon.tsv\nallow_outside: [../shared]\n",
+    )
+    assert texts(project)[1] == "Win pens sequel."
+
+
+def test_a_lexicon_file_in_another_encoding_is_located(make_project):
+    project = make_project(config=CONFIG + "lexicon_file: lexicon.tsv\n", script=SCRIPT)
+    (project.path / "lexicon.tsv").write_bytes("good\tfine\ncaf\u00e9\tkafay\n".encode("cp1252"))
+    with pytest.raises(ConfigError, match=r"lexicon.tsv:2: not valid UTF-8 \(byte 0xe9\)"):
+        load_project(project.path)
+    (project.path / "lexicon.tsv").write_bytes(b"good\tfi\x07ne\n")
+    with pytest.raises(ConfigError, match=r"lexicon.tsv:1: control character U\+0007"):
+        load_project(project.path)

@@ -64,7 +64,7 @@ def test_settings_and_schema() -> None:
     from ttsbuild.config.schema import with_defaults
 
     assert RuntimeSetting.from_dict({"python": "/x/bin/python"}) == RuntimeSetting(
-        "/x/bin/python", False, "cpu"
+        "/x/bin/python", False, "cpu", 300.0, 300.0, 900.0
     )
     managed = RuntimeSetting.from_dict({"managed": True, "variant": "gpu"})
     assert managed.managed and managed.variant == "gpu"
@@ -148,7 +148,9 @@ def test_missing_and_broken_runtimes_are_one_line(make_project, fake_env, tmp_pa
     assert f"engine 'fake': runtime {broken} is broken (ModuleNotFoundError: numpy)" in line
 
     with pytest.raises(EngineError, match="could not start a worker"):
-        render_in_runtime("fake", RuntimeSetting(str(broken), False, "cpu"), [], tmp_path, {})
+        render_in_runtime(
+            "fake", RuntimeSetting.from_dict({"python": str(broken)}), [], tmp_path, {}
+        )
 
 
 def test_managed_runtime_not_created_names_the_command(
@@ -177,7 +179,7 @@ def test_engine_version_is_probed_once_per_runtime_state(
     (venv / "bin" / "python").chmod(0o755)
     site = venv / "lib" / "python3.11" / "site-packages"
     site.mkdir(parents=True)
-    setting = RuntimeSetting(str(venv / "bin" / "python"), False, "cpu")
+    setting = RuntimeSetting.from_dict({"python": str(venv / "bin" / "python")})
     assert runtimes.engine_version("fake", setting) == "fake==1"  # probed for real
     runtimes.engine_version.cache_clear()
 

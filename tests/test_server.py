@@ -126,36 +126,10 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import socket  # noqa: E402
 import stat  # noqa: E402
-import threading  # noqa: E402
 
 import pytest  # noqa: E402
 
 from ttsbuild.core.errors import RenderError  # noqa: E402
-
-
-@pytest.fixture
-def runtime_dir(tmp_path, monkeypatch):
-    run = tmp_path / "run"
-    run.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
-    return run
-
-
-@pytest.fixture
-def in_process_server(tmp_path, runtime_dir):
-    """A server for ``tmp_path/show`` in a thread of this process."""
-    root = tmp_path / "show"
-    (root / "build/segments").mkdir(parents=True)
-    path = server.socket_path(root)
-    srv = server._Server(path, 60, [root.resolve()])
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield root, path
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
 
 
 def _session(path, lines: list[bytes]) -> list[dict]:

@@ -15,6 +15,7 @@ from typing import Any
 from ttsbuild.config.schema import (
     DEFAULT_CONFIG_FILE,
     config_line,
+    decode_utf8,
     read_config_file,
     validate_config,
 )
@@ -34,6 +35,7 @@ from ttsbuild.config.settings import (
 from ttsbuild.core.effects import Effect, resolve_chain
 from ttsbuild.core.errors import ConfigError
 from ttsbuild.core.lexicon import Entry, Lexicon
+from ttsbuild.core.lines import physical_lines, refuse_controls
 
 
 @functools.cache
@@ -122,21 +124,56 @@ def _entries(
     return out
 
 
-def _lexicon_file(root: Path, relative: str, config_file: str, key_line: int | None) -> list[Entry]:
-    path = root / relative
-    if not path.is_file():
-        raise ConfigError(f"lexicon_file '{relative}' not found", config_file, key_line)
+def _lexicon_file(
+    root: Path, relative: str, config_file: str, key_line: int | None, allowed: tuple[Path, ...]
+) -> list[Entry]:
+    """A ``lexicon_file``, read like a source: inside the project (or ``allow_outside``), a
+    regular file of at most :data:`files.MAX_SOURCE_BYTES` (never a FIFO or a device), UTF-8
+    (a BOM allowed) with physical lines and no control characters, every error located."""
+    from ttsbuild.core import files
+
+    path = (root / relative).resolve()
+    if not any(path == base or base in path.parents for base in (root, *allowed)):
+        raise ConfigError(
+            f"lexicon_file '{relative}' is outside the project directory; list its folder under "
+            "'allow_outside:' to allow it",
+            config_file,
+            key_line,
+        )
+    try:
+        data = files.read_regular(path, files.MAX_SOURCE_BYTES)
+    except FileNotFoundError:
+        raise ConfigError(f"lexicon_file '{relative}' not found", config_file, key_line) from None
+    except (files.NotRegularFileError, IsADirectoryError) as exc:
+        why = exc if isinstance(exc, files.NotRegularFileError) else "it is a directory"
+        raise ConfigError(
+            f"cannot read lexicon_file '{relative}': {why}", config_file, key_line
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read lexicon_file '{relative}': {exc.strerror}", config_file, key_line
+        ) from None
     if path.suffix.lower() in (".yaml", ".yml"):
-        data = read_config_file(path, relative)
-        if not isinstance(data, Mapping) or not all(isinstance(v, str) for v in data.values()):
+        parsed = read_config_file(path, relative)
+        if not isinstance(parsed, Mapping) or not all(isinstance(v, str) for v in parsed.values()):
             raise ConfigError("a lexicon file is a mapping of word: replacement", relative, 1)
-        return _entries(data, relative, path, "")
+        return _entries(parsed, relative, path, "")
     if path.suffix.lower() != ".tsv":
         raise ConfigError(
             f"lexicon_file '{relative}': use a .yaml or .tsv file", config_file, key_line
         )
+    return _tsv_entries(_lexicon_text(data, relative), relative)
+
+
+def _lexicon_text(data: bytes, relative: str) -> str:
+    text = decode_utf8(data, relative, "the lexicon")
+    refuse_controls(text, relative, ConfigError)
+    return text
+
+
+def _tsv_entries(text: str, relative: str) -> list[Entry]:
     out = []
-    for number, raw in enumerate(path.read_text("utf-8-sig").splitlines(), start=1):
+    for number, raw in enumerate(physical_lines(text), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         cells = raw.split("\t")
@@ -151,7 +188,9 @@ def _lexicon_file(root: Path, relative: str, config_file: str, key_line: int | N
     return out
 
 
-def _lexicon(config: Mapping[str, Any], root: Path, config_file: str) -> Lexicon:
+def _lexicon(
+    config: Mapping[str, Any], root: Path, config_file: str, allowed: tuple[Path, ...]
+) -> Lexicon:
     path = root / config_file
     entries = _entries(config["lexicon"], config_file, path, "lexicon")
     for lang, data in config["lexicon_languages"].items():
@@ -163,7 +202,9 @@ def _lexicon(config: Mapping[str, Any], root: Path, config_file: str) -> Lexicon
         entries += _entries(data.get("lexicon") or {}, config_file, path, key, character=char)
     if config.get("lexicon_file"):
         line = config_line(path, "lexicon_file")
-        entries = _lexicon_file(root, str(config["lexicon_file"]), config_file, line) + entries
+        entries = (
+            _lexicon_file(root, str(config["lexicon_file"]), config_file, line, allowed) + entries
+        )
     return Lexicon(tuple(entries))
 
 
@@ -259,17 +300,7 @@ def project_from_config(
         str(name): Episode.from_dict(str(name), ep) for name, ep in config["episodes"].items()
     }
     allow_outside = tuple((root / p).resolve() for p in config["allow_outside"])
-    if not store.is_absolute() and not os.environ.get("TTSBUILD_STORE"):
-        # A relative store that climbs out of the project is almost always a typo; leaving
-        # the project is an explicit choice (an absolute path, or a folder in allow_outside).
-        resolved = (root / store).resolve()
-        if not any(resolved == b or b in resolved.parents for b in (root, *allow_outside)):
-            raise ConfigError(
-                f"store {str(store)!r} is outside the project directory; give an absolute "
-                "path or list its folder under 'allow_outside:' to allow it",
-                config_file,
-                config_line(root / config_file, "store"),
-            )
+    _check_outputs(root, store, allow_outside, config_file)
     return Project(
         root=root,
         config_file=config_file,
@@ -306,8 +337,38 @@ def project_from_config(
         aliases=aliases,
         characters=characters,
         episodes=episodes,
-        lexicon=_lexicon(config, root, config_file),
+        lexicon=_lexicon(config, root, config_file, allow_outside),
     )
+
+
+def _check_outputs(root: Path, store: Path, allowed: tuple[Path, ...], config_file: str) -> None:
+    """Where a build writes stays inside the project (or ``allow_outside``): a relative store
+    (a path that climbs out is almost always a typo; an absolute one is an explicit choice)
+    and ``out/`` (a symlink to a folder elsewhere would get the episodes)."""
+
+    def inside(path: Path) -> bool:
+        resolved = path.resolve()
+        return any(resolved == b or b in resolved.parents for b in (root, *allowed))
+
+    if (
+        not store.is_absolute()
+        and not os.environ.get("TTSBUILD_STORE")
+        and not inside(root / store)
+    ):
+        raise ConfigError(
+            f"store {str(store)!r} is outside the project directory; give an absolute "
+            "path or list its folder under 'allow_outside:' to allow it",
+            config_file,
+            config_line(root / config_file, "store"),
+        )
+    out = root / "out"
+    if (out.exists() or out.is_symlink()) and not inside(out):
+        raise ConfigError(
+            f"out/ leads to {out.resolve()}, outside the project directory; the episodes "
+            "would be written there. Make out/ a folder of the project, or list that folder "
+            "under 'allow_outside:'",
+            config_file,
+        )
 
 
 def _runtime_paths(runtime: Mapping[str, Any], root: Path) -> dict[str, Any]:

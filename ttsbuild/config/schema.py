@@ -262,14 +262,7 @@ def read_config_file(path: Path, shown: str) -> dict[str, Any]:
         raise ConfigError("config file not found (create config/config.yaml)", shown) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the config file: {exc.strerror}", shown) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the config as UTF-8",
-            shown,
-            data[: exc.start].count(b"\n") + 1,
-        ) from None
+    text = decode_utf8(data, shown, "the config")
     try:
         data = safe_load_yaml(text)
     except yaml.YAMLError as exc:
@@ -285,3 +278,16 @@ def read_config_file(path: Path, shown: str) -> dict[str, Any]:
             shown,
         )
     return data
+
+
+def decode_utf8(data: bytes, shown: str, what: str) -> str:
+    """Config text (the config file, a lexicon file): UTF-8, a BOM allowed; anything else is
+    one ``file:line`` error."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save {what} as UTF-8",
+            shown,
+            data[: exc.start].count(b"\n") + 1,
+        ) from None

@@ -288,13 +288,29 @@ class RuntimeSetting:
     python: str  # "" for a managed runtime
     managed: bool
     variant: str
+    probe_timeout: float  # runtime.timeouts: seconds for the probe, the hello, each segment
+    hello_timeout: float
+    render_timeout: float
 
     def to_dict(self) -> dict[str, Any]:
+        timeouts = {
+            "probe": self.probe_timeout,
+            "hello": self.hello_timeout,
+            "render": self.render_timeout,
+        }
         if self.managed:
-            return {"managed": True, "variant": self.variant}
-        return {"python": self.python, "variant": self.variant}
+            return {"managed": True, "variant": self.variant, "timeouts": timeouts}
+        return {"python": self.python, "variant": self.variant, "timeouts": timeouts}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuntimeSetting:
         d = with_defaults("runtime", data)
-        return cls(str(d.get("python", "")), bool(d.get("managed", False)), str(d["variant"]))
+        t = d["timeouts"]
+        return cls(
+            str(d.get("python", "")),
+            bool(d.get("managed", False)),
+            str(d["variant"]),
+            float(t["probe"]),
+            float(t["hello"]),
+            float(t["render"]),
+        )

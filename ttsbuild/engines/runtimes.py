@@ -176,26 +176,48 @@ def environment(package: str = "") -> dict[str, str | None]:
 
 def probe(engine: str, setting: RuntimeSetting, imports: bool = False) -> dict[str, Any]:
     """Ask the runtime for the engine's version and its environment (and, with ``imports``, import
-    the engine's modules there). A broken runtime is one line naming the engine and the fix."""
+    the engine's modules there). A broken, hung or babbling runtime is one line naming the
+    engine, the runtime and the fix (:mod:`ttsbuild.engines.protocol`)."""
+    from ttsbuild.engines.protocol import MessageReader, Peer, exit_status, parse_message
+
     python = python_of(engine, setting)
+    peer = Peer(engine, str(python), fix_command(engine, setting))
     args = [str(python), "-m", "ttsbuild.engines.runtimes", "probe", engine]
     if imports:
         args.append("--imports")
-    try:
-        done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            args, capture_output=True, text=True, env=subprocess_env(), timeout=600
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EngineError(
-            f"engine '{engine}': runtime {python} does not run ({exc}); {fix_command(engine, setting)}"
-        ) from None
-    if done.returncode != 0:
-        lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
-        why = lines[-1] if lines else f"exit status {done.returncode}"
-        raise EngineError(
-            f"engine '{engine}': runtime {python} is broken ({why}); {fix_command(engine, setting)}"
-        )
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryFile() as err:  # on disk: a flood on stderr costs no memory
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                env=subprocess_env(),
+            )  # fmt: skip
+        except OSError as exc:
+            raise peer.error(f"does not run ({exc})") from None
+        assert proc.stdout is not None
+        try:
+            reader = MessageReader(proc.stdout, peer)
+            raw = reader.line("probe answer", setting.probe_timeout, "probe")
+            code = proc.wait(timeout=setting.probe_timeout)
+        except subprocess.TimeoutExpired:
+            raise peer.error("printed its answer but did not exit") from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if code != 0:
+            raise peer.error(f"is broken ({_last_line(err) or exit_status(code)})")
+    if raw is None:
+        raise peer.error("answered nothing to the version probe (exit status 0)")
+    return parse_message(raw, peer, "probe answer", {"version": str, "environment": dict})
+
+
+def _last_line(stream: Any, limit: int = 4096) -> str:
+    """The last non-blank line of a (temporary) file's tail."""
+    stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, stream.tell() - limit))
+    lines = [ln for ln in stream.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1].strip()[:300] if lines else ""
 
 
 @functools.cache
@@ -333,13 +355,17 @@ def _probe_main(engine: str, imports: bool) -> None:
 
     from ttsbuild.engines import get_engine
 
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # what an engine's imports print goes to stderr, never into the answer
+    sys.stdout = sys.stderr
     eng = get_engine(engine)
     spec = eng.info.runtime
     if imports and spec is not None:
         for module in spec.probe:
             importlib.import_module(module)
     env = environment(spec.package if spec is not None else "")
-    sys.stdout.write(json.dumps({"version": eng.version(), "environment": env}) + "\n")
+    protocol.write(json.dumps({"version": eng.version(), "environment": env}) + "\n")
+    protocol.flush()
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ import dataclasses
 import difflib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from ttsbuild.core.errors import ScriptError, SubtitleError
+from ttsbuild.config.project import Project
+from ttsbuild.core.errors import ConfigError, ScriptError, SubtitleError
 from ttsbuild.core.text import normalize_text
-from ttsbuild.planning.plan import EpisodePlan, PlanItem, Silence
+from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence
 from ttsbuild.sources import assign_uids
 from ttsbuild.sources.script import Pause, ScriptItem, Utterance, parse_script_notes
 from ttsbuild.sources.subtitles import (
@@ -27,8 +28,21 @@ from ttsbuild.sources.subtitles import (
     subtitle_script,
 )
 
-if TYPE_CHECKING:
-    from ttsbuild.planning.planner import Planner
+
+class CuePlanner(Protocol):
+    """What planning a subtitle file needs from the planner (it calls this module, never the
+    other way round: no import back up)."""
+
+    project: Project
+
+    def _config_error(self, message: str, key: str) -> ConfigError: ...
+
+    def default_speaker(self, episode: str) -> str: ...
+
+    def plan_utterance(
+        self, utt: Utterance, source: str, cue: int | None = None
+    ) -> list[Segment]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +105,7 @@ def _warn_reading_speed(
         )
 
 
-def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
+def plan_subtitles(planner: CuePlanner, name: str, path: Path) -> EpisodePlan:
     """One segment per cue (chunked if long); cue times and timing options go to ``extra``.
 
     The timing mode never reaches a segment's request, so switching it re-renders nothing.
@@ -128,19 +142,7 @@ def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
     for note in notes.notes:
         cue = subs.cues[note.line - 1]
         _warn(episode.source, cue.line + 1, f"cue {cue.number or cue.index}: {note.message}")
-    for cue, text in zip(subs.cues, texts):
-        for description in text.descriptions:
-            close = difflib.get_close_matches(description.casefold(), sorted(names), 1, 0.8)
-            if close:
-                log.warning(
-                    "ttsbuild: %s:%d: cue %d: [%s] is not a known character, so it is "
-                    "treated as a sound description; did you mean '%s'?",
-                    episode.source,
-                    cue.line + 1,
-                    cue.number or cue.index,
-                    description,
-                    close[0],
-                )
+    _warn_near_names(episode.source, subs.cues, texts, names)
     by_cue: dict[int, list[ScriptItem]] = {}
     for item in parsed:
         by_cue.setdefault(item.line, []).append(item)
@@ -158,7 +160,29 @@ def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
                 items.extend(planner.plan_utterance(utt, episode.source, cue.index))
             except ScriptError as exc:
                 raise located(cue.index, exc) from None
-    extra = {
+    return EpisodePlan(name, episode.source, tuple(items), _srt_extra(subs, texts, episode))
+
+
+def _warn_near_names(source: str, cues: Any, texts: Any, names: frozenset[str]) -> None:
+    """A sound description that is nearly a character's name may be a misspelt speaker."""
+    for cue, text in zip(cues, texts):
+        for description in text.descriptions:
+            close = difflib.get_close_matches(description.casefold(), sorted(names), 1, 0.8)
+            if close:
+                log.warning(
+                    "ttsbuild: %s:%d: cue %d: [%s] is not a known character, so it is "
+                    "treated as a sound description; did you mean '%s'?",
+                    source,
+                    cue.line + 1,
+                    cue.number or cue.index,
+                    description,
+                    close[0],
+                )
+
+
+def _srt_extra(subs: Any, texts: Any, episode: Any) -> dict[str, Any]:
+    """The cue times and timing options the plan keeps for assembly (never in a key)."""
+    return {
         "srt": {
             "encoding": subs.encoding,
             "timing": episode.timing.to_dict(),
@@ -176,4 +200,3 @@ def plan_subtitles(planner: Planner, name: str, path: Path) -> EpisodePlan:
             ],
         }
     }
-    return EpisodePlan(name, episode.source, tuple(items), extra)

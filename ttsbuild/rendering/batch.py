@@ -22,6 +22,21 @@ from ttsbuild.planning.plan import StageOutput
 from ttsbuild.store.segments import valid_key
 
 
+def check_key(key: object) -> str:
+    """``key`` if it is a segment key, else ValueError (a key becomes a file name in the store,
+    so ``../x`` or ``/etc/passwd`` must never get that far).
+
+    >>> check_key("../../x")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a segment key: '../../x'
+    """
+    if not valid_key(key):
+        raise ValueError(f"not a segment key: {str(key)[:80]!r}")
+    assert isinstance(key, str)
+    return key
+
+
 @dataclass(frozen=True)
 class RenderJob:
     """One segment's stage chain to run, with where it came from (for error messages).
@@ -61,17 +76,21 @@ class RenderJob:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RenderJob:
-        """Raises ValueError for a key that is not a segment key (keys become file names)."""
-        key = data["key"]
-        if not valid_key(key):
-            raise ValueError(f"not a segment key: {str(key)[:80]!r}")
+        """Raises ValueError for any key that is not a segment key: the synthesis key, every
+        post stage's output key and every declared output (keys become file names in the
+        store). This is the one check, for the render server, runtime workers and cluster
+        jobs alike: each reads jobs through here."""
+        post = tuple(StageOutput.from_dict(s) for s in data.get("post") or ())
+        outputs = tuple(data.get("outputs") or (data["key"],))
+        for key in (data["key"], *(s.key for s in post), *outputs):
+            check_key(key)
         return cls(
-            key,
+            data["key"],
             RenderRequest.from_dict(data["request"]),
             str(data["where"]),
             str(data["speaker"]),
-            tuple(StageOutput.from_dict(s) for s in data.get("post") or ()),
-            tuple(str(k) for k in data.get("outputs") or (data["key"],)),
+            post,
+            tuple(str(k) for k in outputs),
             str(data.get("uid") or ""),
         )
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import socket
 import stat
 import struct
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,72 @@ def printable(text: object, limit: int = MAX_ERROR_CHARS) -> str:
     return out if len(out) <= limit else out[:limit] + "..."
 
 
+class ServerBusy(RenderError):
+    """The render server cannot take a request now (its backlog or its memory budget is
+    full); the build renders the batch itself instead."""
+
+
+#: Total bytes of unfinished request lines the server holds across all its connections: a
+#: connection whose next chunk would pass it is answered "busy" and closed.
+MAX_BUFFERED_BYTES = 2 * MAX_REQUEST_BYTES
+#: How much of a request line is read (and reserved against the budget) at a time.
+_CHUNK = 1 << 16
+
+
+class RequestTooLong(Exception):
+    """A request line over :data:`MAX_REQUEST_BYTES`."""
+
+
+class Budget:
+    """Bytes of unfinished request lines held, all connections together."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, n: int) -> None:
+        """Hold ``n`` more bytes, or :class:`ServerBusy` past :data:`MAX_BUFFERED_BYTES`."""
+        with self._lock:
+            if self.held + n > MAX_BUFFERED_BYTES:
+                raise ServerBusy(f"busy: {self.held} bytes of requests already in flight; retry")
+            self.held += n
+
+    def release(self, n: int) -> None:
+        with self._lock:
+            self.held -= n
+
+
+def read_request_line(stream: io.BufferedIOBase, budget: Budget) -> bytes | None:
+    """One request line (None at the end of the stream), read in chunks, each reserved
+    against the server's budget for all connections."""
+    parts: list[bytes] = []
+    held = 0
+    try:
+        while True:
+            chunk = stream.readline(_CHUNK)
+            if not chunk:
+                return None
+            if held + len(chunk) > MAX_REQUEST_BYTES:
+                raise RequestTooLong
+            budget.reserve(len(chunk))
+            held += len(chunk)
+            parts.append(chunk)
+            if chunk.endswith(b"\n"):
+                return b"".join(parts)
+    finally:
+        budget.release(held)
+
+
+def skip_line(stream: io.BufferedIOBase) -> bool:
+    """Skip the rest of an over-long line in bounded reads; False at the end of the stream."""
+    while True:
+        chunk = stream.readline(_CHUNK)
+        if not chunk:
+            return False
+        if chunk.endswith(b"\n"):
+            return True
+
+
 class RequestError(ValueError):
     """A request the server refuses (malformed, or naming paths outside its project)."""
 
@@ -98,9 +166,7 @@ def _named_voices(engine: str) -> bool:
 def parse_render(message: Mapping[str, Any], roots: Sequence[Path]) -> dict[str, Any]:
     """A render request, checked against its schema and the project the server serves:
     the store and every voice file must lie inside the project (or the folders its config
-    allows); segment keys are keys."""
-    from ttsbuild.store.segments import valid_key
-
+    allows); every key a job carries is a segment key (:meth:`RenderJob.from_dict`)."""
     store = message.get("store")
     jobs = message.get("jobs")
     engines = message.get("engines", {})
@@ -135,8 +201,6 @@ def parse_render(message: Mapping[str, Any], roots: Sequence[Path]) -> dict[str,
             job = RenderJob.from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RequestError(f"malformed job ({printable(exc, 200)})") from None
-        if not valid_key(job.key):
-            raise RequestError(f"not a segment key: {printable(job.key, 80)!r}")
         ref = job.request.voice.reference
         named = _named_voices(job.request.engine)
         if ref and ref != "bundled" and not named and not _inside(Path(ref).resolve(), roots):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -258,9 +258,11 @@ def render_jobs(
     engine_options: Mapping[str, EngineOptions],
     qa: QASettings | None = None,
     environment: Mapping[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Render every job not yet in the store. A failing segment does not stop the others;
     afterwards one :class:`RenderError` lists every failure. Returns the number rendered.
+    ``progress`` is told the number of jobs done after each one (a worker's heartbeat).
 
     A stop request (:func:`request_stop`: SIGINT or SIGTERM) ends the loop between segments
     with :class:`BuildInterrupted`; every segment finished so far stays stored."""
@@ -295,6 +297,8 @@ def render_jobs(
                 log.error("ttsbuild: %s", exc)
                 record_failure(store, job.final_key, str(exc))
                 failures.append(str(exc))
+            if progress is not None:
+                progress(done)
     log.info(
         "ttsbuild: rendered %d of %d segments (%d synthesized, %d through post stages only)",
         rendered,

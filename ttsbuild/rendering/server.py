@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +32,19 @@ from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.errors import RenderError, TTSBuildError
 from ttsbuild.rendering.batch import RenderJob
 from ttsbuild.rendering.guard import (
-    MAX_REQUEST_BYTES,
+    Budget,
     RequestError,
+    RequestTooLong,
+    ServerBusy,
     parse_render,
     peer_uid,
     printable,
+    read_request_line,
+    skip_line,
     socket_path,
 )
+
+__all__ = ["ServerBusy", "connect", "render_remote", "serve", "stop"]
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +59,6 @@ def identity() -> str:
         h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     h.update(os.environ.get("TTSBUILD_ENGINE_PLUGINS", "").encode())
     return h.hexdigest()[:16]
-
-
-def _jobs_payload(jobs: Sequence[Any]) -> list[dict[str, Any]]:
-    return [j.to_dict() for j in jobs]
 
 
 def render_message(
@@ -76,7 +78,9 @@ def render_message(
 
 
 def run_render(
-    message: Mapping[str, Any], environment: Mapping[str, Any] | None = None
+    message: Mapping[str, Any],
+    environment: Mapping[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Render a :func:`render_message` here; the reply says how many rendered or what failed."""
     from ttsbuild.rendering.render import render_jobs
@@ -87,10 +91,14 @@ def run_render(
     }
     qa = QASettings.from_dict(message["qa"]) if message.get("qa") else None
     try:
-        n = render_jobs(jobs, Path(message["store"]), options, qa, environment)
+        n = render_jobs(jobs, Path(message["store"]), options, qa, environment, progress)
     except TTSBuildError as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, "rendered": n}
+
+
+#: How long a client retries a connect refused for a full backlog before giving up.
+CONNECT_PATIENCE_SECONDS = 5.0
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -105,35 +113,43 @@ class _Handler(socketserver.StreamRequestHandler):
             log.warning("ttsbuild: render server refused a connection from uid %s", uid)
             return  # another user (or unknown): closed without a word
         while True:
-            raw = self.rfile.readline(MAX_REQUEST_BYTES + 1)
-            if not raw:
+            try:
+                raw = read_request_line(self.rfile, self.server.budget)
+            except RequestTooLong:
+                self._answer({"ok": False, "error": "render server: request too long"})
+                if not skip_line(self.rfile):
+                    return
+                continue
+            except ServerBusy as exc:
+                self._answer({"ok": False, "busy": True, "error": f"render server: {exc}"})
+                return  # the rest of the line is never read: the connection closes
+            if raw is None:
                 return
             self.server.touch()
             op = None
-            if len(raw) > MAX_REQUEST_BYTES:
-                reply: dict[str, Any] = {"ok": False, "error": "render server: request too long"}
-                while not raw.endswith(b"\n"):  # skip the rest of the line, in bounded reads
-                    raw = self.rfile.readline(1 << 20)
-                    if not raw:
-                        return
-            else:
-                try:
-                    message = json.loads(raw)
-                    if not isinstance(message, dict):
-                        raise RequestError("a request is a JSON object with an 'op'")
-                    op = message.get("op")
-                    reply = self.server.dispatch(message)
-                except Exception as exc:  # noqa: BLE001 - a bad request must not kill anything
-                    reply = {"ok": False, "error": f"render server: {printable(exc, 500)}"}
-            self.wfile.write((json.dumps(reply) + "\n").encode())
-            self.wfile.flush()
+            try:
+                message = json.loads(raw)
+                if not isinstance(message, dict):
+                    raise RequestError("a request is a JSON object with an 'op'")
+                op = message.get("op")
+                reply = self.server.dispatch(message)
+            except Exception as exc:  # noqa: BLE001 - a bad request must not kill anything
+                reply = {"ok": False, "error": f"render server: {printable(exc, 500)}"}
+            del raw
+            self._answer(reply)
             if op == "stop":
                 threading.Thread(target=self.server.shutdown, daemon=True).start()
                 return
 
+    def _answer(self, reply: Mapping[str, Any]) -> None:
+        self.wfile.write((json.dumps(reply) + "\n").encode())
+        self.wfile.flush()
+
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    #: The listen backlog: every render job of a ``-j 128`` build may connect at once.
+    request_queue_size = 256
 
     def __init__(self, path: Path, idle_seconds: float, roots: Sequence[Path]):
         self.path = path
@@ -142,6 +158,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.last_used = time.monotonic()
         self.render_lock = threading.Lock()
         self.identity = identity()
+        self.budget = Budget()  # unfinished request lines, all connections together
         super().__init__(str(path), _Handler)
 
     def touch(self) -> None:
@@ -194,13 +211,40 @@ def _start_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> dict[str, Any]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+def _connect(path: Path, timeout: float | None) -> socket.socket:
+    """A connection to the server; a connect refused because its backlog is full (``EAGAIN``)
+    is retried with back-off for :data:`CONNECT_PATIENCE_SECONDS`, then :class:`ServerBusy`."""
+    delay = 0.02
+    deadline = time.monotonic() + CONNECT_PATIENCE_SECONDS
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout if timeout is not None else 60.0)
+        try:
+            sock.connect(str(path))
+        except BlockingIOError:
+            sock.close()
+            if time.monotonic() + delay > deadline:
+                raise ServerBusy(
+                    f"its backlog stayed full for {CONNECT_PATIENCE_SECONDS:.0f} s"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+            continue
+        except BaseException:
+            sock.close()
+            raise
         sock.settimeout(timeout)
-        sock.connect(str(path))
+        return sock
+
+
+def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> dict[str, Any]:
+    with _connect(path, timeout) as sock:
         if peer_uid(sock) != os.getuid():  # never send a script to another user's process
             raise ConnectionError(f"{path}: the render server runs as another user")
-        sock.sendall((json.dumps(message) + "\n").encode())
+        try:
+            sock.sendall((json.dumps(message) + "\n").encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a busy server answers before it closes: read that answer
         with sock.makefile("rb") as f:
             line = f.readline()
     if not line:
@@ -208,6 +252,8 @@ def _request(path: Path, message: Mapping[str, Any], timeout: float | None) -> d
     reply = json.loads(line)
     if not isinstance(reply, dict):
         raise ValueError("render server: not a reply")
+    if reply.get("busy"):
+        raise ServerBusy(printable(reply.get("error", "busy")))
     return reply
 
 
@@ -298,7 +344,13 @@ def connect(project_root: Path, mode: str, idle_seconds: float = 900.0) -> Path 
             raise
         log.warning("ttsbuild: not using a render server: %s", exc)
         return None
-    hello = probe(path)
+    try:
+        hello = probe(path)
+    except ServerBusy as exc:
+        if mode == "on":
+            raise
+        log.warning("ttsbuild: render server is busy (%s); rendering here instead", exc)
+        return None
     mine = identity()
     if hello is not None and hello.get("identity") != mine:
         log.warning(

@@ -25,11 +25,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ttsbuild.config.settings import EngineOptions, QASettings, RuntimeSetting
 from ttsbuild.core.errors import EngineError, RenderError
 from ttsbuild.engines import get_engine
+from ttsbuild.engines.protocol import MessageReader, Peer, exit_status
 from ttsbuild.engines.runtimes import (
     environment,
     fix_command,
@@ -54,55 +55,91 @@ def render_in_runtime(
     qa: QASettings | None = None,
 ) -> int:
     """Render ``jobs`` (all of ``engine``) through a worker in the engine's runtime. Returns the
-    number rendered; a failure is the same :class:`RenderError` an in-process render raises."""
+    number rendered; a failure is the same :class:`RenderError` an in-process render raises.
+    A worker that does not say hello within ``runtime.timeouts.hello`` s, or goes
+    ``runtime.timeouts.render`` s without finishing a segment, is stopped: one error line."""
     python = python_of(engine, setting)
+    peer = Peer(engine, str(python), fix_command(engine, setting))
     proc = subprocess.Popen(  # noqa: S603 - our own module in the configured runtime
         [str(python), "-m", "ttsbuild.rendering.worker", engine],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**subprocess_env(), PARENT_ENV: str(os.getpid())},
-        text=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
+    reader = MessageReader(proc.stdout, peer)
+    healthy = False
     try:
-        hello = _reply(proc.stdout)
-        if not hello.get("ok"):
+        hello = reader.message("hello", setting.hello_timeout, "hello", {"ok": bool})
+        if hello is None or not hello["ok"]:
+            why = hello.get("error") if hello is not None else _ended(proc)
             raise EngineError(
                 f"engine '{engine}': runtime {python} could not start a worker "
-                f"({hello.get('error', 'it exited')}); {fix_command(engine, setting)}"
+                f"({why}); {fix_command(engine, setting)}"
             )
-        env = hello.get("environment", {})
+        env = hello.get("environment") or {}
         log.info("ttsbuild: %s renders in runtime %s (%s)", engine, python, _brief(env))
-        proc.stdin.write(json.dumps(render_message(jobs, store, engine_options, qa)) + "\n")
-        proc.stdin.flush()
-        reply = _reply(proc.stdout)
-        if not reply.get("ok"):
-            raise RenderError(reply.get("error", f"engine '{engine}': its worker exited"))
-        return int(reply["rendered"])
+        message = json.dumps(render_message(jobs, store, engine_options, qa)) + "\n"
+        try:
+            proc.stdin.write(message.encode())
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died: the reader sees the end of its output
+        n = _rendered(reader, proc, setting, len(jobs))
+        healthy = True
+        return n
     finally:
-        _stop(proc)
+        _stop(proc, patience=30 if healthy else 0)
+
+
+def _rendered(
+    reader: MessageReader, proc: subprocess.Popen[bytes], setting: RuntimeSetting, total: int
+) -> int:
+    """Wait for the worker's reply, through its progress messages (one per segment)."""
+    peer = reader.peer
+    while True:
+        reply = reader.message("reply (or progress)", setting.render_timeout, "render", {})
+        if reply is None:
+            raise RenderError(
+                f"engine '{peer.engine}': runtime {peer.runtime}: its worker ended while "
+                f"rendering ({_ended(proc)}); the segments it finished are kept, rerun to "
+                "continue (its own output, if it printed any, is in this job's log)"
+            )
+        if "progress" in reply:
+            continue
+        if not isinstance(reply.get("ok"), bool):
+            raise peer.error(f"sent a malformed reply (no 'ok' field: {str(reply)[:80]!r})")
+        if not reply["ok"]:
+            raise RenderError(str(reply.get("error") or f"engine '{peer.engine}' failed"))
+        rendered = reply.get("rendered")
+        if not isinstance(rendered, int) or isinstance(rendered, bool) or rendered > total:
+            raise peer.error(f"sent a malformed reply ('rendered' is {str(rendered)[:40]!r})")
+        return rendered
 
 
 def _brief(env: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("executable", "prefix") and v)
 
 
-def _reply(stream: IO[str]) -> dict[str, Any]:
-    line = stream.readline()
-    if not line:
-        return {"ok": False, "error": "the worker exited; its error is in the log above"}
-    return dict(json.loads(line))
+def _ended(proc: subprocess.Popen[bytes]) -> str:
+    """How the worker ended, once it closed its output."""
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        return "it closed its output but did not exit"
+    return exit_status(proc.returncode)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """End the worker: close its stdin (it exits), else terminate, else kill."""
+def _stop(proc: subprocess.Popen[bytes], patience: float) -> None:
+    """End the worker: close its stdin (it exits within ``patience`` s), else terminate, else
+    kill. A worker that failed (hung, babbled, died) gets no patience."""
     if proc.stdin is not None:
         try:
             proc.stdin.close()
         except OSError:
             pass
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=patience)
     except subprocess.TimeoutExpired:
         proc.terminate()
         try:
@@ -148,12 +185,18 @@ def main(argv: Sequence[str]) -> int:
         protocol.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")
         return 1
     protocol.write(json.dumps({"ok": True, "environment": env, "pid": os.getpid()}) + "\n")
+
+    def progress(done: int) -> None:
+        protocol.write(json.dumps({"progress": done}) + "\n")
+
     for raw in sys.stdin:
-        message = json.loads(raw)
-        if message.get("op") != "render":
-            reply = {"ok": False, "error": f"unknown op {message.get('op')!r}"}
-        else:
-            reply = run_render(message, environment=env)
+        try:
+            message = json.loads(raw)
+            if not isinstance(message, dict) or message.get("op") != "render":
+                raise ValueError("not a render request")
+            reply = run_render(message, environment=env, progress=progress)
+        except (ValueError, KeyError, TypeError) as exc:
+            reply = {"ok": False, "error": f"worker: malformed request ({str(exc)[:200]})"}
         protocol.write(json.dumps(reply) + "\n")
     return 0
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ttsbuild.core.errors import SourceError, read_source
+from ttsbuild.core.lines import refuse_controls
 from ttsbuild.sources.common import SourceOptions, default_options, normalize_speaker
 from ttsbuild.sources.identity import assign_uids
 from ttsbuild.sources.script import ScriptItem
@@ -60,6 +61,7 @@ def parse_source(
     from ttsbuild.sources.decode import decode_source
 
     text, _ = decode_source(data, path, SourceError, options.encoding)
+    refuse_controls(text, path, SourceError)  # one policy for every reader (core/lines.py)
     if fmt == "fountain":
         from ttsbuild.sources.fountain import parse_fountain
 

@@ -18,7 +18,6 @@ ELEMENTS = ("action", "scene_headings", "transitions", "stage_directions", "cent
 BREAKS = ("scene_headings", "transitions", "sections", "acts")
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"', "`": "'"})
-_EXTENSION = re.compile(r"\s*\([^()]*\)\s*$")  # (V.O.), (O.S.), (CONT'D), (cont'd) ...
 
 
 @dataclass(frozen=True)
@@ -156,13 +155,29 @@ def normalize_speaker(name: str) -> str:
     'mcclane'
     """
     name = normalize_text(name.translate(_QUOTES))
-    name = name.lstrip("@").rstrip("^").strip()
-    while True:
-        stripped = _EXTENSION.sub("", name)
-        if stripped == name or not stripped:
-            break
-        name = stripped
+    name = _strip_extensions(name.lstrip("@").rstrip("^").strip())
     return normalize_text(name.rstrip(":").strip()).casefold()
+
+
+def _strip_extensions(name: str) -> str:
+    """``name`` without its trailing ``(...)`` extensions, from the right, one scan (a cue of
+    many extensions was rescanned once per extension), never down to nothing.
+
+    >>> _strip_extensions("BOB (V.O.) (CONT'D)"), _strip_extensions("(V.O.)")
+    ('BOB', '(V.O.)')
+    """
+    end = len(name.rstrip())
+    while end and name[end - 1] == ")":
+        start = name.rfind("(", 0, end - 1)
+        if start == -1 or ")" in name[start + 1 : end - 1]:
+            break
+        head = start
+        while head and name[head - 1].isspace():
+            head -= 1
+        if not head:
+            break
+        end = head
+    return name[:end]
 
 
 # Fountain emphasis, also common in plays transcribed from italics: ***bold italic***,

@@ -10,19 +10,15 @@ settings block are skipped. A paragraph's text is the concatenation of its ``<Te
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 
 from ttsbuild.core.errors import SourceError
-from ttsbuild.sources.common import (
-    BREAKS,
-    SourceOptions,
-    Speech,
-    narration,
-    normalize_speaker,
-)
+from ttsbuild.core.lines import refuse_controls
+from ttsbuild.sources.common import BREAKS, SourceOptions, Speech, narration, normalize_speaker
 from ttsbuild.sources.script import ScriptItem
 
 # Paragraph types and the element they are; dialogue types are handled on their own.
@@ -61,19 +57,22 @@ class _Handler(ContentHandler):
         super().__init__()
         self.stack: list[str] = []
         self.open: list[_Paragraph] = []
-        self.paragraphs: list[_Paragraph] = []
+        self.paragraphs: list[_Paragraph] = []  # in the order they start (a wrapper first)
         self.in_text = 0
+        self.skipped = 0  # how many open elements are settings blocks (never the script)
 
     def _line(self) -> int:
         locator: Any = getattr(self, "_locator", None)
         return int(locator.getLineNumber()) if locator is not None else 0
 
     def _in_script(self) -> bool:
+        """Inside ``FinalDraft/Content`` and no skipped block: O(1) per event, whatever the
+        nesting depth (the stack was rescanned per event: quadratic in the depth)."""
         return (
-            len(self.stack) >= 2
+            not self.skipped
+            and len(self.stack) >= 2
             and self.stack[0] == "FinalDraft"
             and self.stack[1] == "Content"
-            and not any(tag in _SKIPPED for tag in self.stack)
         )
 
     def startElement(self, name: str, attrs: Any) -> None:
@@ -84,19 +83,23 @@ class _Handler(ContentHandler):
                 self._line(),
             )
         self.stack.append(name)
+        self.skipped += name in _SKIPPED
         if not self._in_script():
             return
         if name == "Paragraph":
-            self.open.append(_Paragraph(str(attrs.get("Type", "")), self._line()))
+            paragraph = _Paragraph(str(attrs.get("Type", "")), self._line())
+            self.open.append(paragraph)
+            self.paragraphs.append(paragraph)  # at its start: a wrapper precedes what it holds
         elif name == "Text" and self.open and self.stack[-2] == "Paragraph":
             self.in_text += 1
 
     def endElement(self, name: str) -> None:
         if self._in_script():
             if name == "Paragraph" and self.open:
-                self.paragraphs.append(self.open.pop())
+                self.open.pop()
             elif name == "Text" and self.in_text:
                 self.in_text -= 1
+        self.skipped -= name in _SKIPPED
         self.stack.pop()
 
     def characters(self, content: str) -> None:
@@ -109,6 +112,7 @@ def _read(data: bytes, path: str) -> list[_Paragraph]:
     from defusedxml.sax import parseString
 
     handler = _Handler()
+    data = _as_utf8(data, path)
     try:
         parseString(data, handler, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except SAXParseException as exc:
@@ -129,6 +133,36 @@ def _read(data: bytes, path: str) -> list[_Paragraph]:
     if handler.stack == [] and not handler.paragraphs and b"<Content" not in data:
         raise SourceError("a Final Draft file without <Content>: nothing to read", path)
     return handler.paragraphs
+
+
+_DECLARED = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._-]+)(["'])""")
+_DECLARED_TEXT = re.compile(_DECLARED.pattern.decode())
+#: What expat decodes by itself; any other declared encoding is decoded here first.
+_EXPAT = {"utf-8", "utf-16", "iso-8859-1", "latin-1", "us-ascii", "ascii"}
+
+
+def _as_utf8(data: bytes, path: str) -> bytes:
+    """``data`` with a declared encoding expat cannot read (``shift_jis``, ``cp1252``...) decoded
+    by Python and re-declared as UTF-8; an unknown or wrong encoding is one located line."""
+    m = _DECLARED.match(data[:400])
+    if m is None or m.group(2).decode().lower() in _EXPAT:
+        return data
+    name = m.group(2).decode()
+    try:
+        text = data.decode(name)
+    except LookupError:
+        raise SourceError(f"the file declares an unknown text encoding {name!r}", path, 1) from None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            f"not valid {name}, the encoding the file declares (byte 0x{data[exc.start]:02x})",
+            path,
+            line,
+        ) from None
+    declared = _DECLARED_TEXT.match(text)
+    if declared is None:  # the declaration did not survive decoding: let expat say so
+        return data
+    return (declared.group(1) + "utf-8" + text[declared.end(2) :]).encode("utf-8")
 
 
 def parse_fdx(text: str | bytes, path: str, options: SourceOptions) -> list[ScriptItem]:
@@ -156,6 +190,7 @@ def parse_fdx(text: str | bytes, path: str, options: SourceOptions) -> list[Scri
     for para in _read(data, path):
         kind = para.type.strip().casefold()
         body = "".join(para.runs)
+        refuse_controls(body, path, SourceError, para.line)
         if kind == "character":
             finish()
             speaker = normalize_speaker(body)

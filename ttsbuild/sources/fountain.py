@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from ttsbuild.core.errors import SourceError
+from ttsbuild.core.lines import physical_lines
 from ttsbuild.sources.common import (
     BREAKS,
     SourceOptions,
@@ -52,46 +53,75 @@ _PAGE_BREAK = re.compile(r"^={3,}\s*$")
 _TRANSITION = re.compile(r"^(?:[^a-z]*TO:|FADE IN:?|FADE OUT\.?|FADE TO BLACK\.?|CUT TO BLACK\.?)$")
 _CENTERED = re.compile(r"^>(.*)<$")
 _PARENTHETICAL = re.compile(r"^\(.*\)$")
-_CHARACTER = re.compile(r"^(?P<name>[^a-z]*?[A-Z][^a-z]*?)(?P<ext>\s*\(.*\))?\s*(?P<dual>\^)?$")
 
 
-def _blank_out(text: str, start: int, end: int) -> str:
-    """Replace text[start:end] with nothing but its newlines (line numbers stay)."""
-    return text[:start] + "\n" * text.count("\n", start, end) + text[end:]
+_LOWER = re.compile(r"[a-z]")
+_UPPER = re.compile(r"[A-Z]")
+#: The first character after ``pos`` that is a newline or not blank (or the end).
+_NEXT_MARK = re.compile(r"[^\S\n]*(\n|\S|\Z)")
+
+
+def _is_cue(s: str) -> bool:
+    r"""Whether a stripped line has a character cue's shape: capitals (no a-z) with at least one
+    A-Z, then optional parenthesised extensions (which may hold lower case: ``(cont'd)``) and
+    a dual-dialogue ``^``. The same lines as the pattern
+    ``^[^a-z]*?[A-Z][^a-z]*?(\s*\(.*\))?\s*\^?$``, tested by scanning, in linear time (the
+    pattern backtracks cubically on a long line of capitals).
+
+    >>> [_is_cue(s) for s in ("BOB", "BOB (cont'd)", "MARY ^", "Bob", "BOB said", "(V.O.)")]
+    [True, True, True, False, False, False]
+    """
+    body = s[:-1].rstrip() if s.endswith("^") else s
+    upper = _UPPER.search(body)
+    lower = _LOWER.search(body)
+    if upper is None or (lower is not None and upper.start() > lower.start()):
+        return False
+    if lower is None:
+        return True
+    return body.endswith(")") and body.find("(", upper.start() + 1, lower.start()) != -1
 
 
 def _remove_spans(
     text: str, path: str, opener: str, closer: str, what: str
 ) -> tuple[str, set[int]]:
-    """Remove every ``opener ... closer`` span; returns the text and the 0-based indexes of
-    lines that held nothing but removed spans (they are dropped, not read as blank lines)."""
+    """Remove every ``opener ... closer`` span, keeping its newlines (line numbers stay);
+    returns the text and the 0-based indexes of lines that held nothing but removed spans
+    (they are dropped, not read as blank lines). One pass: linear in the text, however many
+    spans (the text was rebuilt per span)."""
     emptied: set[int] = set()
-    pos = 0
+    out: list[str] = []
+    pos = line = 0  # where the text not yet copied starts, and its 0-based line
+    blank_before = True  # the output's current line holds only blanks so far
     while True:
         start = text.find(opener, pos)
+        kept = text[pos:] if start == -1 else text[pos:start]
+        out.append(kept)
+        newline = kept.rfind("\n")
+        tail = kept if newline == -1 else kept[newline + 1 :]
+        blank_before = (blank_before or newline != -1) and not tail.strip()
         if start == -1:
-            return text, emptied
+            return "".join(out), emptied
+        first = line + kept.count("\n")
         end = text.find(closer, start + len(opener))
         if end == -1:
-            line = text.count("\n", 0, start) + 1
-            raise SourceError(f"{what} '{opener}' is never closed with '{closer}'", path, line)
+            raise SourceError(f"{what} '{opener}' is never closed with '{closer}'", path, first + 1)
         end += len(closer)
-        first = text.count("\n", 0, start)
-        last = first + text.count("\n", start, end)
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", end)
-        line_end = len(text) if line_end == -1 else line_end
-        before, after = text[line_start:start], text[end:line_end]
-        if not before.strip() and not after.strip():
+        inner = text.count("\n", start, end)
+        last = first + inner
+        mark = _NEXT_MARK.match(text, end)
+        blank_after = mark is not None and mark.group(1) in ("\n", "")
+        if blank_before and blank_after:
             emptied.update(range(first, last + 1))
-        elif not before.strip():
+        elif blank_before:
             emptied.update(range(first, last))
-        elif not after.strip():
+        elif blank_after:
             emptied.update(range(first + 1, last + 1))
         else:
             emptied.update(range(first + 1, last))
-        text = _blank_out(text, start, end)
-        pos = start
+        out.append("\n" * inner)
+        if inner:
+            blank_before = True
+        pos, line = end, last
 
 
 def _title_key(line: str) -> tuple[str, str] | None:
@@ -149,13 +179,9 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     text, dead = _remove_spans(text, path, "/*", "*/", "boneyard")
     text, noted = _remove_spans(text, path, "[[", "]]", "note")
-    lines = [
-        (i + 1, raw.rstrip("\n"))
-        for i, raw in enumerate(text.split("\n"))
-        if i not in dead and i not in noted
-    ]
-    start = _title_page_end(lines)
-    lines = lines[start:]
+    dropped = dead | noted
+    lines = [(i + 1, raw) for i, raw in enumerate(physical_lines(text)) if i not in dropped]
+    lines = lines[_title_page_end(lines) :]
     items: list[ScriptItem] = []
     n = len(lines)
 
@@ -216,34 +242,45 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
         if prev_blank and not next_blank and not s.startswith("!"):
             if s.startswith("@"):
                 cue = s[1:]
-            elif _CHARACTER.match(s) and not s.endswith(":"):  # "CUT TO:" is never a cue
+            elif _is_cue(s) and not s.endswith(":"):  # "CUT TO:" is never a cue
                 cue = s
         if cue is not None:
             speaker = normalize_speaker(cue)
             if not speaker:
                 raise SourceError(f"empty character cue {s!r}", path, line_no)
-            speech = Speech(speaker, line_no)
-            i += 1
-            while i < n:
-                body_no, body = lines[i]
-                b = body.strip()
-                if not b and body != "  ":
-                    break
-                if _PARENTHETICAL.match(b):
-                    speech.direct(body_no, b, options)
-                elif b:
-                    speech.add(body_no, strip_emphasis(b.removeprefix("~")))
-                i += 1
+            speech, i = _dialogue(lines, i + 1, Speech(speaker, line_no), options)
             items.extend(speech.utterances())
             continue
-        # Action: this line and the lines after it up to a blank line or another element.
-        paragraph = [s.removeprefix("!")]
-        i += 1
-        while i < n and lines[i][1].strip():
-            nxt = lines[i][1].strip()
-            if nxt.startswith(("~", "#")) or _CENTERED.match(nxt):
-                break
-            paragraph.append(nxt.removeprefix("!"))
-            i += 1
-        element("action", line_no, strip_emphasis(" ".join(paragraph)))
+        paragraph, i = _action(lines, i + 1, s)
+        element("action", line_no, strip_emphasis(paragraph))
     return [item for item in items if not isinstance(item, Utterance) or item.text]
+
+
+def _dialogue(
+    lines: list[tuple[int, str]], i: int, speech: Speech, options: SourceOptions
+) -> tuple[Speech, int]:
+    """A cue's dialogue and parentheticals from line ``i`` to a blank line; returns the speech
+    and the index after it (a line of two spaces keeps the dialogue going, per the spec)."""
+    while i < len(lines):
+        body_no, body = lines[i]
+        b = body.strip()
+        if not b and body != "  ":
+            break
+        if _PARENTHETICAL.match(b):
+            speech.direct(body_no, b, options)
+        elif b:
+            speech.add(body_no, strip_emphasis(b.removeprefix("~")))
+        i += 1
+    return speech, i
+
+
+def _action(lines: list[tuple[int, str]], i: int, first: str) -> tuple[str, int]:
+    """Action: ``first`` and the lines from ``i`` up to a blank line or another element."""
+    paragraph = [first.removeprefix("!")]
+    while i < len(lines) and lines[i][1].strip():
+        nxt = lines[i][1].strip()
+        if nxt.startswith(("~", "#")) or _CENTERED.match(nxt):
+            break
+        paragraph.append(nxt.removeprefix("!"))
+        i += 1
+    return " ".join(paragraph), i

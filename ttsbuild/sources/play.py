@@ -28,10 +28,12 @@ line, a group ``name`` and an optional group ``text``); its matches are trusted.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
 from ttsbuild.core.errors import SourceError
+from ttsbuild.core.lines import physical_lines
 from ttsbuild.sources.common import (
     SourceOptions,
     Speech,
@@ -41,20 +43,27 @@ from ttsbuild.sources.common import (
 )
 from ttsbuild.sources.script import ScriptItem
 
+log = logging.getLogger(__name__)
+
 _OWN = re.compile(r"^(?P<name>[^\W\d_][\w .'’&-]{0,39}?)\s*(?P<sep>[:.])\s*$")
 _INLINE = re.compile(
     r"^(?P<name>[^\W\d_][\w .'’&-]{0,39}?)(?P<sep>:|\.)(?P<gap>\s+)(?P<text>\S.*)$"
 )
+# A heading is a paragraph that starts with the heading word in capitals ("ACT I", "SCENE 2.
+# A room.", "THE END"), or in title case with its number ("Act I", "Scene 3") or alone
+# ("Prologue.", "Curtain."). "Act now, or..." or "End of the road" in a speech is speech.
 _HEADING = re.compile(
-    r"^(ACT|SCENE|PROLOGUE|EPILOGUE|INDUCTION|CURTAIN|THE END|END OF|FIRST ACT|SECOND ACT|"
-    r"THIRD ACT|FOURTH ACT|FIFTH ACT|ACT DROP)\b",
-    re.IGNORECASE,
+    r"(?:ACT|SCENE|PROLOGUE|EPILOGUE|INDUCTION|CURTAIN|THE END|END OF|FIRST ACT|SECOND ACT|"
+    r"THIRD ACT|FOURTH ACT|FIFTH ACT|ACT DROP)\b"
+    r"|(?:Act|Scene)\s+(?:[IVXLC]+|\d+|One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten)\b"
+    r"|(?:Prologue|Epilogue|Induction|Curtain|The End)\W*$"
 )
 _ACT = re.compile(r"^(ACT|[A-Z]+ ACT)\b", re.IGNORECASE)
 _ENTRANCE = re.compile(r"^(Enter|Exit|Exeunt|Re-enter|Reenter|Manet|Manent)\b")
 # An italic span is a direction when it reads like one ("_Enter Lane._", two or more words
 # from a capital); "_am_" or "_Permanently_" is emphasis and stays speech.
-_ITALIC = re.compile(r"(?<![\w\\])_[A-Z][^_]*\s[^_]*_(?!\w)\.?")
+# (``[^_\s]*\s`` splits at the first blank: ``[^_]*\s[^_]*`` backtracked quadratically.)
+_ITALIC = re.compile(r"(?<![\w\\])_[A-Z][^_\s]*\s[^_]*_(?!\w)\.?")
 _DIRECTION = re.compile(rf"\[[^\[\]]*\]|\([^()]*\)|{_ITALIC.pattern}")
 _SMALL = {"of", "the", "de", "la", "le", "du", "von", "van", "and", "&", "a", "in", "to"}
 _STOCK = {
@@ -170,7 +179,7 @@ class _Labels:
 
 def _paragraphs(text: str) -> Iterator[list[tuple[int, str]]]:
     block: list[tuple[int, str]] = []
-    for number, raw in enumerate(text.split("\n"), start=1):
+    for number, raw in enumerate(physical_lines(text), start=1):
         if raw.strip():
             block.append((number, raw.rstrip()))
         elif block:
@@ -178,6 +187,20 @@ def _paragraphs(text: str) -> Iterator[list[tuple[int, str]]]:
             block = []
     if block:
         yield block
+
+
+def _closed(path: str, line: int, text: str) -> str:
+    """A line whose last ``[`` is never closed gets its ``]`` at the end of the line (the
+    direction ends there, never swallowing the rest of the speech), with a warning."""
+    if text.rfind("[") > text.rfind("]"):
+        log.warning(
+            "ttsbuild: warning: %s:%d: '[' is never closed; the rest of this line is read as "
+            "a stage direction",
+            path,
+            line,
+        )
+        return text + "]"
+    return text
 
 
 def parse_play(text: str, path: str, options: SourceOptions) -> list[ScriptItem]:
@@ -188,14 +211,14 @@ def parse_play(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
     >>> [(u.speaker, u.text) for u in parse_play(play, "p.txt", default_options())]
     [('menenius', "What work's, my countrymen, in hand?"), ('algernon', 'Hi.')]
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = text.lstrip("\ufeff")
     labels = _Labels(options, path)
     items: list[ScriptItem] = []
     speaker: str | None = None
 
     def speak(who: str, pieces: list[tuple[int, str]]) -> None:
         """One speech: its lines joined, directions split out (narrated or dropped)."""
-        joined = strip_emphasis(" ".join(t for _, t in pieces))
+        joined = strip_emphasis(" ".join(_closed(path, n, t) for n, t in pieces))
         line = pieces[0][0]
         speech = Speech(who, line)
         pos = 0

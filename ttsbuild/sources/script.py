@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ttsbuild.core.errors import ScriptError, read_source
+from ttsbuild.core.lines import physical_lines, refuse_controls
 from ttsbuild.core.text import has_speakable, normalize_text
 from ttsbuild.sources.decode import decode_source
 
@@ -36,12 +37,8 @@ NARRATOR = "narrator"
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 _NAME = re.compile(r"^[^\[\]|:#]+$")
 _PAUSE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms)\s*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab
 _PARAM_VALUE = re.compile(r"^-?\d+(?:\.\d+)?$")
 _PRESETS = re.compile(r"^[a-z_]+(?:\+[a-z_]+)*$")
-#: Physical lines: str.splitlines would also split on U+2028, form feeds and other separators,
-#: shifting every later line number.
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -184,18 +181,6 @@ def _tokens(text: str, path: str, line: int) -> Iterable[tuple[str, str]]:
         pos = end + 1
 
 
-def _physical_lines(source: str) -> list[str]:
-    """The lines of a text as editors number them (\\n, \\r\\n or \\r; nothing else).
-
-    >>> _physical_lines("a\\u2028b\\x0cc\\r\\nd\\n")
-    ['a\\u2028b\\x0cc', 'd']
-    """
-    lines = _LINE_BREAK.split(source)
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
 @dataclass(frozen=True)
 class ScriptNote:
     """A line that parses but may not say what its author meant (a warning, never an error)."""
@@ -248,20 +233,13 @@ def parse_script_notes(
     block: _State | None = None  # the open block's speaker, language and parameters
     opener: tuple[int, str] | None = None  # a block tag whose first indented line is to come
     previous: str | None = None  # the tag the line before ended with, if not the default's
-    for line_no, raw in enumerate(_physical_lines(source), start=1):
+    for line_no, raw in enumerate(physical_lines(source), start=1):
         if raw.lstrip().startswith("#"):
             continue
         if not raw.strip():
             previous = None
             continue
-        control = _CONTROL.search(raw)
-        if control:
-            raise ScriptError(
-                f"control character U+{ord(control.group()):04X} at column {control.start() + 1} "
-                "(is this a binary or a corrupted file?); remove it",
-                path,
-                line_no,
-            )
+        refuse_controls(raw, path, ScriptError, line_no)  # one policy: ttsbuild/core/lines.py
         tokens = list(_tokens(raw, path, line_no))
         indented = blocks and raw[:1] in (" ", "\t")
         if not indented:

@@ -18,6 +18,7 @@ import csv
 import re
 
 from ttsbuild.core.errors import SourceError
+from ttsbuild.core.lines import physical_lines
 from ttsbuild.core.text import has_speakable, normalize_text
 from ttsbuild.sources.common import SourceOptions, normalize_speaker
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Utterance
@@ -32,9 +33,10 @@ _HEADERS = {
     "notes": ("notes", "note", "comment", "comments"),
 }
 _INLINE_SPEAKER = re.compile(r"^(?P<name>[^\W\d][\w .'’-]{0,39}?)\s*:\s+(?P<text>\S.*)$", re.DOTALL)
-_TAGS = re.compile(r"(?:\s+#[\w:.\-]+)+\s*$")
+_TAG_CHARS = re.compile(r"[\w:.\-]")
 _LINE_TAG = re.compile(r"#(line:[\w.\-]+)")
-_YARN_MARKUP = re.compile(r"\[/?[A-Za-z_][\w-]*(?:\s*=\s*[^\]]*)?\s*/?\]|\[/\]")
+# (a value stops at the next "[": "[a=[a=[a=..." without a "]" was rescanned to the end per "[")
+_YARN_MARKUP = re.compile(r"\[/?[A-Za-z_][\w-]*(?:\s*=[^\[\]]*|\s*/?)\]|\[/\]")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
 _PARAM = re.compile(r"^\s*([A-Za-z_]\w*)\s*[:=]\s*(-?\d+(?:\.\d+)?)\s*$")
 
@@ -87,6 +89,27 @@ def _params(cell: str, path: str, line: int) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(out.items()))
 
 
+def _strip_tags(text: str) -> str:
+    """``text`` without the ``#hashtags`` (each after a blank) that end it, scanned once from
+    the right (a pattern for "tags to the end" was retried from every blank: quadratic).
+
+    >>> _strip_tags("Hey there. #line:a1 #happy"), _strip_tags("#only")
+    ('Hey there.', '#only')
+    """
+    end = len(text.rstrip())
+    kept = len(text)
+    while True:
+        start = end
+        while start and _TAG_CHARS.match(text[start - 1]):
+            start -= 1
+        if start == end or start < 2 or text[start - 1] != "#" or not text[start - 2].isspace():
+            return text[:kept]
+        end = start - 1
+        while end and text[end - 1].isspace():
+            end -= 1
+        kept = end
+
+
 def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem]:
     """A dialogue table to utterances, in row order.
 
@@ -97,7 +120,7 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
     """
     text = text.lstrip("\ufeff")
     delimiter = options.delimiter or ("\t" if path.lower().endswith(".tsv") else ",")
-    lines = text.splitlines(keepends=True)
+    lines = physical_lines(text, keepends=True)  # never str.splitlines: U+2028, FF, 0x1E...
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
@@ -141,7 +164,7 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
         tag = _LINE_TAG.search(raw)
         if tag and not uid:
             uid = tag.group(1)
-        raw = _TAGS.sub("", raw)
+        raw = _strip_tags(raw)
         if uid.startswith("line:"):
             raw = _YARN_MARKUP.sub("", raw)
         speaker = normalize_speaker(cell("speaker"))

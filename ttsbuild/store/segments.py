@@ -35,13 +35,13 @@ from ttsbuild.planning.key import KEY_PATTERN
 
 AUDIO_SUFFIX = ".wav"
 LOCK_DIR = ".locks"
-_KEY = re.compile(f"^{KEY_PATTERN}$")
+_KEY = re.compile(KEY_PATTERN)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def valid_key(key: object) -> bool:
     """Whether ``key`` is a segment key (the only strings that become store file names)."""
-    return isinstance(key, str) and bool(_KEY.match(key))
+    return isinstance(key, str) and bool(_KEY.fullmatch(key))  # "$" would allow a newline
 
 
 def segment_path(store: Path, key: str) -> Path:
@@ -228,8 +228,11 @@ def segment_lock(store: Path, key: str, blocking: bool = True) -> Iterator[bool]
     """An exclusive advisory lock on one segment (released if the process dies).
 
     Yields True when held; with ``blocking=False`` yields False at once if another process
-    holds it.
+    holds it. Every write of a stage output happens under this lock, so a ``key`` that is not
+    a segment key (``../x``) is refused here too: nothing is written outside the store.
     """
+    if not valid_key(key):
+        raise ValueError(f"not a segment key: {str(key)[:80]!r}")
     fd = _open_locked(lock_path(store, key), blocking)
     if fd is None:
         yield False

@@ -93,6 +93,16 @@ def load_build(config: Mapping[str, Any], workflow: Any) -> Build:
     except TTSBuildError as exc:
         fail(exc)
         raise  # unreachable: fail() exits
+    except Exception as exc:  # a bug: still one ttsbuild line, never a bare traceback
+        if os.environ.get("TTSBUILD_DEBUG"):
+            raise
+        fail(
+            TTSBuildError(
+                f"internal error while planning: {type(exc).__name__}: {exc} (a bug in ttsbuild: "
+                "please report it; TTSBUILD_DEBUG=1 shows the traceback)"
+            )
+        )
+        raise  # unreachable: fail() exits
     if main and workflow is not None:
         _snakemake_workflow[:] = [workflow]
         atexit.register(_exit_interrupted)  # runs after the report below (last in, first out)

@@ -203,21 +203,28 @@ class Build:
         settings = self.project.render_server
         mode = os.environ.get("TTSBUILD_SERVER") or settings.mode
         socket = server.connect(self.project.root, mode, settings.idle_seconds)
-        if socket is None:  # in this process, or in render workers (rendering/pool.py)
-            from ttsbuild.assembly.clips import PrepareClip  # the workers prepare clips early
+        if socket is not None:
+            try:
+                n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
+            except server.ServerBusy as exc:  # one warning, then the batch renders here
+                if mode == "on":
+                    raise
+                log.warning("ttsbuild: render server is busy (%s); rendering here instead", exc)
+            else:
+                log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
+                return
+        # in this process, or in render workers (rendering/pool.py)
+        from ttsbuild.assembly.clips import PrepareClip  # the workers prepare clips early
 
-            mem_mb = self.project.resources.get(self.batches[batch_id].engine, {}).get("mem_mb")
-            render_parallel(
-                jobs,
-                store,
-                self.project.engines,
-                self.project.qa,
-                int(mem_mb) if mem_mb is not None else None,
-                PrepareClip(self.output_settings(), self.state / "clips"),
-            )
-            return
-        n = server.render_remote(socket, jobs, store, self.project.engines, self.project.qa)
-        log.info("ttsbuild: rendered %d of %d segments via render server", n, len(jobs))
+        mem_mb = self.project.resources.get(self.batches[batch_id].engine, {}).get("mem_mb")
+        render_parallel(
+            jobs,
+            store,
+            self.project.engines,
+            self.project.qa,
+            int(mem_mb) if mem_mb is not None else None,
+            PrepareClip(self.output_settings(), self.state / "clips"),
+        )
 
     def bed(self, episode: str) -> dict[str, Any]:
         """The episode's ``bed:`` (validated, defaults filled), or a clear error."""
