@@ -68,7 +68,7 @@ def _category(cat: Any, c: str) -> bool:
 
 def _member(op: Any, av: Any, c: str, fold: bool) -> bool | None:
     """Whether one single-character item matches ``c`` (None: not a single-character item)."""
-    cs = {c, c.lower(), c.upper()} if fold else {c}
+    cs = {x for x in (c, c.lower(), c.upper()) if len(x) == 1} if fold else {c}  # "ß".upper()
     if op is C.LITERAL:
         return any(ord(x) == av for x in cs)
     if op is C.NOT_LITERAL:

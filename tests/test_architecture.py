@@ -176,7 +176,6 @@ def _long_functions() -> list[str]:
 #: grow, and the list only shrinks. They live in files other open issues are changing.
 KNOWN_LONG = {
     "delivery/assets.py build_assets": 109,
-    "reports/report.py episode_report": 87,
     "sources/script.py parse_script_notes": 116,
     "sources/subtitles.py parse_srt": 84,
     "sources/table.py parse_table": 83,

@@ -14,13 +14,15 @@ from ttsbuild.core.errors import SourceError
 from ttsbuild.core.lines import physical_lines
 from ttsbuild.sources import parse_source
 from ttsbuild.sources.common import default_options
+from ttsbuild.sources.script import Utterance
 
 OPTIONS = default_options()
 
 
 def _said(fmt: str, text: str | bytes, options=OPTIONS) -> list[tuple[int, str, str]]:
     data = text.encode() if isinstance(text, str) else text
-    return [(u.line, u.speaker, u.text) for u in parse_source(data, fmt, f"x.{fmt}", options)]
+    items = parse_source(data, fmt, f"x.{fmt}", options)
+    return [(u.line, u.speaker, u.text) for u in items if isinstance(u, Utterance)]  # no breaks
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x1c"])
@@ -93,7 +95,7 @@ def test_unclosed_bracket_is_warned_and_ends_at_its_line(caplog):
     play = "HAMLET:\nFirst line. [Aside\nSecond line, still spoken.\n"
     with caplog.at_level(logging.WARNING):
         said = [t for _, _, t in _said("play", play)]
-    assert said == ["First line. Second line, still spoken."]
+    assert said == ["First line.", "Second line, still spoken."]  # direction splits (issue 26)
     assert "x.play:2: '[' is never closed" in caplog.text
 
 

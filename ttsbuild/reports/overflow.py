@@ -113,23 +113,14 @@ def summarize_overflow(
     return OverflowSummary(spoken, predict_overflow(plan, output, measured, store))
 
 
-def predict_overflow(
+def _estimates(
     plan: EpisodePlan,
     output: OutputSettings,
     measured: Mapping[str, SpeakingRate],
-    store: Path | None = None,
-) -> list[PredictedOverflow]:
-    """The spoken cues whose estimated speech is longer than the room up to the next spoken
-    cue, with what the timing mode will do about it. Empty for scripts and ``concatenate``.
-
-    A segment already in ``store`` counts with its own length; the others with their
-    speaker's rate."""
-    srt = plan.extra.get("srt")
-    if srt is None:
-        return []
-    options = TimingOptions.from_dict(srt["timing"])
-    if options.mode == "concatenate":
-        return []
+    store: Path | None,
+) -> tuple[dict[int, list[Segment | Silence]], dict[int, float], dict[int, list[str]], set[int]]:
+    """Per cue: its items, its estimated speech in ms, the rates used, and whether every one
+    of its segments is stored (then the estimate is exact)."""
     by_cue: dict[int, list[Segment | Silence]] = defaultdict(list)
     for item in plan.items:
         if item.cue is not None:
@@ -155,6 +146,27 @@ def predict_overflow(
             rates[cue] = ["measured: every segment stored"]
         else:
             rates[cue] = sorted({_rate(s, measured).describe(s.speaker) for s in segments})
+    return by_cue, estimate, rates, exact
+
+
+def predict_overflow(
+    plan: EpisodePlan,
+    output: OutputSettings,
+    measured: Mapping[str, SpeakingRate],
+    store: Path | None = None,
+) -> list[PredictedOverflow]:
+    """The spoken cues whose estimated speech is longer than the room up to the next spoken
+    cue, with what the timing mode will do about it. Empty for scripts and ``concatenate``.
+
+    A segment already in ``store`` counts with its own length; the others with their
+    speaker's rate."""
+    srt = plan.extra.get("srt")
+    if srt is None:
+        return []
+    options = TimingOptions.from_dict(srt["timing"])
+    if options.mode == "concatenate":
+        return []
+    by_cue, estimate, rates, exact = _estimates(plan, output, measured, store)
     cues = srt["cues"]
     spans = [
         CueSpan(int(c["start_ms"]), int(c["end_ms"]), round(estimate.get(c["cue"], 0)))

@@ -49,6 +49,30 @@ def stage_counts(
     return counts
 
 
+def _episode_outputs(
+    plan: EpisodePlan, out_dir: Path
+) -> tuple[Path, float | None, list[Any], dict[str, Any] | None]:
+    """What the episode's outputs say: its wav, duration and timing problems (subtitle cues
+    cut, over-stretched or late: docs/timing.md), and the voice assets' change report."""
+    wav = out_dir / f"{plan.episode}.wav"
+    timing = out_dir / f"{plan.episode}.timing.json"
+    duration = None
+    problems: list[Any] = []
+    if timing.exists():
+        try:
+            assembled = json.loads(timing.read_text("utf-8"))
+            duration = assembled.get("duration")
+            problems = list(assembled.get("problems") or [])
+        except ValueError:
+            duration = None
+    assets = None  # the voice assets' change report, when they were built
+    changes = out_dir / f"{plan.episode}.assets-changes.json"
+    if changes.exists() and (out_dir / f"{plan.episode}.assets.json").exists():
+        with contextlib.suppress(ValueError):
+            assets = json.loads(changes.read_text("utf-8"))
+    return wav, duration, problems, assets
+
+
 def episode_report(
     plan: EpisodePlan,
     store: Path,
@@ -102,22 +126,7 @@ def episode_report(
             failed.append({**entry, "reason": reason})
         else:
             pending.append(entry)
-    wav = out_dir / f"{plan.episode}.wav"
-    timing = out_dir / f"{plan.episode}.timing.json"
-    duration = None
-    problems: list[Any] = []  # subtitle cues cut, over-stretched or late (docs/timing.md)
-    if timing.exists():
-        try:
-            assembled = json.loads(timing.read_text("utf-8"))
-            duration = assembled.get("duration")
-            problems = list(assembled.get("problems") or [])
-        except ValueError:
-            duration = None
-    assets = None  # the voice assets' change report, when they were built
-    changes = out_dir / f"{plan.episode}.assets-changes.json"
-    if changes.exists() and (out_dir / f"{plan.episode}.assets.json").exists():
-        with contextlib.suppress(ValueError):
-            assets = json.loads(changes.read_text("utf-8"))
+    wav, duration, problems, assets = _episode_outputs(plan, out_dir)
     return {
         "episode": plan.episode,
         "source": plan.source,

@@ -167,6 +167,25 @@ def _title_page_end(lines: list[tuple[int, str]]) -> int:
     return end
 
 
+def _one_line_element(s: str, prev_blank: bool, next_blank: bool) -> tuple[str, str] | None:
+    """A one-line element (centered text, a transition, a scene heading, lyrics) as its kind
+    and body, or None."""
+    centered = _CENTERED.match(s)
+    if centered:
+        return "centered", centered.group(1).strip()
+    if s.startswith(">"):  # forced transition
+        return "transitions", s[1:].strip()
+    if s.startswith(".") and not s.startswith("..") and prev_blank:
+        return "scene_headings", _SCENE_NUMBER.sub("", s[1:]).strip()
+    if _SCENE.match(s) and prev_blank:
+        return "scene_headings", _SCENE_NUMBER.sub("", s).strip()
+    if _TRANSITION.match(s) and prev_blank and next_blank:
+        return "transitions", s
+    if s.startswith("~"):
+        return "lyrics", s[1:].strip()
+    return None
+
+
 def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptItem]:
     """Fountain text to utterances, in order.
 
@@ -213,29 +232,9 @@ def parse_fountain(text: str, path: str, options: SourceOptions) -> list[ScriptI
             i += 1  # synopsis: for the writer, never spoken
             continue
         prev_blank, next_blank = blank(i - 1), blank(i + 1)
-        centered = _CENTERED.match(s)
-        if centered:
-            element("centered", line_no, centered.group(1).strip())
-            i += 1
-            continue
-        if s.startswith(">"):  # forced transition
-            element("transitions", line_no, s[1:].strip())
-            i += 1
-            continue
-        if s.startswith(".") and not s.startswith("..") and prev_blank:
-            element("scene_headings", line_no, _SCENE_NUMBER.sub("", s[1:]).strip())
-            i += 1
-            continue
-        if _SCENE.match(s) and prev_blank:
-            element("scene_headings", line_no, _SCENE_NUMBER.sub("", s).strip())
-            i += 1
-            continue
-        if _TRANSITION.match(s) and prev_blank and next_blank:
-            element("transitions", line_no, s)
-            i += 1
-            continue
-        if s.startswith("~"):
-            element("lyrics", line_no, s[1:].strip())
+        one = _one_line_element(s, prev_blank, next_blank)
+        if one is not None:
+            element(one[0], line_no, one[1])
             i += 1
             continue
         cue = None
