@@ -16,7 +16,7 @@ from ttsbuild.core.audio import Audio, write_audio
 from ttsbuild.core.errors import AssetError
 from ttsbuild.core.request import RenderRequest, Voice
 from ttsbuild.delivery.asset_changes import AssetEntry, asset_stems, diff_assets
-from ttsbuild.delivery.assets import RECORD, build_assets, encode, join_and_trim
+from ttsbuild.delivery.assets import build_assets, encode, join_and_trim, record_name
 from ttsbuild.planning.plan import EpisodePlan, Segment
 from ttsbuild.store.segments import segment_path
 
@@ -200,7 +200,7 @@ def test_unowned_files_are_never_touched(tmp_path):
     proj.build(LINES)
     proj.build(LINES[1:])  # l1 removed: its file goes, notes.txt stays
     assert sorted(p.name for p in proj.folder.iterdir()) == [
-        RECORD,
+        record_name("ep1"),
         "l2.wav",
         "l3.wav",
         "l4.wav",
@@ -253,9 +253,9 @@ def test_a_build_stopped_half_way_still_owns_what_it_wrote(tmp_path, monkeypatch
     monkeypatch.setattr(assets, "encode", real)
     changes = proj.build(LINES)  # l3.wav is the build's: no "not one of the build's files"
     assert changes["added"] == ["l3", "l4"]
-    assert "claimed" not in json.loads((proj.folder / RECORD).read_text())
+    assert "claimed" not in json.loads((proj.folder / record_name("ep1")).read_text())
     proj.build(LINES[:2])  # and it is deleted when its line goes
-    assert sorted(p.name for p in proj.folder.iterdir()) == [RECORD, "l1.wav", "l2.wav"]
+    assert sorted(p.name for p in proj.folder.iterdir()) == [record_name("ep1"), "l1.wav", "l2.wav"]
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_assets_from_a_table_then_only_changed_lines_touched(make_project):
     assert set(after) - set(before) == {"quest_02b.wav"}
     assert set(before) - set(after) == {"town_01.wav"}
     assert after["intro_03.wav"][0] != before["intro_03.wav"][0]
-    untouched = set(before) - {"intro_03.wav", "town_01.wav", ".ttsbuild-assets.json"}
+    untouched = set(before) - {"intro_03.wav", "town_01.wav", ".ttsbuild-assets.ep1.json"}
     assert len(untouched) == 11  # ten lines' files and README.txt
     for name in untouched:
         assert after[name] == before[name], name  # same bytes and same mtime
@@ -122,12 +122,12 @@ def test_assets_from_a_table_then_only_changed_lines_touched(make_project):
     assert len(changes["changed"]) == len(rows)
     names = sorted(p.name for p in (out / "ep1").iterdir())
     assert names == sorted(
-        [".ttsbuild-assets.json", "README.txt"]
+        [".ttsbuild-assets.ep1.json", "README.txt"]
         + [
             Path(a["file"]).name
             for a in json.loads((out / "ep1.assets.json").read_text())["assets"]
         ]
     )
     assert all(
-        n.endswith(".flac") for n in names if n not in (".ttsbuild-assets.json", "README.txt")
+        n.endswith(".flac") for n in names if n not in (".ttsbuild-assets.ep1.json", "README.txt")
     )

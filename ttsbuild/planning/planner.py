@@ -37,7 +37,7 @@ from ttsbuild.planning.key import chain_keys, derive_seed
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
 from ttsbuild.sources import source_format
-from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Utterance
+from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Unspoken, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,7 @@ class Planner:
                     keys[0] if post else "",
                     outputs,
                     used,
+                    utt.note,
                 )
             )
         return segments
@@ -286,6 +287,8 @@ class Planner:
         for item in items:
             if isinstance(item, Pause):
                 out.append(Silence(item.line, item.milliseconds))
+            elif isinstance(item, Unspoken):
+                continue  # no segment: listed under the plan's "missing"
             else:
                 out.extend(self.plan_utterance(item, source))
         return out
@@ -310,7 +313,13 @@ class Planner:
         else:
             items = episode_items(p, name, path, self.default_speaker(name))
             check_speakers(p, items, episode.source)
-            plan = EpisodePlan(name, episode.source, tuple(self.plan_items(items, episode.source)))
+            missing = [i.to_dict() for i in items if isinstance(i, Unspoken)]
+            plan = EpisodePlan(
+                name,
+                episode.source,
+                tuple(self.plan_items(items, episode.source)),
+                {"missing": missing} if missing else {},
+            )
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
         _check_timeline(plan)
