@@ -77,11 +77,16 @@ def parse_yarn(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
         node_start = node_start or number
         if header.group(1) == "title":
             title = header.group(2).strip()
-    if in_body or node_start:
+    if in_body:
         raise SourceError(
-            f"node {title!r} is never closed: end its body with a line '==='",
+            f"node {title!r} is never closed: end its body with a line '==='", path, node_start
+        )
+    if node_start:
+        raise SourceError(
+            "this node header is never followed by '---' (a Yarn node is 'title: Name', "
+            "'---', its lines, '===')",
             path,
-            node_start or 1,
+            node_start,
         )
     return items
 
