@@ -108,6 +108,7 @@ class AssetEntry:
     levels: Mapping[str, Any] = field(
         default_factory=dict
     )  # loudness, true peak, gain, normalization
+    direction: str = ""  # the writers' note on the line (Yarn `// note`, a table's notes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -134,6 +135,7 @@ class AssetEntry:
             float(data.get("duration", 0.0)),
             str(data.get("sha256", "")),
             dict(data.get("levels") or {}),
+            str(data.get("direction", "")),
         )
 
 

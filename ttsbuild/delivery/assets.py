@@ -10,10 +10,10 @@ fingerprint (segment keys + mastering settings) is unchanged and whose file stil
 recorded sha256 is not touched at all (same bytes, same mtime); any other line is mastered
 and encoded, and written atomically only when its bytes differ.
 
-Mastering uses the episode's loudness code (:mod:`ttsbuild.assembly.mastering`,
-:func:`ttsbuild.assembly.writer.master_clip`): a line's chunks are joined, leading and
-trailing silence trimmed to a margin, then one gain brings the file to the loudness target
-(or its true peak to the ceiling) and the limiter catches what would cross the ceiling.
+Mastering: a line's chunks are joined, leading and trailing silence trimmed to a margin,
+then the file is brought to the loudness target through a look-ahead true-peak limiter
+(:mod:`ttsbuild.assembly.limiter`), or its true peak to the ceiling (``peak``). The manifest's
+levels are measured from the encoded file decoded again.
 
 Imports: core, config, planning, store, assembly, delivery.asset_changes.
 """
@@ -32,9 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ttsbuild.assembly.clips import ClipInfo, Piece
-from ttsbuild.assembly.mastering import block_powers, integrated_loudness, to_db, true_peak
-from ttsbuild.assembly.writer import master_clip
+from ttsbuild.assembly.limiter import loudness, match_loudness, true_peak_limit
+from ttsbuild.assembly.mastering import to_db, true_peak
 from ttsbuild.config.settings import ASSET_FORMATS, AssetSettings
 from ttsbuild.core.audio import Audio, concat, read_audio
 from ttsbuild.core.errors import AssetError, StoreError
@@ -48,7 +47,7 @@ from ttsbuild.store.segments import segment_path
 log = logging.getLogger(__name__)
 
 #: Bump when joining, trimming, mastering or encoding changes (every file is rebuilt).
-ASSET_VERSION = 1
+ASSET_VERSION = 2  # 2: look-ahead true-peak limiter, levels measured from the decoded file
 #: The record of the files one episode's build owns in the folder: a copy of its last
 #: manifest, ``.ttsbuild-assets.<episode>.json``; older builds kept one record per folder (``RECORD``).
 RECORD = ".ttsbuild-assets.json"
@@ -93,6 +92,7 @@ def line_entry(line: Line, file: str, mastering: str) -> AssetEntry:
         params={**dict(req.params), "seed": float(req.seed)},
         mastering=mastering,
         fingerprint=_digest([ASSET_VERSION, keys, mastering]),
+        direction=first.note,
     )
 
 
@@ -119,32 +119,51 @@ def join_and_trim(parts: list[Audio], settings: AssetSettings, chunk_gap_ms: flo
 
 
 def master_line(audio: Audio, settings: AssetSettings, uid: str) -> tuple[Audio, dict[str, Any]]:
-    """One file's gain (loudness or peak normalization) and limiting, with its levels."""
+    """One file's gain and limiting: ``loudness``: to the target with the look-ahead true-peak
+    limiter (:func:`ttsbuild.assembly.limiter.match_loudness`); ``peak``: its true peak to the
+    ceiling; ``none``: as rendered, limited only over the ceiling. Levels are measured again
+    from the encoded file by :func:`encode_line`."""
     peak = true_peak(audio)
-    blocks = block_powers(audio)
     mode = settings.normalize
-    gain_db = 0.0
-    if mode == "loudness":
-        measured = integrated_loudness([blocks])
-        if np.isfinite(measured):
-            gain_db = settings.loudness_lufs - measured
-        else:
-            mode = "peak (loudness under the -70 LUFS gate: not measurable)"
-    if mode.startswith("peak") and peak > 0:
-        gain_db = settings.true_peak_dbtp - to_db(peak)
-    if mode.startswith("peak"):  # the peak lands on the ceiling: nothing to limit
-        out, limited = audio.with_gain(float(10 ** (gain_db / 20))), False
+    ceiling = settings.true_peak_dbtp
+    gain_db, limited = 0.0, False
+    if mode == "loudness" and np.isfinite(loudness(audio)):
+        out, gain_db, limited = match_loudness(audio, settings.loudness_lufs, ceiling)
     else:
-        piece = Piece(0, uid, ClipInfo(audio.num_samples, peak, blocks), lambda: audio)
-        out, limited = master_clip(piece, gain_db, settings.true_peak_dbtp)
-    loudness = integrated_loudness([block_powers(out)])
-    out_peak = true_peak(out)
-    return out, {
-        "normalization": mode,
-        "gain_db": round(gain_db, 2),
-        "limited": limited,
-        "loudness_lufs": round(loudness, 2) if np.isfinite(loudness) else None,
-        "true_peak_dbtp": round(to_db(out_peak), 2) if out_peak > 0 else None,
+        if mode == "loudness":
+            mode = "peak (loudness under the -70 LUFS gate: not measurable)"
+        if mode.startswith("peak") and peak > 0:
+            gain_db = ceiling - to_db(peak)
+        out = audio.with_gain(float(10 ** (gain_db / 20)))
+        if not mode.startswith("peak") and peak > 10 ** (ceiling / 20):
+            out, limited = true_peak_limit(out, ceiling), True
+    return out, {"normalization": mode, "gain_db": round(gain_db, 2), "limited": limited}
+
+
+def decoded(data: bytes) -> Audio:
+    """A file's bytes decoded again (mono: the first channel)."""
+    import soundfile as sf
+
+    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return Audio(np.ascontiguousarray(samples[:, 0]), int(rate))
+
+
+def encode_line(audio: Audio, settings: AssetSettings) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes, and its loudness and true peak measured from those bytes decoded
+    (BS.1770 with pyloudnorm, 4x oversampled true peak). A lossy encoder's overshoot past the
+    ceiling is taken off with a gain and the file encoded again (at most twice)."""
+    ceiling = settings.true_peak_dbtp
+    for _ in range(3):
+        data = encode(audio, settings)
+        back = decoded(data)
+        peak = true_peak(back)
+        if not back.num_samples or to_db(peak) <= ceiling + 0.005:
+            break
+        audio = audio.with_gain(float(10 ** ((ceiling - to_db(peak) - 0.02) / 20)))
+    level = loudness(back) if back.num_samples else float("-inf")
+    return data, {
+        "loudness_lufs": round(level, 2) if np.isfinite(level) else None,
+        "true_peak_dbtp": round(to_db(peak), 2) if peak > 0 else None,
     }
 
 
@@ -286,7 +305,8 @@ def build_assets(
         mastered, levels = master_line(audio, settings, entry.id)
         if levels["normalization"] != settings.normalize:
             warnings.append({"id": entry.id, "warning": str(levels["normalization"])})
-        data = encode(mastered, settings)
+        data, measured = encode_line(mastered, settings)
+        levels.update(measured)
         with contextlib.suppress(OSError):
             if path.read_bytes() == data:
                 data = b""  # same bytes: leave the file (and its mtime) alone
