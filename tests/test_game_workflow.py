@@ -113,8 +113,8 @@ PIPER_ROWS = [
     ("q03", "Alice", "Again? That is the third night in a row!"),
     ("q04", "Bob", "I am going to have a word with them."),
     ("q05", "Narrator", "Bob takes the letter and leaves the house."),
-    ("q06", "Alice", "Wait!"),
-    ("q07", "Bob", "What now?"),
+    ("q06", "Alice", "Wait for me, please!"),
+    ("q07", "Bob", "What is it now, Alice?"),
     ("q08", "Alice", "Take your umbrella, it is pouring outside."),
     ("q09", "Narrator", "The clerk points to a closed door at the end of the hall."),
     ("q10", "Bob", "Thank you. I will wait here, then."),
@@ -140,7 +140,9 @@ def test_piper_assets_are_level_matched_from_the_decoded_files(make_project):
         data, rate = sf.read(proj.path / "out" / a["file"], dtype="float64")
         lufs = pyloudnorm.Meter(rate).integrated_loudness(data)
         peak = to_db(true_peak(Audio(data.astype(np.float32), rate)))
-        levels.append((a["id"], round(lufs, 2), round(peak, 2), a["levels"]["limited"]))
+        levels.append(
+            (a["id"], round(float(lufs), 2), round(float(peak), 2), a["levels"]["limited"])
+        )
         assert abs(lufs + 18) <= 0.5, levels
         assert peak <= -1.0 + 0.01, levels
         assert a["levels"]["loudness_lufs"] == pytest.approx(lufs, abs=0.01)  # the manifest's

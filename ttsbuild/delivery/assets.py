@@ -130,7 +130,9 @@ def master_line(audio: Audio, settings: AssetSettings, uid: str) -> tuple[Audio,
     if mode == "loudness" and np.isfinite(loudness(audio)):
         out, gain_db, limited = match_loudness(audio, settings.loudness_lufs, ceiling)
     else:
-        if mode == "loudness":
+        if mode == "loudness" and audio.num_samples < 0.4 * audio.sample_rate:
+            mode = "peak (shorter than BS.1770's 400 ms block: loudness not measurable)"
+        elif mode == "loudness":
             mode = "peak (loudness under the -70 LUFS gate: not measurable)"
         if mode.startswith("peak") and peak > 0:
             gain_db = ceiling - to_db(peak)
