@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ttsbuild.core.errors import SourceError
-from ttsbuild.sources import read_items, sniff_format
+from ttsbuild.sources import read_items, sniff_format, source_format
 from ttsbuild.sources.common import default_options
 from ttsbuild.sources.markup import strip_renpy, strip_yarn
 from ttsbuild.sources.script import Unspoken, Utterance
@@ -53,7 +53,7 @@ def test_renpy_export_is_recognized_by_its_header_whatever_its_name(tmp_path):
     for name in ("dialogue.txt", "dialogue.csv", "export"):
         copy = tmp_path / name
         shutil.copy(RENPY, copy)
-        assert sniff_format(copy, None if name == "export" else "script") in ("table", None)
+        assert sniff_format(copy, source_format(name)) == "table"
         items = read_items(copy, None, default_options(variables=VARIABLES))
         assert len(items) == 137
 

@@ -28,8 +28,6 @@ from ttsbuild.sources.script import NARRATOR, ScriptItem, Unspoken, Utterance, u
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _HEADER = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
 _COMMENT = re.compile(r"(?<!\\)//")
-_COMMAND = re.compile(r"<<.*?>>")
-_TAGS = re.compile(r"(?:\s+#[^\s#]+|^#[^\s#]+)+\s*$")
 _LINE_ID = re.compile(r"#(line:[^\s#]+)")
 _SPEAKER = re.compile(r"^(?P<name>[^\W\d][\w .'’-]{0,39}?)\s*(?<!\\):\s*(?P<text>.*)$", re.DOTALL)
 
@@ -104,10 +102,10 @@ def _body_line(
     if comment:
         note = normalize_text(line[comment.end() :].lstrip("/"))
         line = line[: comment.start()]
-    line = _COMMAND.sub(" ", line)
+    line = _drop_commands(line)
     tag = _LINE_ID.search(line)
     uid = tag.group(1) if tag else ""
-    line = _TAGS.sub("", line.strip())
+    line = _drop_hashtags(line)
     speaker = NARRATOR
     m = _SPEAKER.match(line)
     if m:
@@ -116,3 +114,28 @@ def _body_line(
     if not has_speakable(said):
         return Unspoken(number, speaker, said, unspoken_reason(said), uid)
     return Utterance(number, speaker, None, (), said, uid, note=note)
+
+
+def _drop_commands(line: str) -> str:
+    """The line without its inline ``<<...>>`` (an option's condition), in one pass."""
+    out, at = [], 0
+    while (start := line.find("<<", at)) >= 0:
+        end = line.find(">>", start + 2)
+        if end < 0:
+            break
+        out.append(line[at:start])
+        at = end + 2
+    out.append(line[at:])
+    return " ".join(out)
+
+
+def _drop_hashtags(line: str) -> str:
+    """The line without the ``#tags`` that end it (metadata, never spoken).
+
+    >>> _drop_hashtags("Hey. #line:a1 #happy")
+    'Hey.'
+    """
+    words = line.split()
+    while words and words[-1].startswith("#"):
+        words.pop()
+    return " ".join(words)
