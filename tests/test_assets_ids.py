@@ -244,3 +244,12 @@ def test_an_edited_line_with_a_derived_id_is_changed_not_removed_and_added():
 def test_unspoken_items_carry_their_reason():
     u = Unspoken(4, "y", "...", "only punctuation: nothing to speak", "banners_0fa1ccb3")
     assert u.to_dict()["reason"].startswith("only punctuation")
+
+
+def test_a_file_too_short_for_bs1770_is_peak_normalized_and_says_why(tmp_path):
+    proj = Project(tmp_path)
+    changes = proj.build([(seg("9" * 20, "oh", "Oh.", 1), tone(0.2))], margin_ms=20)
+    levels = proj.manifest()["assets"][0]["levels"]
+    assert levels["normalization"].startswith("peak (shorter than BS.1770's 400 ms block")
+    assert levels["true_peak_dbtp"] == pytest.approx(-1.0, abs=0.05)
+    assert changes["warnings"][0]["id"] == "oh"
