@@ -60,8 +60,10 @@ def sniff_format(path: str | Path, fmt: str | None) -> str | None:
     second-guessed by the caller, who passes it through."""
     from ttsbuild.sources.table import is_renpy_export
 
-    if fmt not in (None, "script"):
-        return fmt
+    if fmt not in (None, "script") or not Path(path).is_file():
+        return (
+            fmt  # a FIFO or a device is never opened here (it could block): read_source refuses it
+        )
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
