@@ -43,8 +43,10 @@ def test_limiter_keeps_every_true_peak_at_or_under_the_ceiling(seed, ceiling):
 
 
 @settings(max_examples=10, deadline=None)
-@given(st.integers(0, 10_000), st.floats(-24.0, -10.0))
+@given(st.integers(0, 10_000), st.floats(-24.0, -14.0))
 def test_loudness_matching_meets_target_and_ceiling(seed, target):
+    """Dialogue targets (-24 to -14 LUFS) under -1 dBTP, on signals peakier than speech. A
+    louder target than 12 dB of limiting allows is left short, with a warning per file."""
     out, _, _ = match_loudness(_speechlike(seed), target, -1.0)
     measured = pyloudnorm.Meter(RATE).integrated_loudness(out.samples.astype(np.float64))
     assert abs(measured - target) <= 0.5

@@ -309,6 +309,9 @@ def build_assets(
             warnings.append({"id": entry.id, "warning": str(levels["normalization"])})
         data, measured = encode_line(mastered, settings)
         levels.update(measured)
+        off = _off_target(levels, settings)
+        if off:
+            warnings.append({"id": entry.id, "warning": off})
         with contextlib.suppress(OSError):
             if path.read_bytes() == data:
                 data = b""  # same bytes: leave the file (and its mtime) alone
@@ -362,6 +365,20 @@ def build_assets(
         changes["summary"],
     )
     return changes
+
+
+def _off_target(levels: dict[str, Any], settings: AssetSettings) -> str:
+    """A warning when a loudness-normalized file missed its target by more than 0.5 LU (it
+    would have needed more limiting than :func:`match_loudness` allows), else ""."""
+    got = levels.get("loudness_lufs")
+    if levels["normalization"] != "loudness" or got is None:
+        return ""
+    if abs(got - settings.loudness_lufs) <= 0.5:
+        return ""
+    return (
+        f"loudness {got} LUFS, target {settings.loudness_lufs}: reaching it under the "
+        f"{settings.true_peak_dbtp} dBTP ceiling would need more than 12 dB of limiting"
+    )
 
 
 def _check_strict(
