@@ -7,6 +7,7 @@ import pytest
 from ttsbuild.core.errors import SourceError
 from ttsbuild.sources import parse_source
 from ttsbuild.sources.common import default_options
+from ttsbuild.sources.script import Unspoken, Utterance
 from ttsbuild.sources.table import parse_table
 
 
@@ -14,6 +15,7 @@ def rows(text: str, path: str = "t.csv", **options):
     return [
         (u.uid, u.speaker, u.language, u.params, u.text)
         for u in parse_table(text, path, default_options(**options))
+        if isinstance(u, Utterance)
     ]
 
 
@@ -39,6 +41,8 @@ def test_quotes_embedded_newlines_empty_rows_and_narrator():
         ("1", "ann", None, (), 'Hi, "you" there.'),
         ("2", "narrator", None, (), "The door opens."),
     ]
+    unspoken = [i for i in parse_table(text, "t.csv", default_options()) if isinstance(i, Unspoken)]
+    assert unspoken == [Unspoken(7, "bob", "", "no text", "3")]  # an id without words: listed
 
 
 def test_speaker_inside_text_and_yarn_tags():
@@ -76,7 +80,7 @@ def test_non_utf8_table_is_decoded_like_subtitles():
 @pytest.mark.parametrize(
     "text,message,line",
     [
-        ("id,who\n1,Ann\n", "no text column: the header has 'id', 'who'", 1),
+        ("id,who\n1,Ann\n", "no text column: the header, split at ',', has 'id', 'who'", 1),
         ("", "the table is empty", 1),
         ("id,text\n1,Hi\n2,Ho,extra\n", "this row has 3 fields, the header has 2", 3),
         ('id,text\n1,"never closed\n2,ok\n', "malformed", 2),

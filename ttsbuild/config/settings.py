@@ -250,6 +250,8 @@ class AssetSettings:
     """Per-line voice assets (docs/assets.md): folder, format and per-file mastering."""
 
     folder: str
+    name: str
+    strip_prefix: str
     format: str
     bitrate_kbps: int | None
     sample_rate: int
@@ -269,7 +271,8 @@ class AssetSettings:
 
     def mastering(self) -> dict[str, Any]:
         """What shapes a file's bytes (not where it goes, not the policy)."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("folder", "strict")}
+        skip = ("folder", "name", "strip_prefix", "strict")
+        return {k: v for k, v in self.to_dict().items() if k not in skip}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,27 +17,74 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ttsbuild.core.errors import AssetError
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_DERIVED = re.compile(r"^u[0-9a-f]{10}(?:-\d+)?$")  # ttsbuild.sources.identity.derived_uid
+#: The longest line id a file is named after (most file systems allow 255 bytes a name).
+MAX_ID_CHARS = 200
 
 
-def asset_stems(ids: Sequence[str]) -> dict[str, str]:
-    """The file name (without suffix) of each line id: the id itself when it is a safe file
-    name; otherwise the id with unsafe characters as ``_`` plus 6 hex digits of its hash, so
-    two ids never share a file (also on case-insensitive file systems).
+def asset_stems(
+    ids: Sequence[str],
+    template: str = "{id}",
+    strip_prefix: str = "",
+    where: Mapping[str, str] | None = None,
+    fields: Mapping[str, Mapping[str, object]] | None = None,
+) -> dict[str, str]:
+    """The file name (without suffix) of each line id: ``template`` filled in (``{id}`` is the
+    id less ``strip_prefix``; ``fields`` gives each id's other fields, e.g. ``{character}``),
+    kept as it is when it is a safe file name; otherwise with unsafe characters as ``_`` plus
+    6 hex digits of the id's hash (two ids that differ only in case both get the suffix, for
+    case-insensitive file systems). Two lines that would still share a file name, or an id
+    longer than :data:`MAX_ID_CHARS`, raise :class:`AssetError` naming the lines (``where``:
+    each id's ``file:line``).
 
     >>> asset_stems(["intro_01", "line:5837f2"])
     {'intro_01': 'intro_01', 'line:5837f2': 'line_5837f2-93abd3'}
+    >>> asset_stems(["line:5837f2"], strip_prefix="line:")
+    {'line:5837f2': '5837f2'}
     """
+    where = where or {}
+    raw: dict[str, str] = {}
+    for uid in ids:
+        if len(uid) > MAX_ID_CHARS:
+            raise AssetError(
+                f"{where.get(uid, uid[:40] + '...')}: this line's id is {len(uid)} characters "
+                f"long; a voice file is named after it, so ids are limited to {MAX_ID_CHARS}"
+            )
+        short = uid[len(strip_prefix) :] if strip_prefix and uid.startswith(strip_prefix) else uid
+        try:
+            raw[uid] = template.format(**{**(fields or {}).get(uid, {}), "id": short})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise AssetError(
+                f"assets.name {template!r} cannot be filled in ({exc!r}): use {{id}}, "
+                "{episode}, {character} or {line}"
+            ) from None
     folded: dict[str, int] = {}
-    for uid in ids:
-        folded[uid.casefold()] = folded.get(uid.casefold(), 0) + 1
+    for stem in raw.values():
+        folded[stem.casefold()] = folded.get(stem.casefold(), 0) + 1
     stems: dict[str, str] = {}
-    for uid in ids:
-        safe = _UNSAFE.sub("_", uid).lstrip(".") or "_"
-        if safe != uid or folded[uid.casefold()] > 1:
+    for uid, stem in raw.items():
+        safe = _UNSAFE.sub("_", stem).lstrip(".") or "_"
+        if safe != stem or folded[stem.casefold()] > 1:
             safe = f"{safe}-{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:6]}"
         stems[uid] = safe
+    owner: dict[str, str] = {}
+    for uid, stem in stems.items():
+        other = owner.setdefault(stem.casefold(), uid)
+        if other != uid:
+            raise AssetError(
+                f"{where.get(uid, uid)}: line id {uid!r} would be written to the same file as "
+                f"line id {other!r} ({where.get(other, other)}): {stem!r}; rename one of the "
+                "ids, or change assets.name"
+            )
     return stems
+
+
+def is_derived(uid: str) -> bool:
+    """True for an id ttsbuild derived from speaker and text (the source gave none)."""
+    return bool(_DERIVED.match(uid))
 
 
 @dataclass(frozen=True)
@@ -61,6 +108,7 @@ class AssetEntry:
     levels: Mapping[str, Any] = field(
         default_factory=dict
     )  # loudness, true peak, gain, normalization
+    direction: str = ""  # the writers' note on the line (Yarn `// note`, a table's notes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -87,6 +135,7 @@ class AssetEntry:
             float(data.get("duration", 0.0)),
             str(data.get("sha256", "")),
             dict(data.get("levels") or {}),
+            str(data.get("direction", "")),
         )
 
 
@@ -112,6 +161,37 @@ def what_changed(old: AssetEntry, new: AssetEntry) -> list[str]:
     return aspects
 
 
+def _edited_derived(
+    old: Sequence[AssetEntry], new: Sequence[AssetEntry], new_ids: set[str]
+) -> dict[str, str]:
+    """New derived id -> old derived id, for a line whose text was edited: its derived id
+    changed, but it is by the same character at the same place (the same source line, or
+    right after the same surviving line) as a line that is gone."""
+    old_ids = {e.id for e in old}
+    gone = {e.id for e in old if e.id not in new_ids and is_derived(e.id)}
+
+    def places(entries: Sequence[AssetEntry], i: int) -> tuple[tuple[str, int], tuple[str, str]]:
+        e = entries[i]
+        return (e.character, e.line), (e.character, entries[i - 1].id if i else "")
+
+    by_place: dict[tuple[str, object], str] = {}
+    for i, e in enumerate(old):
+        if e.id in gone:
+            for place in places(old, i):
+                by_place.setdefault(place, e.id)
+    pairs: dict[str, str] = {}
+    for i, e in enumerate(new):
+        if e.id in old_ids or not is_derived(e.id):
+            continue
+        for place in places(new, i):
+            was = by_place.get(place)
+            if was is not None and was in gone:
+                pairs[e.id] = was
+                gone.discard(was)
+                break
+    return pairs
+
+
 def diff_assets(old: Iterable[AssetEntry], new: Iterable[AssetEntry]) -> dict[str, Any]:
     """The change report between two builds' entries (by id, in the new build's order).
 
@@ -121,16 +201,21 @@ def diff_assets(old: Iterable[AssetEntry], new: Iterable[AssetEntry]) -> dict[st
     >>> d["added"], d["changed"], d["removed"], d["unchanged"]
     (['b'], [], [], 1)
     """
-    before = {e.id: e for e in old}
+    previous = list(old)
+    before = {e.id: e for e in previous}
     after = list(new)
     ids = {e.id for e in after}
-    added = [e.id for e in after if e.id not in before]
-    changed = [
-        {"id": e.id, "what": what_changed(before[e.id], e)}
-        for e in after
-        if e.id in before and what_changed(before[e.id], e)
-    ]
-    removed = [uid for uid in before if uid not in ids]
+    pairs = _edited_derived(previous, after, ids)
+    added = [e.id for e in after if e.id not in before and e.id not in pairs]
+    changed: list[dict[str, Any]] = []
+    for e in after:
+        if e.id in pairs:
+            was = before[pairs[e.id]]
+            changed.append({"id": e.id, "was": was.id, "what": what_changed(was, e)})
+        elif e.id in before and what_changed(before[e.id], e):
+            changed.append({"id": e.id, "what": what_changed(before[e.id], e)})
+    paired = set(pairs.values())
+    removed = [uid for uid in before if uid not in ids and uid not in paired]
     unchanged = len(after) - len(added) - len(changed)
     total = len(added) + len(changed) + len(removed)
     return {

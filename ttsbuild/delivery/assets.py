@@ -1,17 +1,19 @@
 """Voice assets: one mastered file per spoken line, named by its stable id, and a manifest.
 
-``out/<episode>.assets.json`` lists every line's file; the files live in a folder the build
-owns (``assets.folder``, default ``out/<episode>/``). The folder keeps a copy of the last
-manifest (``.ttsbuild-assets.json``): a file is the build's only if that copy lists it, and
-only such files are ever deleted or replaced. Make semantics per file: a line whose
+``out/<episode>.assets.json`` lists every line id of the source: each spoken line's file
+(planned per line id, not per segment: two lines with the same words are two files), and
+under ``missing`` each line that has nothing to say, with its reason. The files live in
+``assets.folder`` (default ``out/<episode>/``), which several episodes may share: each keeps
+a copy of its last manifest (``.ttsbuild-assets.<episode>.json``), a file is an episode's
+only if that copy lists it, and only such files are ever deleted or replaced. Make semantics per file: a line whose
 fingerprint (segment keys + mastering settings) is unchanged and whose file still has the
 recorded sha256 is not touched at all (same bytes, same mtime); any other line is mastered
 and encoded, and written atomically only when its bytes differ.
 
-Mastering uses the episode's loudness code (:mod:`ttsbuild.assembly.mastering`,
-:func:`ttsbuild.assembly.writer.master_clip`): a line's chunks are joined, leading and
-trailing silence trimmed to a margin, then one gain brings the file to the loudness target
-(or its true peak to the ceiling) and the limiter catches what would cross the ceiling.
+Mastering: a line's chunks are joined, leading and trailing silence trimmed to a margin,
+then the file is brought to the loudness target through a look-ahead true-peak limiter
+(:mod:`ttsbuild.assembly.limiter`), or its true peak to the ceiling (``peak``). The manifest's
+levels are measured from the encoded file decoded again.
 
 Imports: core, config, planning, store, assembly, delivery.asset_changes.
 """
@@ -24,53 +26,39 @@ import io
 import json
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ttsbuild.assembly.clips import ClipInfo, Piece
-from ttsbuild.assembly.mastering import block_powers, integrated_loudness, to_db, true_peak
-from ttsbuild.assembly.writer import master_clip
+from ttsbuild.assembly.limiter import loudness, match_loudness, true_peak_limit
+from ttsbuild.assembly.mastering import to_db, true_peak
 from ttsbuild.config.settings import ASSET_FORMATS, AssetSettings
 from ttsbuild.core.audio import Audio, concat, read_audio
 from ttsbuild.core.errors import AssetError, StoreError
 from ttsbuild.core.fsutil import write_bytes_atomic, write_text_atomic, write_text_if_changed
-from ttsbuild.delivery.asset_changes import AssetEntry, asset_stems, diff_assets
+from ttsbuild.delivery.asset_changes import AssetEntry, diff_assets
+from ttsbuild.delivery.asset_plan import Line, asset_names, plan_lines
 from ttsbuild.planning.key import canonical_json
-from ttsbuild.planning.plan import EpisodePlan, Segment
+from ttsbuild.planning.plan import EpisodePlan
 from ttsbuild.store.segments import segment_path
 
 log = logging.getLogger(__name__)
 
 #: Bump when joining, trimming, mastering or encoding changes (every file is rebuilt).
-ASSET_VERSION = 1
-#: The folder's record of the files the build owns: a copy of the last manifest.
+ASSET_VERSION = 2  # 2: look-ahead true-peak limiter, levels measured from the decoded file
+#: The record of the files one episode's build owns in the folder: a copy of its last
+#: manifest, ``.ttsbuild-assets.<episode>.json``; older builds kept one record per folder (``RECORD``).
 RECORD = ".ttsbuild-assets.json"
+
+
+def record_name(episode: str) -> str:
+    return f".ttsbuild-assets.{episode}.json"
+
+
 #: The bitrates (kbps) libsndfile's compression levels 1 and 0 stand for, per encoder.
 _BITRATE_SPAN = {"MPEG_LAYER_III": (32, 320), "OPUS": (6, 256), "VORBIS": (32, 320)}
-
-
-@dataclass(frozen=True)
-class Line:
-    """One spoken unit: its segments in order (a long line is several chunks)."""
-
-    uid: str
-    segments: tuple[Segment, ...]
-
-
-def plan_lines(plan: EpisodePlan) -> list[Line]:
-    """The plan's spoken units in order, each once, grouped by uid."""
-    order: list[str] = []
-    chunks: dict[str, list[Segment]] = {}
-    for seg in plan.segments():
-        uid = seg.uid or seg.key
-        if uid not in chunks:
-            order.append(uid)
-            chunks[uid] = []
-        chunks[uid].append(seg)
-    return [Line(uid, tuple(sorted(chunks[uid], key=lambda s: s.chunk))) for uid in order]
 
 
 def _digest(value: object) -> str:
@@ -104,6 +92,7 @@ def line_entry(line: Line, file: str, mastering: str) -> AssetEntry:
         params={**dict(req.params), "seed": float(req.seed)},
         mastering=mastering,
         fingerprint=_digest([ASSET_VERSION, keys, mastering]),
+        direction=first.note,
     )
 
 
@@ -130,32 +119,53 @@ def join_and_trim(parts: list[Audio], settings: AssetSettings, chunk_gap_ms: flo
 
 
 def master_line(audio: Audio, settings: AssetSettings, uid: str) -> tuple[Audio, dict[str, Any]]:
-    """One file's gain (loudness or peak normalization) and limiting, with its levels."""
+    """One file's gain and limiting: ``loudness``: to the target with the look-ahead true-peak
+    limiter (:func:`ttsbuild.assembly.limiter.match_loudness`); ``peak``: its true peak to the
+    ceiling; ``none``: as rendered, limited only over the ceiling. Levels are measured again
+    from the encoded file by :func:`encode_line`."""
     peak = true_peak(audio)
-    blocks = block_powers(audio)
     mode = settings.normalize
-    gain_db = 0.0
-    if mode == "loudness":
-        measured = integrated_loudness([blocks])
-        if np.isfinite(measured):
-            gain_db = settings.loudness_lufs - measured
-        else:
-            mode = "peak (loudness under the -70 LUFS gate: not measurable)"
-    if mode.startswith("peak") and peak > 0:
-        gain_db = settings.true_peak_dbtp - to_db(peak)
-    if mode.startswith("peak"):  # the peak lands on the ceiling: nothing to limit
-        out, limited = audio.with_gain(float(10 ** (gain_db / 20))), False
+    ceiling = settings.true_peak_dbtp
+    gain_db, limited = 0.0, False
+    if mode == "loudness" and np.isfinite(loudness(audio)):
+        out, gain_db, limited = match_loudness(audio, settings.loudness_lufs, ceiling)
     else:
-        piece = Piece(0, uid, ClipInfo(audio.num_samples, peak, blocks), lambda: audio)
-        out, limited = master_clip(piece, gain_db, settings.true_peak_dbtp)
-    loudness = integrated_loudness([block_powers(out)])
-    out_peak = true_peak(out)
-    return out, {
-        "normalization": mode,
-        "gain_db": round(gain_db, 2),
-        "limited": limited,
-        "loudness_lufs": round(loudness, 2) if np.isfinite(loudness) else None,
-        "true_peak_dbtp": round(to_db(out_peak), 2) if out_peak > 0 else None,
+        if mode == "loudness" and audio.num_samples < 0.4 * audio.sample_rate:
+            mode = "peak (shorter than BS.1770's 400 ms block: loudness not measurable)"
+        elif mode == "loudness":
+            mode = "peak (loudness under the -70 LUFS gate: not measurable)"
+        if mode.startswith("peak") and peak > 0:
+            gain_db = ceiling - to_db(peak)
+        out = audio.with_gain(float(10 ** (gain_db / 20)))
+        if not mode.startswith("peak") and peak > 10 ** (ceiling / 20):
+            out, limited = true_peak_limit(out, ceiling), True
+    return out, {"normalization": mode, "gain_db": round(gain_db, 2), "limited": limited}
+
+
+def decoded(data: bytes) -> Audio:
+    """A file's bytes decoded again (mono: the first channel)."""
+    import soundfile as sf
+
+    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return Audio(np.ascontiguousarray(samples[:, 0]), int(rate))
+
+
+def encode_line(audio: Audio, settings: AssetSettings) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes, and its loudness and true peak measured from those bytes decoded
+    (BS.1770 with pyloudnorm, 4x oversampled true peak). A lossy encoder's overshoot past the
+    ceiling is taken off with a gain and the file encoded again (at most twice)."""
+    ceiling = settings.true_peak_dbtp
+    for _ in range(3):
+        data = encode(audio, settings)
+        back = decoded(data)
+        peak = true_peak(back)
+        if not back.num_samples or to_db(peak) <= ceiling + 0.005:
+            break
+        audio = audio.with_gain(float(10 ** ((ceiling - to_db(peak) - 0.02) / 20)))
+    level = loudness(back) if back.num_samples else float("-inf")
+    return data, {
+        "loudness_lufs": round(level, 2) if np.isfinite(level) else None,
+        "true_peak_dbtp": round(to_db(peak), 2) if peak > 0 else None,
     }
 
 
@@ -200,19 +210,26 @@ def _load(store: Path, key: str) -> Audio:
         ) from None
 
 
-def _read_record(folder: Path) -> tuple[list[AssetEntry], set[str], dict[str, Any]]:
-    """The last build's entries, every file name the build owns (those entries' files and
-    any claimed by a build that stopped half way), and the record as read."""
+def _read_record(folder: Path, episode: str) -> tuple[list[AssetEntry], set[str], dict[str, Any]]:
+    """The episode's last entries, every file name it owns in the folder (those entries' files
+    and any claimed by a build that stopped half way), and the record as read. A folder from
+    before per-episode records has one ``.ttsbuild-assets.json``: it is this episode's when
+    its ``episode`` says so."""
+    path = folder / record_name(episode)
+    if not path.exists() and (folder / RECORD).exists():
+        path = folder / RECORD
     try:
-        data = json.loads((folder / RECORD).read_text("utf-8"))
+        data = json.loads(path.read_text("utf-8"))
+        if path.name == RECORD and data.get("episode") != episode:
+            return [], set(), {"assets": []}
         entries = [AssetEntry.from_dict(a) for a in data["assets"]]
         names = {Path(e.file).name for e in entries} | set(data.get("claimed", []))
     except FileNotFoundError:
         return [], set(), {"assets": []}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning(
             "ttsbuild: %s: unreadable (%s); no file in %s counts as the build's",
-            RECORD,
+            path,
             exc,
             folder,
         )
@@ -243,24 +260,17 @@ def build_assets(
     plan = EpisodePlan.from_dict(json.loads(Path(plan_file).read_text("utf-8")))
     store, folder, manifest_out = Path(store), Path(folder), Path(manifest_out)
     lines = plan_lines(plan)
-    stems = asset_stems([line.uid for line in lines])
-    suffix = ASSET_FORMATS[settings.format][2]
+    names = asset_names(plan, settings)
     rel = Path(os.path.relpath(folder.resolve(), manifest_out.parent.resolve()))
     mastering = mastering_digest(settings, chunk_gap_ms)
-    entries = [
-        line_entry(line, (rel / f"{stems[line.uid]}{suffix}").as_posix(), mastering)
-        for line in lines
-    ]
-    previous, owned, record = _read_record(folder)
+    entries = [line_entry(line, (rel / names[line.uid]).as_posix(), mastering) for line in lines]
+    record_file = folder / record_name(plan.episode)
+    previous, owned, record = _read_record(folder, plan.episode)
     changes = diff_assets(previous, entries)
     changes["episode"] = plan.episode
-    if settings.strict and changes["removed"]:
-        write_text_atomic(changes_out, json.dumps(changes, indent=1, ensure_ascii=False) + "\n")
-        raise AssetError(
-            f"{manifest_out}: strict mode: {len(changes['removed'])} line id(s) removed since "
-            f"the last build: {', '.join(changes['removed'])} ({changes['summary']}); restore "
-            "the lines, or build once without assets.strict / TTSBUILD_ASSETS_STRICT=1"
-        )
+    missing = plan.missing()
+    changes["missing"] = [m["id"] for m in missing]
+    _check_strict(settings, changes, missing, plan.source, manifest_out, changes_out)
     # Claim the new names before writing any file: a build that stops half way still owns
     # what it wrote, and the next build may replace or delete it.
     claimed = owned | {Path(e.file).name for e in entries}
@@ -268,11 +278,11 @@ def build_assets(
         if (folder / name).exists():
             raise AssetError(
                 f"{folder / name}: exists but is not one of the build's files (not in "
-                f"{folder / RECORD}); move it away or choose another assets.folder"
+                f"{folder / record_name(plan.episode)}); move it away or choose another assets.folder"
             )
-    if claimed != owned:
+    if claimed != owned or not record_file.exists():
         record["claimed"] = sorted(claimed)
-        write_text_atomic(folder / RECORD, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        write_text_atomic(record_file, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     before = {e.id: e for e in previous}
     written: list[str] = []
     warnings: list[dict[str, str]] = []
@@ -297,7 +307,11 @@ def build_assets(
         mastered, levels = master_line(audio, settings, entry.id)
         if levels["normalization"] != settings.normalize:
             warnings.append({"id": entry.id, "warning": str(levels["normalization"])})
-        data = encode(mastered, settings)
+        data, measured = encode_line(mastered, settings)
+        levels.update(measured)
+        off = _off_target(levels, settings)
+        if off:
+            warnings.append({"id": entry.id, "warning": off})
         with contextlib.suppress(OSError):
             if path.read_bytes() == data:
                 data = b""  # same bytes: leave the file (and its mtime) alone
@@ -319,21 +333,77 @@ def build_assets(
         "folder": rel.as_posix(),
         "settings": {**settings.mastering(), "chunk_gap_ms": chunk_gap_ms},
         "assets": [e.to_dict() for e in final],
+        "missing": missing,
     }
     text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
-    write_text_if_changed(folder / RECORD, text)
+    write_text_if_changed(record_file, text)
+    legacy = folder / RECORD
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(legacy.read_text("utf-8")).get("episode") == plan.episode:
+            legacy.unlink()  # this episode's record from an older build, now under its own name
     write_text_if_changed(manifest_out, text)
     changes.update(written=written, deleted=deleted, warnings=warnings)
     write_text_atomic(changes_out, json.dumps(changes, indent=1, ensure_ascii=False) + "\n")
     for w in warnings:
         log.warning("ttsbuild: asset %s: %s", w["id"], w["warning"])
+    for m in missing:
+        log.warning(
+            "ttsbuild: %s:%s: line id %s has no file: %s",
+            plan.source,
+            m["line"],
+            m["id"],
+            m["reason"],
+        )
     log.info(
-        "ttsbuild: assets %s: %d files in %s, %d written, %d deleted; %s",
+        "ttsbuild: assets %s: %d files in %s, %d written, %d deleted, %d missing; %s",
         plan.episode,
         len(final),
         folder,
         len(written),
         len(deleted),
+        len(missing),
         changes["summary"],
     )
     return changes
+
+
+def _off_target(levels: dict[str, Any], settings: AssetSettings) -> str:
+    """A warning when a loudness-normalized file missed its target by more than 0.5 LU (it
+    would have needed more limiting than :func:`match_loudness` allows), else ""."""
+    got = levels.get("loudness_lufs")
+    if levels["normalization"] != "loudness" or got is None:
+        return ""
+    if abs(got - settings.loudness_lufs) <= 0.5:
+        return ""
+    return (
+        f"loudness {got} LUFS, target {settings.loudness_lufs}: reaching it under the "
+        f"{settings.true_peak_dbtp} dBTP ceiling would need more than 12 dB of limiting"
+    )
+
+
+def _check_strict(
+    settings: AssetSettings,
+    changes: dict[str, Any],
+    missing: list[Any],
+    source: str,
+    manifest_out: Path,
+    changes_out: str | Path,
+) -> None:
+    """Strict mode: a line id removed since the last build, or a line with no file, stops the
+    build before any file is written or deleted (the change report says why)."""
+    if not settings.strict or not (changes["removed"] or missing):
+        return
+    write_text_atomic(changes_out, json.dumps(changes, indent=1, ensure_ascii=False) + "\n")
+    if changes["removed"]:
+        raise AssetError(
+            f"{manifest_out}: strict mode: {len(changes['removed'])} line id(s) removed since "
+            f"the last build: {', '.join(changes['removed'])} ({changes['summary']}); restore "
+            "the lines, or build once without assets.strict / TTSBUILD_ASSETS_STRICT=1"
+        )
+    first = missing[0]
+    listed = ", ".join(f"{m['id']} (line {m['line']}: {m['reason']})" for m in missing[:10])
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    raise AssetError(
+        f"{source}:{first['line']}: strict mode: {len(missing)} line id(s) have nothing to speak "
+        f"and would get no file: {listed}{more}; give them words, or remove them"
+    )

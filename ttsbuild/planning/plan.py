@@ -50,6 +50,7 @@ class Segment:
     synthesis_key: str = ""  # "" when there are no post stages: the key itself
     post: tuple[StageOutput, ...] = ()
     lexicon: tuple[str, ...] = ()  # the lexicon entries that changed this chunk's text
+    note: str = ""  # the writers' note on the line (direction for a voice actor): never spoken
 
     @property
     def text(self) -> str:
@@ -79,6 +80,7 @@ class Segment:
             "synthesis_key": self.synthesis_key or self.key,
             "post": [s.to_dict() for s in self.post],
             "lexicon": list(self.lexicon),
+            **({"note": self.note} if self.note else {}),
         }
 
     @classmethod
@@ -95,6 +97,7 @@ class Segment:
             "" if data.get("synthesis_key") in (None, data["key"]) else str(data["synthesis_key"]),
             tuple(StageOutput.from_dict(s) for s in data.get("post") or ()),
             tuple(str(e) for e in data.get("lexicon") or ()),
+            str(data.get("note", "")),
         )
 
 
@@ -156,6 +159,19 @@ class EpisodePlan:
                 seen.add(item.key)
                 out.append(item)
         return out
+
+    def lines(self) -> list[tuple[str, tuple[Segment, ...]]]:
+        """Every spoken line once, in order, by its uid, with all its chunks: two lines with
+        the same words share segment keys but are two lines (two voice assets)."""
+        order: dict[str, list[Segment]] = {}
+        for item in self.items:
+            if isinstance(item, Segment):
+                order.setdefault(item.uid or item.key, []).append(item)
+        return [(uid, tuple(sorted(c, key=lambda s: s.chunk))) for uid, c in order.items()]
+
+    def missing(self) -> list[Mapping[str, Any]]:
+        """The source's lines with an id and nothing to say (``Unspoken``), with their reason."""
+        return list(self.extra.get("missing") or ())
 
     def stage_keys(self) -> set[str]:
         """Every key the plan needs in the store: synthesis and post stage outputs."""

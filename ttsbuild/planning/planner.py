@@ -40,7 +40,7 @@ from ttsbuild.planning.languages import check_script, line_language
 from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
 from ttsbuild.planning.sources import check_speakers, episode_items
 from ttsbuild.sources import source_format
-from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Utterance
+from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Unspoken, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,7 @@ class Planner:
                     keys[0] if post else "",
                     outputs,
                     used,
+                    utt.note,
                 )
             )
         return segments
@@ -345,6 +346,8 @@ class Planner:
                 )
             elif isinstance(item, Pause):
                 out.append(Silence(item.line, item.milliseconds))
+            elif isinstance(item, Unspoken):
+                continue  # no segment: listed under the plan's "missing"
             else:
                 out.extend(self.plan_utterance(item, source))
         return merge_breaks(out)
@@ -371,8 +374,13 @@ class Planner:
         else:
             items = episode_items(p, name, path, self.default_speaker(name))
             check_speakers(p, items, episode.source)
-            planned = self.plan_items(items, episode.source, name)
-            plan = EpisodePlan(name, episode.source, tuple(planned))
+            missing = [i.to_dict() for i in items if isinstance(i, Unspoken)]
+            plan = EpisodePlan(
+                name,
+                episode.source,
+                tuple(self.plan_items(items, episode.source, name)),
+                {"missing": missing} if missing else {},
+            )
         if not plan.segments():
             raise ScriptError("the episode has nothing to say (no spoken text)", episode.source)
         found = {"language_warnings": self.language_warnings, "chunk_warnings": self.chunk_warnings}

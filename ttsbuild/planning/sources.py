@@ -14,7 +14,7 @@ from pathlib import Path
 from ttsbuild.config.project import Project
 from ttsbuild.config.schema import config_line
 from ttsbuild.core.errors import ConfigError, ScriptError
-from ttsbuild.sources import SourceOptions, assign_uids, read_items, source_format
+from ttsbuild.sources import SourceOptions, assign_uids, read_items, sniff_format, source_format
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Utterance, read_script
 
 log = logging.getLogger(__name__)
@@ -35,17 +35,19 @@ def episode_items(
     if path is None:
         path = p.resolve_path(episode.source, "source", f"episodes.{name}.source")
     fmt = source_format(episode.source, episode.format)
+    if episode.format is None:
+        fmt = sniff_format(path, fmt)  # Ren'Py's dialogue export, whatever its name
     if fmt == "script":
         script = read_script(path, episode.source, speaker, episode.encoding)
         for note in script.notes:
             log.warning("ttsbuild: warning: %s:%d: %s", episode.source, note.line, note.message)
-        return assign_uids(script.items)
+        return assign_uids(script.items, episode.source)
     if fmt is None or fmt == "srt":
         suffix = Path(episode.source).suffix.lower()
         raise _config_error(
             p,
             f"episode '{name}': unsupported source type '{suffix}' (use a .txt script, an "
-            ".srt subtitle file, .fountain, .fdx, .csv or .tsv, or set 'format:')",
+            ".srt subtitle file, .fountain, .fdx, .csv, .tsv, .tab or .yarn, or set 'format:')",
             f"episodes.{name}.source",
         )
     pattern = episode.options.get("label_pattern")

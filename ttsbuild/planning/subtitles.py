@@ -155,6 +155,8 @@ def plan_subtitles(planner: CuePlanner, name: str, path: Path) -> EpisodePlan:
             if isinstance(item, Pause):
                 items.append(Silence(cue.line + 1, item.milliseconds, cue.index))
                 continue
+            if not isinstance(item, Utterance):
+                continue  # scripts in cues have no unspoken lines with ids
             utt = dataclasses.replace(item, line=cue.line + 1)
             try:
                 items.extend(planner.plan_utterance(utt, episode.source, cue.index))

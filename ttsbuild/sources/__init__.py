@@ -1,7 +1,7 @@
 """Stage 1, sources: every format an episode can be written in, read into one value.
 
 Each format has a pure parser ``parse_<format>(text, path, options) -> list[ScriptItem]`` in
-its own module (:mod:`.fountain`, :mod:`.fdx`, :mod:`.play`, :mod:`.table`); bracket scripts
+its own module (:mod:`.fountain`, :mod:`.fdx`, :mod:`.play`, :mod:`.table`, :mod:`.yarn`); bracket scripts
 and subtitles are read by :mod:`ttsbuild.sources.script` and :mod:`ttsbuild.sources.subtitles`. Every source
 yields :class:`ttsbuild.sources.script.Utterance` and :class:`ttsbuild.sources.script.Pause` items, each
 utterance with a stable ``uid`` (:mod:`.identity`).
@@ -25,7 +25,7 @@ from ttsbuild.sources.common import SourceOptions, default_options, normalize_sp
 from ttsbuild.sources.identity import assign_uids
 from ttsbuild.sources.script import ScriptItem
 
-FORMATS = ("script", "srt", "fountain", "fdx", "play", "table")
+FORMATS = ("script", "srt", "fountain", "fdx", "play", "table", "yarn")
 EXTENSIONS = {
     ".txt": "script",
     ".script": "script",
@@ -36,7 +36,11 @@ EXTENSIONS = {
     ".fdx": "fdx",
     ".csv": "table",
     ".tsv": "table",
+    ".tab": "table",
+    ".yarn": "yarn",
 }
+#: Formats :func:`read_items` reads (scripts and subtitles have readers of their own).
+ITEM_FORMATS = ("fountain", "fdx", "play", "table", "yarn")
 
 
 def source_format(source: str, explicit: str | None = None) -> str | None:
@@ -50,6 +54,26 @@ def source_format(source: str, explicit: str | None = None) -> str | None:
     return EXTENSIONS.get(Path(source).suffix.lower())
 
 
+def sniff_format(path: str | Path, fmt: str | None) -> str | None:
+    """The format by content where the extension does not say, or says only "text": a file
+    that starts with Ren'Py's dialogue export header is a table, whatever it is called.
+    ``fmt`` is the format by name (explicit or by extension); an explicit one is never
+    second-guessed by the caller, who passes it through."""
+    from ttsbuild.sources.table import is_renpy_export
+
+    if fmt not in (None, "script") or not Path(path).is_file():
+        return (
+            fmt  # a FIFO or a device is never opened here (it could block): read_source refuses it
+        )
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return fmt
+    first = head.decode("utf-8", "replace").lstrip("\ufeff").split("\n", 1)[0]
+    return "table" if is_renpy_export(first) else fmt
+
+
 def parse_source(
     data: bytes, fmt: str, path: str, options: SourceOptions
 ) -> tuple[ScriptItem, ...]:
@@ -57,7 +81,7 @@ def parse_source(
     if fmt == "fdx":
         from ttsbuild.sources.fdx import parse_fdx
 
-        return assign_uids(parse_fdx(data, path, options))
+        return assign_uids(parse_fdx(data, path, options), path)
     from ttsbuild.sources.decode import decode_source
 
     text, _ = decode_source(data, path, SourceError, options.encoding)
@@ -74,9 +98,13 @@ def parse_source(
         from ttsbuild.sources.table import parse_table
 
         items = parse_table(text, path, options)
+    elif fmt == "yarn":
+        from ttsbuild.sources.yarn import parse_yarn
+
+        items = parse_yarn(text, path, options)
     else:
         raise SourceError(f"format {fmt!r} is not read by ttsbuild.sources", path)
-    return assign_uids(items)
+    return assign_uids(items, path)
 
 
 def read_items(
@@ -89,10 +117,12 @@ def read_items(
     """
     shown = display or str(path)
     chosen = source_format(shown, fmt)
-    if chosen not in ("fountain", "fdx", "play", "table"):
+    if fmt is None:
+        chosen = sniff_format(path, chosen)
+    if chosen not in ITEM_FORMATS:
         raise SourceError(
             f"cannot read {Path(shown).suffix or 'this file'} as an episode source here; "
-            "set 'format:' to fountain, fdx, play or table",
+            "set 'format:' to fountain, fdx, play, table or yarn",
             shown,
         )
     data = read_source(path, shown, SourceError, chosen)
@@ -102,10 +132,12 @@ def read_items(
 __all__ = [
     "EXTENSIONS",
     "FORMATS",
+    "ITEM_FORMATS",
     "SourceOptions",
     "assign_uids",
     "default_options",
     "normalize_speaker",
     "read_items",
+    "sniff_format",
     "source_format",
 ]

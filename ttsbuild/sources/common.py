@@ -38,6 +38,7 @@ class SourceOptions:
     delimiter: str | None = None
     encoding: str | None = None
     known_names: frozenset[str] = frozenset()  # config characters and aliases, case-folded
+    variables: Mapping[str, str] = field(default_factory=dict)  # interpolations' values
 
     def narrates(self, element: str) -> bool:
         return self.speak.get(element) == "narrate"
@@ -87,6 +88,7 @@ class SourceOptions:
             delimiter=episode.get("delimiter") or None,
             encoding=episode.get("encoding") or None,
             known_names=known_names,
+            variables={str(k): str(v) for k, v in (episode.get("variables") or {}).items()},
         )
 
 

@@ -31,6 +31,8 @@ from ttsbuild.core.errors import ScriptError, read_source
 from ttsbuild.core.lines import physical_lines, refuse_controls
 from ttsbuild.core.text import has_speakable, normalize_text
 from ttsbuild.sources.decode import decode_source
+from ttsbuild.sources.unspoken import Unspoken as Unspoken  # re-exported: a ScriptItem
+from ttsbuild.sources.unspoken import unspoken_reason as unspoken_reason
 
 NARRATOR = "narrator"
 
@@ -55,6 +57,7 @@ class Utterance:
     # part of a segment's key.
     uid: str = ""
     effects: tuple[str, ...] | None = None  # None: the character's own effects
+    note: str = ""  # the writers' note on the line (Yarn `// note`, a table's notes): never spoken
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class Pause:
     kind: str = ""
 
 
-ScriptItem = Utterance | Pause
+ScriptItem = Utterance | Pause | Unspoken
 
 
 @dataclass(frozen=True)

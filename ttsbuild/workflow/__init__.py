@@ -247,9 +247,7 @@ def assets(
     settings = build.project.assets
     with job_log(log_file), _one_line_errors(manifest):
         check_not_stopped(f"writing the assets of {episode}")
-        folder = build.project.resolve_path(
-            settings.folder.format(episode=episode), "assets.folder", "assets.folder"
-        )
+        folder = build.asset_folder(episode)
         build_assets(
             plan_file,
             build.store,

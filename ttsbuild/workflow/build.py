@@ -81,6 +81,7 @@ class Build:
             write_text_if_changed(
                 self.plan_file(name), json.dumps(data, separators=(",", ":")) + "\n"
             )
+        self._check_assets()
         size = self.project.batch_size
         claimed: set[str] = set()  # stage outputs some job will create
         for name, plan in self.plans.items():
@@ -113,6 +114,19 @@ class Build:
                     jobs = tuple(jobs_of_engine[start : start + size])
                     bid = Batch.make_id([k for j in jobs for k in j.outputs])
                     self.batches[bid] = Batch(bid, name, engine, jobs)
+
+    def asset_folder(self, episode: str) -> Path:
+        """Where an episode's voice assets go (``assets.folder``, resolved in the project)."""
+        folder = self.project.assets.folder.format(episode=episode)
+        return self.project.resolve_path(folder, "assets.folder", "assets.folder")
+
+    def _check_assets(self) -> None:
+        """Voice-asset file names are checked with the plan, before any render: a collision,
+        an id too long or a file over another target's output stops the build here."""
+        from ttsbuild.delivery.asset_plan import check_asset_plans
+
+        folders = {name: self.asset_folder(name) for name in self.plans}
+        check_asset_plans(self.plans, self.project.assets, folders, self.project.root / "out")
 
     @staticmethod
     def _batch_group(job: RenderJob, todo: list[tuple[str, str]]) -> str:

@@ -1,0 +1,77 @@
+"""Game engines' text markup, removed before a line is spoken or hashed (pure, linear).
+
+Ren'Py: text tags (``{b}``, ``{color=#DCC600}``, ``{/color}``, ``{w}``, ``{p}``, ``{nw}``...)
+are removed, ``{{`` and ``[[`` are literal braces, ``[name]`` (with ``!t``, ``:fmt`` or
+attribute access) is an interpolation, and the script's string escapes (``\\"``, ``\\'``,
+``\\n``, ``\\\\``, ``\\%``) are undone.
+
+Yarn Spinner: markup (``[b]...[/b]``, ``[wave=2]``, ``[pause=500 /]``, the close-all ``[/]``)
+is removed, ``{$name}`` (or any ``{expression}``) is an interpolation, and a backslash escapes
+the next character (``\\[``, ``\\{``, ``\\#``, ``\\/``...).
+
+An interpolation is replaced from the episode's ``variables:`` map (a name's value, looked up
+without its ``$``); one with no value there is refused with the file and line, never spoken raw.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ttsbuild.core.errors import SourceError
+
+_RENPY = re.compile(r"\{\{|\[\[|\{[^{}]*\}|\[([^\[\]]*)\]|\\(.)", re.DOTALL)
+_RENPY_ESCAPES = {"n": " ", '"': '"', "'": "'", "\\": "\\", "%": "%", " ": " "}
+_YARN = re.compile(r"\\(.)|\{([^{}]*)\}|\[/?[A-Za-z_][\w-]*(?:[\s=][^\[\]]*)?\]|\[/\]", re.DOTALL)
+_NAME = re.compile(r"^\s*\$?([A-Za-z_][\w.]*)\s*(?:![a-z]+)?\s*(?::[^\]]*)?\s*$")
+
+
+def _value(expr: str, variables: Mapping[str, str], shown: str, path: str, line: int) -> str:
+    m = _NAME.match(expr)
+    name = m.group(1) if m else expr.strip()
+    if name in variables:
+        return variables[name]
+    known = ", ".join(sorted(variables)) or "none"
+    raise SourceError(
+        f"{shown} is filled in by the game at run time and has no value here: add "
+        f"{name!r} under 'variables:' in the episode config (known: {known})",
+        path,
+        line,
+    )
+
+
+def strip_renpy(text: str, variables: Mapping[str, str], path: str, line: int) -> str:
+    """A Ren'Py line as it is heard.
+
+    >>> strip_renpy('{b}Hi{/b}, [player]{w} {{ok}', {"player": "Sam"}, "d.tab", 2)
+    'Hi, Sam {ok}'
+    """
+
+    def one(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token in ("{{", "[["):
+            return token[0]
+        if m.group(2) is not None:
+            return _RENPY_ESCAPES.get(m.group(2), m.group(2))
+        if m.group(1) is not None:
+            return _value(m.group(1), variables, token, path, line)
+        return ""  # a text tag
+
+    return _RENPY.sub(one, text)
+
+
+def strip_yarn(text: str, variables: Mapping[str, str], path: str, line: int) -> str:
+    """A Yarn Spinner line as it is heard.
+
+    >>> strip_yarn('[b]Hey[/b] {$name}, [wave=2]look[/wave]\\\\[sic]', {"name": "Sam"}, "a.yarn", 4)
+    'Hey Sam, look[sic]'
+    """
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return m.group(1)
+        if m.group(2) is not None:
+            return _value(m.group(2), variables, m.group(0), path, line)
+        return ""  # markup
+
+    return _YARN.sub(one, text)
