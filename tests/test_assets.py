@@ -240,11 +240,11 @@ def test_lossy_formats_decode_and_keep_unchanged_files(tmp_path, fmt, suffix):
 
 
 def test_a_build_stopped_half_way_still_owns_what_it_wrote(tmp_path, monkeypatch):
-    import ttsbuild.delivery.assets as assets
+    import ttsbuild.delivery.asset_audio as asset_audio
 
     proj = Project(tmp_path)
     proj.build(LINES[:2])
-    real, calls = assets.encode, []
+    real, calls = asset_audio.encode, []
 
     def failing(audio: Audio, settings: AssetSettings) -> bytes:
         calls.append(1)
@@ -252,11 +252,11 @@ def test_a_build_stopped_half_way_still_owns_what_it_wrote(tmp_path, monkeypatch
             raise KeyboardInterrupt  # the job is killed after writing l3.wav
         return real(audio, settings)
 
-    monkeypatch.setattr(assets, "encode", failing)
+    monkeypatch.setattr(asset_audio, "encode", failing)
     with pytest.raises(KeyboardInterrupt):
         proj.build(LINES)
     assert (proj.folder / "l3.wav").exists() and not (proj.folder / "l4.wav").exists()
-    monkeypatch.setattr(assets, "encode", real)
+    monkeypatch.setattr(asset_audio, "encode", real)
     changes = proj.build(LINES)  # l3.wav is the build's: no "not one of the build's files"
     assert changes["added"] == ["l3", "l4"]
     assert "claimed" not in json.loads((proj.folder / record_name("ep1")).read_text())

@@ -187,7 +187,9 @@ def test_a_busy_server_means_one_warning_and_a_local_render(make_project, monkey
 
     monkeypatch.setattr(server, "render_remote", busy)
     rendered = []
-    monkeypatch.setattr(build_module, "render_parallel", lambda jobs, *a, **k: rendered.extend(jobs))
+    monkeypatch.setattr(
+        build_module, "render_parallel", lambda jobs, *a, **k: rendered.extend(jobs)
+    )
     batch = next(iter(build.batches))
     with caplog.at_level(logging.WARNING):
         build.render_batch(batch)

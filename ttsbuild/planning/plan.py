@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ttsbuild.core.errors import ScriptError, SubtitleError
+from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.request import PostStage, RenderRequest
 
 SYNTHESIZE = "synthesize"
@@ -193,3 +195,31 @@ class EpisodePlan:
         ]
         extra = {k: v for k, v in data.items() if k not in ("episode", "source", "items")}
         return cls(str(data["episode"]), str(data["source"]), tuple(items), extra)
+
+
+def check_timeline(plan: EpisodePlan) -> None:
+    """Refuse, at plan time, an episode whose known length (pauses, subtitle cue times) is
+    already over :data:`MAX_TIMELINE_SECONDS`; assembly checks the whole timeline again."""
+    limit_ms = MAX_TIMELINE_SECONDS * 1000
+    hours = MAX_TIMELINE_SECONDS // 3600
+    srt = plan.extra.get("srt")
+    if srt is not None:
+        for cue in srt["cues"]:
+            if cue["end_ms"] > limit_ms:
+                raise SubtitleError(
+                    f"cue {cue['number'] or cue['cue']} ends after {hours} hours, the limit of "
+                    "one episode; split the subtitles into episodes",
+                    plan.source,
+                    cue["line"],
+                )
+    total = 0.0
+    for item in plan.items:
+        if isinstance(item, Silence):
+            total += item.milliseconds
+            if total > limit_ms:
+                raise ScriptError(
+                    f"the pauses so far add up to more than {hours} hours, the limit of one "
+                    "episode; split the script into episodes",
+                    plan.source,
+                    item.line,
+                )

@@ -23,11 +23,9 @@ from ttsbuild.core.errors import (
     ConfigError,
     EngineError,
     ScriptError,
-    SubtitleError,
     VoiceError,
 )
 from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regular
-from ttsbuild.core.formats import MAX_TIMELINE_SECONDS
 from ttsbuild.core.lexicon import Entry
 from ttsbuild.core.numbers import speak_numbers
 from ttsbuild.core.request import PostStage, RenderRequest, Voice
@@ -37,7 +35,14 @@ from ttsbuild.engines.runtimes import engine_version
 from ttsbuild.planning.breaks import break_silence, merge_breaks
 from ttsbuild.planning.key import chain_keys, derive_seed
 from ttsbuild.planning.languages import check_script, line_language
-from ttsbuild.planning.plan import EpisodePlan, PlanItem, Segment, Silence, StageOutput
+from ttsbuild.planning.plan import (
+    EpisodePlan,
+    PlanItem,
+    Segment,
+    Silence,
+    StageOutput,
+    check_timeline,
+)
 from ttsbuild.planning.sources import check_speakers, episode_items
 from ttsbuild.sources import source_format
 from ttsbuild.sources.script import NARRATOR, Pause, ScriptItem, Unspoken, Utterance
@@ -387,36 +392,8 @@ class Planner:
         if any(found.values()):
             extra = {k: v for k, v in found.items() if v}
             plan = EpisodePlan(plan.episode, plan.source, plan.items, {**plan.extra, **extra})
-        _check_timeline(plan)
+        check_timeline(plan)
         return plan
-
-
-def _check_timeline(plan: EpisodePlan) -> None:
-    """Refuse, at plan time, an episode whose known length (pauses, subtitle cue times) is
-    already over :data:`MAX_TIMELINE_SECONDS`; assembly checks the whole timeline again."""
-    limit_ms = MAX_TIMELINE_SECONDS * 1000
-    hours = MAX_TIMELINE_SECONDS // 3600
-    srt = plan.extra.get("srt")
-    if srt is not None:
-        for cue in srt["cues"]:
-            if cue["end_ms"] > limit_ms:
-                raise SubtitleError(
-                    f"cue {cue['number'] or cue['cue']} ends after {hours} hours, the limit of "
-                    "one episode; split the subtitles into episodes",
-                    plan.source,
-                    cue["line"],
-                )
-    total = 0.0
-    for item in plan.items:
-        if isinstance(item, Silence):
-            total += item.milliseconds
-            if total > limit_ms:
-                raise ScriptError(
-                    f"the pauses so far add up to more than {hours} hours, the limit of one "
-                    "episode; split the script into episodes",
-                    plan.source,
-                    item.line,
-                )
 
 
 def plan_project(project: Project) -> dict[str, EpisodePlan]:
