@@ -173,6 +173,14 @@ def test_yarn_markup_is_never_spoken():
         ("Tom: Hi.\n", "this node header is never followed by '---'", 1),
         ("title: A\n---\n===\nHello there\n", "expected a node header", 4),
         ("title: A\n---\nTom: You have {$gold} gold.\n===\n", "{$gold} is filled in", 3),
+        # attack-c: malformed control flow and markup are refused, never spoken raw
+        ("title: A\n---\n<<if $x>>\nTom: Hi.\n===\n", "<<if>> is never closed", 3),
+        ("title: A\n---\nTom: Hi.\n<<endif>>\n===\n", "<<endif>> without an <<if>>", 4),
+        ("title: A\n---\n<<else>>\nTom: Hi.\n===\n", "<<else>> without an <<if>>", 3),
+        ("title: A\n---\nTom: Hi <<wait 2 #line:a\n===\n", "'<<' is never closed", 3),
+        ("title: A\n---\n<<wait 2\n===\n", "'<<' is never closed", 3),
+        ("title: A\n---\nTom: Hi [b there\n===\n", "unclosed markup", 3),
+        ("title: A\n---\nTom: Hi {$name\n===\n", "unclosed markup", 3),
     ],
 )
 def test_malformed_yarn(text, message, line):
@@ -180,6 +188,23 @@ def test_malformed_yarn(text, message, line):
         parse_yarn(text, "a.yarn", default_options())
     assert message in str(err.value)
     assert str(err.value).startswith(f"a.yarn:{line}:")
+
+
+def test_yarn_nested_and_balanced_control_flow_still_reads():
+    text = (
+        "title: A\n---\n<<if $a>>\n<<if $b>>\nTom: One.\n<<elseif $c>>\nTom: Two.\n"
+        "<<endif>>\n<<else>>\nTom: [b][i]Three[/i][/b] \\[ok\n<<endif>>\n-> Four <<if $d>>\n===\n"
+    )
+    got = [u.text for u in parse_yarn(text, "a.yarn", default_options())]
+    assert got == ["One.", "Two.", "Three [ok", "Four"]
+
+
+@pytest.mark.parametrize("text", ["Hello {b world", "Hello [name", "Hi {/i"])
+def test_renpy_unclosed_markup_is_refused_never_spoken_raw(text):
+    with pytest.raises(SourceError) as err:
+        strip_renpy(text, {"name": "Sam"}, "d.tab", 7)
+    assert str(err.value).startswith("d.tab:7:")
+    assert "unclosed markup" in str(err.value)
 
 
 def test_yarn_interpolation_from_variables_and_unspeakable_lines():

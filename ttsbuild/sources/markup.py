@@ -23,6 +23,8 @@ from ttsbuild.core.errors import SourceError
 _RENPY = re.compile(r"\{\{|\[\[|\{[^{}]*\}|\[([^\[\]]*)\]|\\(.)", re.DOTALL)
 _RENPY_ESCAPES = {"n": " ", '"': '"', "'": "'", "\\": "\\", "%": "%", " ": " "}
 _YARN = re.compile(r"\\(.)|\{([^{}]*)\}|\[/?[A-Za-z_][\w-]*(?:[\s=][^\[\]]*)?\]|\[/\]", re.DOTALL)
+_RENPY_OPEN = re.compile(r"[{\[]")
+_YARN_OPEN = re.compile(r"\{|\[/?[A-Za-z_]")
 _NAME = re.compile(r"^\s*\$?([A-Za-z_][\w.]*)\s*(?:![a-z]+)?\s*(?::[^\]]*)?\s*$")
 
 
@@ -38,6 +40,18 @@ def _value(expr: str, variables: Mapping[str, str], shown: str, path: str, line:
         path,
         line,
     )
+
+
+def _unclosed(leftover: str, opener: re.Pattern[str], path: str, line: int) -> None:
+    """Refuse a tag or interpolation that is opened and never closed (never spoken raw)."""
+    m = opener.search(leftover)
+    if m is not None:
+        raise SourceError(
+            f"unclosed markup {leftover[m.start() : m.start() + 20]!r}: a '{m.group(0)[0]}' "
+            "that is never closed; close it (Ren'Py: '{{' or '[[' for a literal one; Yarn: '\\[')",
+            path,
+            line,
+        )
 
 
 def strip_renpy(text: str, variables: Mapping[str, str], path: str, line: int) -> str:
@@ -57,6 +71,7 @@ def strip_renpy(text: str, variables: Mapping[str, str], path: str, line: int) -
             return _value(m.group(1), variables, token, path, line)
         return ""  # a text tag
 
+    _unclosed(_RENPY.sub("", text), _RENPY_OPEN, path, line)
     return _RENPY.sub(one, text)
 
 
@@ -74,4 +89,5 @@ def strip_yarn(text: str, variables: Mapping[str, str], path: str, line: int) ->
             return _value(m.group(2), variables, m.group(0), path, line)
         return ""  # markup
 
+    _unclosed(_YARN.sub("", text), _YARN_OPEN, path, line)
     return _YARN.sub(one, text)
