@@ -253,3 +253,16 @@ def test_a_file_too_short_for_bs1770_is_peak_normalized_and_says_why(tmp_path):
     assert levels["normalization"].startswith("peak (shorter than BS.1770's 400 ms block")
     assert levels["true_peak_dbtp"] == pytest.approx(-1.0, abs=0.05)
     assert changes["warnings"][0]["id"] == "oh"
+
+
+@pytest.mark.parametrize("uid", ["CON", "nul", "Aux", "com1", "LPT9", "con.intro", "prn"])
+def test_windows_reserved_names_get_a_suffix(uid):
+    """A Yarn id such as #line:con would otherwise be written to con.ogg, a file Windows
+    cannot create (attack-c)."""
+    stem = asset_stems([uid])[uid]
+    assert stem != uid and stem.startswith(f"{uid}-") and len(stem) == len(uid) + 7
+    assert asset_stems(["console", "nul_1", "com10"]) == {
+        "console": "console",
+        "nul_1": "nul_1",
+        "com10": "com10",
+    }
