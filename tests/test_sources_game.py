@@ -61,7 +61,10 @@ def test_renpy_export_is_recognized_by_its_header_whatever_its_name(tmp_path):
 def test_renpy_interpolation_without_a_value_is_refused_with_file_and_line():
     with pytest.raises(SourceError) as err:
         read_items(RENPY, None, default_options(variables={"guest_name": "G", "what": "w"}))
-    assert str(err.value).startswith(f"{RENPY}:2: [guest_dialogue] is filled in by the game")
+    assert str(err.value).startswith(
+        f"{RENPY}:2: 2 interpolations are filled in by the game at run time and have no value "
+        "here: [guest_dialogue] (line 2), [name] (line 43); add 'guest_dialogue', 'name'"
+    )
 
 
 def test_renpy_text_tags_and_extend():
@@ -214,3 +217,20 @@ def test_yarn_interpolation_from_variables_and_unspeakable_lines():
     assert [(u.uid, u.reason) for u in items if isinstance(u, Unspoken)] == [
         ("line:a2", "only punctuation: nothing to speak")
     ]
+
+
+def test_every_interpolation_without_a_value_is_named_in_one_error():
+    """A user fixing variables: adds every name in one go (attack-c: the real Mysterious
+    Messenger export needed four rounds, one name each)."""
+    with pytest.raises(SourceError) as err:
+        read_items(DATA / "mysterious_messenger_dialogue.tab", None, default_options())
+    msg = str(err.value)
+    assert msg.startswith(f"{DATA / 'mysterious_messenger_dialogue.tab'}:2: 4 interpolations")
+    for name in ("'guest_dialogue'", "'guest_name'", "'what'", "'name'"):
+        assert name in msg
+    assert "(line 3)" in msg and msg.count("\n") == 0
+    yarn = "title: A\n---\nTom: Hi {$a}.\nTom: Hi {$b}.\n===\n"
+    with pytest.raises(SourceError) as err:
+        parse_yarn(yarn, "a.yarn", default_options(variables={"c": "x"}))
+    assert str(err.value).startswith("a.yarn:3: 2 interpolations")
+    assert "add 'a', 'b' under 'variables:'" in str(err.value) and "(known: c)" in str(err.value)

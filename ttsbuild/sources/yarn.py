@@ -23,7 +23,7 @@ from ttsbuild.core.errors import SourceError
 from ttsbuild.core.lines import physical_lines  # the one line splitter
 from ttsbuild.core.text import has_speakable, normalize_text
 from ttsbuild.sources.common import SourceOptions, normalize_speaker
-from ttsbuild.sources.markup import strip_yarn
+from ttsbuild.sources.markup import UnknownVariable, raise_unknown, strip_yarn
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Unspoken, Utterance, unspoken_reason
 
 _HEADER = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
@@ -45,6 +45,7 @@ def parse_yarn(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
     title = ""
     in_body = False
     open_ifs: list[int] = []  # the lines of the <<if>> blocks open in this body
+    unknown: list[UnknownVariable] = []  # every line's, reported together at the end
     for number, raw in enumerate(physical_lines(text.lstrip("\ufeff")), 1):
         stripped = raw.strip()
         if in_body:
@@ -60,7 +61,7 @@ def parse_yarn(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
             elif stripped.startswith("<<"):
                 _control_flow(stripped, open_ifs, path, number)
             elif stripped:
-                item = _body_line(stripped, path, number, options)
+                item = _body_line(stripped, path, number, options, unknown)
                 if item is not None:
                     items.append(item)
             continue
@@ -96,11 +97,12 @@ def parse_yarn(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
             path,
             node_start,
         )
+    raise_unknown(unknown)
     return items
 
 
 def _body_line(
-    line: str, path: str, number: int, options: SourceOptions
+    line: str, path: str, number: int, options: SourceOptions, unknown: list[UnknownVariable]
 ) -> Utterance | Unspoken | None:
     """One body line: None for a command or a comment, else the line (or an unspoken one)."""
     if line.startswith("//"):
@@ -120,7 +122,7 @@ def _body_line(
     m = _SPEAKER.match(line)
     if m:
         speaker, line = normalize_speaker(m.group("name")), m.group("text")
-    said = normalize_text(strip_yarn(line, options.variables, path, number))
+    said = normalize_text(strip_yarn(line, options.variables, path, number, unknown))
     if not has_speakable(said):
         return Unspoken(number, speaker, said, unspoken_reason(said), uid)
     return Utterance(number, speaker, None, (), said, uid, note=note)
