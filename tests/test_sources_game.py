@@ -234,3 +234,13 @@ def test_every_interpolation_without_a_value_is_named_in_one_error():
         parse_yarn(yarn, "a.yarn", default_options(variables={"c": "x"}))
     assert str(err.value).startswith("a.yarn:3: 2 interpolations")
     assert "add 'a', 'b' under 'variables:'" in str(err.value) and "(known: c)" in str(err.value)
+
+
+def test_renpy_row_with_a_huge_field_names_the_row_without_a_quote_hint():
+    """Ren'Py's export is unquoted: a 2 MB field is not 'a quote that is never closed'."""
+    text = "Identifier\tCharacter\tDialogue\tFilename\tLine Number\na_1\te\t" + "x" * 200_000
+    with pytest.raises(SourceError) as err:
+        parse_table(text + "\tg.rpy\t1\n", "d.tab", default_options())
+    msg = str(err.value)
+    assert msg.startswith("d.tab:2: row starting here is malformed: field larger than")
+    assert "quote" not in msg and "line end is missing" in msg

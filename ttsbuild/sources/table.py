@@ -185,10 +185,11 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
         try:
             row = next(reader, None)
         except csv.Error as exc:
+            hint = "a quote that is never closed?"
+            if renpy or "field limit" in str(exc):  # Ren'Py's export has no quoting
+                hint = "one field over the limit: a row whose line end is missing?"
             raise SourceError(
-                f"row starting here is malformed: {exc} (a quote that is never closed?)",
-                path,
-                row_start,
+                f"row starting here is malformed: {exc} ({hint})", path, row_start
             ) from None
         if row is None:
             break
