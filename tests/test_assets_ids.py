@@ -266,3 +266,16 @@ def test_windows_reserved_names_get_a_suffix(uid):
         "nul_1": "nul_1",
         "com10": "com10",
     }
+
+
+def test_two_episodes_sharing_a_folder_with_ids_differing_only_in_case_are_refused(tmp_path):
+    """Intro_01 in one episode and intro_01 in another would be one file on a
+    case-insensitive target (Windows, macOS): refused at plan time (attack-c)."""
+    out = tmp_path / "out"
+    plans = {
+        "ep1": EpisodePlan("ep1", "ep1.csv", (seg("f" * 20, "Intro_01", "Hi.", 2),)),
+        "ep2": EpisodePlan("ep2", "ep2.csv", (seg("e" * 20, "intro_01", "Bye.", 5),)),
+    }
+    shared = {"ep1": out / "voice", "ep2": out / "voice"}
+    with pytest.raises(AssetError, match=r"ep2.csv:5: line id 'intro_01' of episode ep2 .*ep1"):
+        check_asset_plans(plans, AssetSettings.from_dict({}), shared, out)
