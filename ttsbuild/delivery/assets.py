@@ -166,13 +166,11 @@ def encode_line(audio: Audio, settings: AssetSettings) -> tuple[bytes, dict[str,
         trim_db += step
         audio = audio.with_gain(float(10 ** (step / 20)))
     level = loudness(back) if back.num_samples else float("-inf")
-    measured: dict[str, Any] = {
+    return data, {
         "loudness_lufs": round(level, 2) if np.isfinite(level) else None,
         "true_peak_dbtp": round(to_db(peak), 2) if peak > 0 else None,
+        **({"encoder_gain_db": round(trim_db, 2)} if trim_db else {}),
     }
-    if trim_db:
-        measured["encoder_gain_db"] = round(trim_db, 2)
-    return data, measured
 
 
 def encode(audio: Audio, settings: AssetSettings) -> bytes:
