@@ -313,3 +313,47 @@ def test_a_silent_line_is_an_empty_file_with_a_warning(tmp_path):
     assert {"id": "mute", "warning": "silent after trimming: an empty file"} in changes["warnings"]
     data, _ = sf.read(proj.folder / "mute.wav")
     assert data.size == 0
+
+
+def test_a_file_the_encoder_trimmed_says_so_not_that_it_needed_12_db_of_limiting():
+    """attack-c: Ren'Py lines in Ogg came out 0.5 LU under target with 'would need more than
+    12 dB of limiting' although they had 7.5 dB of gain: the Vorbis encoder's overshoot was
+    taken off with a gain. The warning names the real cause and the trim."""
+    from ttsbuild.delivery.asset_audio import _off_target
+
+    settings = AssetSettings.from_dict({"format": "ogg-vorbis"})
+    levels = {
+        "normalization": "loudness",
+        "gain_db": 7.55,
+        "limited": True,
+        "loudness_lufs": -18.54,
+        "true_peak_dbtp": -1.32,
+        "encoder_gain_db": -0.56,
+    }
+    msg = _off_target(levels, settings)
+    assert "12 dB" not in msg
+    assert "ogg-vorbis encoder" in msg and "-0.56 dB" in msg
+    plain = {
+        "normalization": "loudness",
+        "gain_db": 19.0,
+        "limited": True,
+        "loudness_lufs": -21.0,
+        "true_peak_dbtp": -1.0,
+    }
+    assert "more than 12 dB of limiting" in _off_target(plain, settings)
+    near = {**levels, "loudness_lufs": -18.3}
+    assert _off_target(near, settings) == ""  # within 0.5 LU: no warning
+
+
+def test_encode_line_reports_the_gain_it_took_off_a_lossy_overshoot():
+    from ttsbuild.delivery.asset_audio import encode_line
+
+    rate = 48000
+    t = np.arange(rate) / rate
+    square = np.sign(np.sin(2 * np.pi * 997 * t)).astype(np.float32) * 10 ** (-1.0 / 20)
+    settings = AssetSettings.from_dict({"format": "ogg-vorbis", "sample_rate": rate})
+    _, measured = encode_line(Audio(square, rate), settings)
+    assert measured["encoder_gain_db"] < 0  # the square's overshoot in Vorbis is trimmed
+    assert measured["true_peak_dbtp"] <= -1.0 + 0.01
+    _, wav = encode_line(Audio(square * 0.5, rate), AssetSettings.from_dict({"sample_rate": rate}))
+    assert "encoder_gain_db" not in wav

@@ -253,3 +253,29 @@ def test_a_file_too_short_for_bs1770_is_peak_normalized_and_says_why(tmp_path):
     assert levels["normalization"].startswith("peak (shorter than BS.1770's 400 ms block")
     assert levels["true_peak_dbtp"] == pytest.approx(-1.0, abs=0.05)
     assert changes["warnings"][0]["id"] == "oh"
+
+
+@pytest.mark.parametrize("uid", ["CON", "nul", "Aux", "com1", "LPT9", "con.intro", "prn"])
+def test_windows_reserved_names_get_a_suffix(uid):
+    """A Yarn id such as #line:con would otherwise be written to con.ogg, a file Windows
+    cannot create (attack-c)."""
+    stem = asset_stems([uid])[uid]
+    assert stem != uid and stem.startswith(f"{uid}-") and len(stem) == len(uid) + 7
+    assert asset_stems(["console", "nul_1", "com10"]) == {
+        "console": "console",
+        "nul_1": "nul_1",
+        "com10": "com10",
+    }
+
+
+def test_two_episodes_sharing_a_folder_with_ids_differing_only_in_case_are_refused(tmp_path):
+    """Intro_01 in one episode and intro_01 in another would be one file on a
+    case-insensitive target (Windows, macOS): refused at plan time (attack-c)."""
+    out = tmp_path / "out"
+    plans = {
+        "ep1": EpisodePlan("ep1", "ep1.csv", (seg("f" * 20, "Intro_01", "Hi.", 2),)),
+        "ep2": EpisodePlan("ep2", "ep2.csv", (seg("e" * 20, "intro_01", "Bye.", 5),)),
+    }
+    shared = {"ep1": out / "voice", "ep2": out / "voice"}
+    with pytest.raises(AssetError, match=r"ep2.csv:5: line id 'intro_01' of episode ep2 .*ep1"):
+        check_asset_plans(plans, AssetSettings.from_dict({}), shared, out)

@@ -84,3 +84,18 @@ def test_check_warns_when_two_characters_would_sound_identical(tmp_path, capsys)
     (root / "config/config.yaml").write_text(effects)
     assert main(["-C", str(root), "check"]) == 0
     assert "identical" not in capsys.readouterr().err
+
+
+def test_voices_loads_a_local_piper_model_so_a_broken_one_is_an_error(tmp_path, capsys):
+    """A truncated or corrupt .onnx with a valid .onnx.json is not 'ok' (attack-c): the
+    check loads the model as a render would, and says which file cannot be loaded."""
+    root = _project(tmp_path)
+    good = (root / "voices/joe-copy.onnx").read_bytes()
+    (root / "voices/cut.onnx").write_bytes(good[: len(good) // 3])  # a download cut short
+    shutil.copy(root / "voices/joe-copy.onnx.json", root / "voices/cut.onnx.json")
+    assert main(["-C", str(root), "voices"]) == 1
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if "voices/cut.onnx" in ln)
+    assert line.startswith("  error  piper     voices/cut.onnx: ")
+    assert "cannot be loaded" in line and "Traceback" not in out
+    assert "  ok     piper     voices/joe-copy.onnx: speaks en (used by alice)" in out

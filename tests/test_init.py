@@ -73,6 +73,41 @@ def test_init_never_overwrites_a_file(tmp_path, capsys):
     assert after == before
 
 
+def test_init_refuses_a_dangling_symlink_and_writes_nothing(tmp_path, capsys):
+    """A symlink in the way (even one pointing nowhere) is an existing file: refused before
+    anything is written, and nothing is created through it (attack-c)."""
+    show = tmp_path / "show"
+    (show / "config").mkdir(parents=True)
+    outside = tmp_path / "outside.yaml"
+    (show / "config" / "config.yaml").symlink_to(outside)
+    assert main(["init", str(show)]) == 1
+    err = capsys.readouterr().err
+    assert "not overwriting config/config.yaml" in err and "nothing written" in err
+    assert not outside.exists()
+    assert sorted(p.name for p in show.rglob("*")) == ["config", "config.yaml"]
+
+
+@pytest.mark.parametrize("blocker", [".", "config", "profiles/ci"])
+def test_init_where_a_folder_is_a_file_is_one_clear_line(tmp_path, capsys, blocker):
+    show = tmp_path / "show"
+    target = show / blocker
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("mine\n")
+    assert main(["init", str(show)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ttsbuild: error: ") and "is a file, not a folder" in err, err
+    assert "internal error" not in err and err.count("\n") == 1
+    assert target.read_text() == "mine\n"
+    assert [p for p in show.rglob("*") if p.is_file()] in ([target], [])
+
+
+def test_init_hint_quotes_a_folder_with_spaces(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "my shöw ☃"]) == 0
+    assert "next: cd 'my shöw ☃' && snakemake" in capsys.readouterr().out
+    assert (tmp_path / "my shöw ☃" / "Snakefile").is_file()
+
+
 @pytest.mark.parametrize("doc", ["docs/ci.md", "docs/assets.md"])
 @pytest.mark.parametrize("ci", sorted(CI_JOBS))
 def test_the_docs_show_the_ci_jobs_init_writes(doc, ci):
@@ -114,3 +149,25 @@ def test_an_initialised_project_builds_with_piper(tmp_path):
     )
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     assert Path(show / "build/segments").is_dir()
+
+
+def test_init_that_fails_half_way_takes_back_what_it_wrote(tmp_path, capsys, monkeypatch):
+    """A write that fails (a read-only folder, a full disk) is one line, and the files this
+    init already wrote are removed: 'nothing written' holds (attack-c)."""
+    real_link, calls = os.link, []
+
+    def link(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise PermissionError(13, "Permission denied", str(dst))
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", link)
+    assert main(["init", str(tmp_path / "show")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "cannot write the project" in err
+        and "Permission denied" in err
+        and "nothing written" in err
+    )
+    assert [p for p in (tmp_path / "show").rglob("*") if p.is_file()] == []

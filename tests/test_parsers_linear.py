@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.linear import backtracking_shapes, growth
+from ttsbuild.core.errors import SourceError
 from ttsbuild.sources import parse_source
 from ttsbuild.sources.common import default_options
 from ttsbuild.sources.script import parse_script
@@ -22,6 +23,19 @@ OPTIONS = default_options()
 
 def _reader(fmt: str, make):
     return lambda n: lambda: parse_source(make(n).encode(), fmt, f"x.{fmt}", OPTIONS)
+
+
+def _refusing(fmt: str, make):
+    """A shape the reader refuses (unclosed markup): reaching the refusal is linear too."""
+
+    def run(n):
+        def read():
+            with pytest.raises(SourceError):
+                parse_source(make(n).encode(), fmt, f"x.{fmt}", OPTIONS)
+
+        return read
+
+    return run
 
 
 def _fdx(body: str) -> str:
@@ -49,7 +63,7 @@ SHAPES = {
     "play-unclosed-brackets": _reader("play", lambda n: "HAMLET:\n" + "[Exit\n" * n),
     "table-rows": _reader("table", lambda n: "id,text\n" + "".join(f"a{i},Hi {i}.\n" for i in range(n))),
     "table-hashtags": _reader("table", lambda n: "id,text\na,Hi" + " #t" * (20 * n) + " x\n"),
-    "table-yarn-markup": _reader("table", lambda n: "id,text\nline:a,Hi" + " [a=" * (20 * n) + "\n"),
+    "table-yarn-markup": _refusing("table", lambda n: "id,text\nline:a,Hi" + " [a=" * (20 * n) + "\n"),
     "script-lines": lambda n: lambda: parse_script("[Alice] Hi there.\nThe narrator.\n" * n, "x"),
     "srt-cues": lambda n: lambda: parse_srt(
         "".join(f"{i + 1}\n00:00:01,000 --> 00:00:02,000\nLine {i}.\n\n" for i in range(n))
@@ -63,7 +77,18 @@ def test_reader_operations_grow_linearly(shape):
     assert growth(SHAPES[shape], 30) < 13
 
 
-READERS = ["fountain", "fdx", "play", "table", "script", "subtitles", "common", "decode"]
+READERS = [
+    "fountain",
+    "fdx",
+    "play",
+    "table",
+    "yarn",
+    "markup",
+    "script",
+    "subtitles",
+    "common",
+    "decode",
+]
 #: Patterns with the shape that are linear for a reason the shape check cannot see.
 BENIGN = {
     # anchored, matched once per line, and its second repeat is only followed by "$"

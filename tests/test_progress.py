@@ -104,7 +104,7 @@ def test_a_terminal_gets_one_bar_redrawn_in_place_and_cleared_for_log_lines():
     text = stream.getvalue()
     assert text.count("\r\x1b[Krendering [") == 4
     assert "\r\x1b[Kttsbuild: a warning\n" in text  # not written after the bar's text
-    assert text.endswith("1/2 segments (50%), 0:01 elapsed, estimating time left\n")
+    assert text.endswith("1/2 segments (50%), 0:01 elapsed, stopped: 1 segment not rendered\n")
 
 
 def _run_in_pty(command: list[str], cwd, env) -> tuple[int, str]:
@@ -180,3 +180,26 @@ def test_the_summary_counts_what_the_targets_needed_and_the_project_apart(make_p
         assert report["targets"]["rendered_now"] == rendered
         assert report["targets"]["reused"] == 6 - rendered
         assert report["project"] == {"episodes": 2, "segments_total": 9}
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_a_build_that_stops_short_ends_on_what_was_not_rendered_not_an_estimate(tty):
+    """A failed segment or Ctrl-C: the final line says how many were not rendered, not
+    'about 0:18 left' for a build that has ended (attack-c)."""
+    done: set[int] = set()
+    clock = Clock()
+    stream = io.StringIO()
+    console = Console(
+        Progress(_items(done, [5] * 4, ["a"] * 4), clock()), stream, tty=tty, tick=3600, now=clock
+    )
+    console.start()
+    done.update({0, 1})
+    clock.t += 5
+    console.update()
+    done.add(2)
+    clock.t += 5
+    console.stop()  # segment 3 failed, or the build was interrupted
+    last = stream.getvalue().replace("\r\x1b[K", "\n").splitlines()[-1]
+    assert "3/4 segments (75%)" in last
+    assert last.endswith("0:10 elapsed, stopped: 1 segment not rendered"), last
+    assert "left" not in last

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -61,17 +62,42 @@ def project_files(ci: list[str]) -> dict[str, str]:
 
 def init_project(directory: Path, ci: list[str]) -> list[str]:
     """Write a new project into ``directory`` (created if needed); returns the files written.
-    Raises :class:`ConfigError`, writing nothing, if any of them exists already."""
+    Raises :class:`ConfigError`, writing nothing, if any of them exists already (a symlink
+    counts, even a dangling one) or a folder it needs is a file."""
     files = project_files(ci)
-    existing = sorted(rel for rel in files if (directory / rel).exists())
+    _check_folders(directory, files)
+    existing = sorted(rel for rel in files if os.path.lexists(directory / rel))
     if existing:
         raise ConfigError(
             f"{directory}: not overwriting {', '.join(existing)}; nothing written (remove them, "
             "or init into another folder)"
         )
-    for rel, text in files.items():
-        _create(directory / rel, text, directory)
+    written: list[Path] = []
+    try:
+        for rel, text in files.items():
+            _create(directory / rel, text, directory)
+            written.append(directory / rel)
+    except (OSError, ConfigError) as exc:
+        for path in written:  # nothing written: take back what this init wrote
+            path.unlink(missing_ok=True)
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(
+            f"{directory}: cannot write the project: {exc}; nothing written"
+        ) from None
     return list(files)
+
+
+def _check_folders(directory: Path, files: dict[str, str]) -> None:
+    """Every folder the project needs is a folder or missing (not a file in the way)."""
+    folders = {directory} | {(directory / rel).parent for rel in files}
+    for folder in sorted(folders):
+        for path in (folder, *folder.parents):
+            if os.path.lexists(path) and not path.is_dir():
+                raise ConfigError(
+                    f"{path}: is a file, not a folder, and the project needs a folder there; "
+                    "nothing written (move it, or init into another folder)"
+                )
 
 
 def _create(dest: Path, text: str, directory: Path) -> None:
@@ -114,7 +140,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     for rel in written:
         sys.stdout.write(f"wrote {directory / rel}\n")
     sys.stdout.write(
-        f"next: cd {directory} && snakemake -j1 out/episode01.wav   (Piper: pip install "
+        f"next: cd {shlex.quote(str(directory))} && snakemake -j1 out/episode01.wav   (Piper: pip install "
         "'ttsbuild[piper]'; validate without rendering: ttsbuild check)\n"
     )
     return 0

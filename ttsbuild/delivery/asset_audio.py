@@ -83,19 +83,23 @@ def decoded(data: bytes) -> Audio:
 def encode_line(audio: Audio, settings: AssetSettings) -> tuple[bytes, dict[str, Any]]:
     """The file's bytes, and its loudness and true peak measured from those bytes decoded
     (BS.1770 with pyloudnorm, 4x oversampled true peak). A lossy encoder's overshoot past the
-    ceiling is taken off with a gain and the file encoded again (at most twice)."""
+    ceiling is taken off with a gain and the file encoded again (at most three times)."""
     ceiling = settings.true_peak_dbtp
-    for _ in range(3):
+    trim_db = 0.0  # what was taken off for the encoder's overshoot (``encoder_gain_db``)
+    for attempt in range(4):
         data = encode(audio, settings)
         back = decoded(data)
         peak = true_peak(back)
-        if not back.num_samples or to_db(peak) <= ceiling + 0.005:
+        if not back.num_samples or to_db(peak) <= ceiling + 0.005 or attempt == 3:
             break
-        audio = audio.with_gain(float(10 ** ((ceiling - to_db(peak) - 0.02) / 20)))
+        step = ceiling - to_db(peak) - 0.02 * (attempt + 1)  # a little more each time
+        trim_db += step
+        audio = audio.with_gain(float(10 ** (step / 20)))
     level = loudness(back) if back.num_samples else float("-inf")
     return data, {
         "loudness_lufs": round(level, 2) if np.isfinite(level) else None,
         "true_peak_dbtp": round(to_db(peak), 2) if peak > 0 else None,
+        **({"encoder_gain_db": round(trim_db, 2)} if trim_db else {}),
     }
 
 
@@ -180,6 +184,13 @@ def _off_target(levels: dict[str, Any], settings: AssetSettings) -> str:
         return ""
     if abs(got - settings.loudness_lufs) <= 0.5:
         return ""
+    trim = levels.get("encoder_gain_db")
+    if trim:
+        return (
+            f"loudness {got} LUFS, target {settings.loudness_lufs}: the {settings.format} "
+            f"encoder overshot the {settings.true_peak_dbtp} dBTP ceiling, so {trim} dB was "
+            "taken off the file (a lossless format keeps the target)"
+        )
     return (
         f"loudness {got} LUFS, target {settings.loudness_lufs}: reaching it under the "
         f"{settings.true_peak_dbtp} dBTP ceiling would need more than 12 dB of limiting"

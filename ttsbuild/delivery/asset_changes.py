@@ -20,6 +20,8 @@ from typing import Any
 from ttsbuild.core.errors import AssetError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+#: Names Windows reserves for devices, with any suffix (``con.ogg``): never a file name.
+_RESERVED = re.compile(r"^(?:con|prn|aux|nul|com\d|lpt\d)(?:\.|$)", re.IGNORECASE)
 _DERIVED = re.compile(r"^u[0-9a-f]{10}(?:-\d+)?$")  # ttsbuild.sources.identity.derived_uid
 #: The longest line id a file is named after (most file systems allow 255 bytes a name).
 MAX_ID_CHARS = 200
@@ -36,7 +38,7 @@ def asset_stems(
     id less ``strip_prefix``; ``fields`` gives each id's other fields, e.g. ``{character}``),
     kept as it is when it is a safe file name; otherwise with unsafe characters as ``_`` plus
     6 hex digits of the id's hash (two ids that differ only in case both get the suffix, for
-    case-insensitive file systems). Two lines that would still share a file name, or an id
+    case-insensitive file systems, and so do Windows device names such as ``con``). Two lines that would still share a file name, or an id
     longer than :data:`MAX_ID_CHARS`, raise :class:`AssetError` naming the lines (``where``:
     each id's ``file:line``).
 
@@ -67,7 +69,7 @@ def asset_stems(
     stems: dict[str, str] = {}
     for uid, stem in raw.items():
         safe = _UNSAFE.sub("_", stem).lstrip(".") or "_"
-        if safe != stem or folded[stem.casefold()] > 1:
+        if safe != stem or folded[stem.casefold()] > 1 or _RESERVED.match(stem):
             safe = f"{safe}-{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:6]}"
         stems[uid] = safe
     owner: dict[str, str] = {}

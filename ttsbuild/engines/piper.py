@@ -173,5 +173,17 @@ class PiperEngine:
         check_voice_config(path, shown)
         return Voice(str(path), content_hash(path))
 
+    def check_voice(self, voice: Voice, shown: str) -> None:
+        """Load the voice's model as a render would (``ttsbuild voices``): a truncated or
+        corrupt ``.onnx`` is a :class:`VoiceError` here, not a failed render later."""
+        try:
+            load_voice(Path(voice.reference))
+        except Exception as exc:  # onnxruntime raises its own types (InvalidProtobuf, Fail...)
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+            raise VoiceError(
+                f"Piper model {shown!r} cannot be loaded ({type(exc).__name__}: {reason}); "
+                "download the voice again"
+            ) from None
+
     def load(self, options: EngineOptions) -> PiperModel:
         return PiperModel(options)

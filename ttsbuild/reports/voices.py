@@ -63,6 +63,9 @@ def _check(entry: VoiceEntry, project: Project, reference_text: str = "") -> Non
             return
         engine = get_engine(entry.engine)
         voice = engine.voice(entry.reference, reference_text, root)
+        check = getattr(engine, "check_voice", None)  # an engine that can load a voice cheaply
+        if check is not None and entry.reference != "bundled":
+            check(voice, entry.reference)
         languages = ", ".join(sorted(engine.voice_languages(voice))) or "any language"
         entry.detail = f"speaks {languages}"
     except TTSBuildError as exc:

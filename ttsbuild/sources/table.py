@@ -30,7 +30,7 @@ from ttsbuild.core.errors import SourceError
 from ttsbuild.core.lines import physical_lines
 from ttsbuild.core.text import has_speakable, normalize_text
 from ttsbuild.sources.common import SourceOptions, normalize_speaker
-from ttsbuild.sources.markup import strip_renpy, strip_yarn
+from ttsbuild.sources.markup import UnknownVariable, raise_unknown, strip_renpy, strip_yarn
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Unspoken, Utterance, unspoken_reason
 
 ROLES = ("id", "speaker", "text", "language", "params", "notes")
@@ -180,14 +180,16 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
     ids: dict[str, int] = {}
     previous = ""  # the last row's speaker (Ren'Py's ``extend``)
     row_start = reader.line_num + 1
+    unknown: list[UnknownVariable] = []  # every row's, reported together at the end
     while True:
         try:
             row = next(reader, None)
         except csv.Error as exc:
+            hint = "a quote that is never closed?"
+            if renpy or "field limit" in str(exc):  # Ren'Py's export has no quoting
+                hint = "one field over the limit: a row whose line end is missing?"
             raise SourceError(
-                f"row starting here is malformed: {exc} (a quote that is never closed?)",
-                path,
-                row_start,
+                f"row starting here is malformed: {exc} ({hint})", path, row_start
             ) from None
         if row is None:
             break
@@ -202,7 +204,7 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
                 path,
                 line,
             )
-        item = _row(row, cols, options, path, line, renpy, previous)
+        item = _row(row, cols, options, path, line, renpy, previous, unknown)
         if item.uid:
             if item.uid in ids:
                 raise SourceError(
@@ -214,6 +216,7 @@ def parse_table(text: str, path: str, options: SourceOptions) -> list[ScriptItem
             ids[item.uid] = line
         previous = item.speaker
         items.append(item)
+    raise_unknown(unknown)
     return items
 
 
@@ -225,6 +228,7 @@ def _row(
     line: int,
     renpy: bool,
     previous: str,
+    unknown: list[UnknownVariable],
 ) -> Utterance | Unspoken:
     """One row: its speaker, text (markup removed), id, language, parameters and note."""
 
@@ -240,12 +244,12 @@ def _row(
     raw = _strip_tags(raw)
     who = cell("speaker")
     if renpy:
-        raw = strip_renpy(raw, options.variables, path, line)
-        who = strip_renpy(who.strip('"'), options.variables, path, line)
+        raw = strip_renpy(raw, options.variables, path, line, unknown)
+        who = strip_renpy(who.strip('"'), options.variables, path, line, unknown)
         if who == "extend":
             who = previous
     elif uid.startswith("line:"):
-        raw = strip_yarn(raw, options.variables, path, line)
+        raw = strip_yarn(raw, options.variables, path, line, unknown)
     speaker = normalize_speaker(who)
     if not speaker:
         m = _INLINE_SPEAKER.match(raw)

@@ -23,7 +23,7 @@ from ttsbuild.core.errors import SourceError
 from ttsbuild.core.lines import physical_lines  # the one line splitter
 from ttsbuild.core.text import has_speakable, normalize_text
 from ttsbuild.sources.common import SourceOptions, normalize_speaker
-from ttsbuild.sources.markup import strip_yarn
+from ttsbuild.sources.markup import UnknownVariable, raise_unknown, strip_yarn
 from ttsbuild.sources.script import NARRATOR, ScriptItem, Unspoken, Utterance, unspoken_reason
 
 _HEADER = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
@@ -44,13 +44,24 @@ def parse_yarn(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
     node_start = 0  # the line of the current node's first header (0: between nodes)
     title = ""
     in_body = False
+    open_ifs: list[int] = []  # the lines of the <<if>> blocks open in this body
+    unknown: list[UnknownVariable] = []  # every line's, reported together at the end
     for number, raw in enumerate(physical_lines(text.lstrip("\ufeff")), 1):
         stripped = raw.strip()
         if in_body:
             if stripped == "===":
+                if open_ifs:
+                    raise SourceError(
+                        f"this <<if>> is never closed with <<endif>> before node {title!r} "
+                        "ends ('===')",
+                        path,
+                        open_ifs[-1],
+                    )
                 in_body, node_start, title = False, 0, ""
+            elif stripped.startswith("<<"):
+                _control_flow(stripped, open_ifs, path, number)
             elif stripped:
-                item = _body_line(stripped, path, number, options)
+                item = _body_line(stripped, path, number, options, unknown)
                 if item is not None:
                     items.append(item)
             continue
@@ -86,14 +97,15 @@ def parse_yarn(text: str, path: str, options: SourceOptions) -> list[ScriptItem]
             path,
             node_start,
         )
+    raise_unknown(unknown)
     return items
 
 
 def _body_line(
-    line: str, path: str, number: int, options: SourceOptions
+    line: str, path: str, number: int, options: SourceOptions, unknown: list[UnknownVariable]
 ) -> Utterance | Unspoken | None:
     """One body line: None for a command or a comment, else the line (or an unspoken one)."""
-    if line.startswith("//") or line.startswith("<<"):
+    if line.startswith("//"):
         return None
     if line.startswith(("->", "=>")):
         line = line[2:].strip()
@@ -102,7 +114,7 @@ def _body_line(
     if comment:
         note = normalize_text(line[comment.end() :].lstrip("/"))
         line = line[: comment.start()]
-    line = _drop_commands(line)
+    line = _drop_commands(line, path, number)
     tag = _LINE_ID.search(line)
     uid = tag.group(1) if tag else ""
     line = _drop_hashtags(line)
@@ -110,19 +122,38 @@ def _body_line(
     m = _SPEAKER.match(line)
     if m:
         speaker, line = normalize_speaker(m.group("name")), m.group("text")
-    said = normalize_text(strip_yarn(line, options.variables, path, number))
+    said = normalize_text(strip_yarn(line, options.variables, path, number, unknown))
     if not has_speakable(said):
         return Unspoken(number, speaker, said, unspoken_reason(said), uid)
     return Utterance(number, speaker, None, (), said, uid, note=note)
 
 
-def _drop_commands(line: str) -> str:
+_IF = re.compile(r"^<<\s*(if|elseif|else|endif)\b")
+
+
+def _control_flow(line: str, open_ifs: list[int], path: str, number: int) -> None:
+    """A command line: never spoken; its ``<<if>>`` blocks must balance within the node."""
+    if line.find(">>", 2) < 0:
+        raise SourceError("this command's '<<' is never closed with '>>'", path, number)
+    m = _IF.match(line)
+    if m is None:
+        return
+    word = m.group(1)
+    if word == "if":
+        open_ifs.append(number)
+    elif not open_ifs:
+        raise SourceError(f"<<{word}>> without an <<if>> before it in this node", path, number)
+    elif word == "endif":
+        open_ifs.pop()
+
+
+def _drop_commands(line: str, path: str, number: int) -> str:
     """The line without its inline ``<<...>>`` (an option's condition), in one pass."""
     out, at = [], 0
     while (start := line.find("<<", at)) >= 0:
         end = line.find(">>", start + 2)
         if end < 0:
-            break
+            raise SourceError("this command's '<<' is never closed with '>>'", path, number)
         out.append(line[at:start])
         at = end + 2
     out.append(line[at:])

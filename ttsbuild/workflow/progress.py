@@ -95,14 +95,17 @@ class Progress:
         rate = (self.done_weight - self.first[1]) / (now - self.first[0])
         return (self.total_weight - self.done_weight) / rate
 
-    def line(self, now: float, width: int | None = None) -> str:
+    def line(self, now: float, width: int | None = None, final: bool = False) -> str:
         """``rendering 7/16 segments (44%), 0:05 elapsed, about 0:06 left``; with ``width``,
-        a bar of that many cells in front."""
+        a bar of that many cells in front; ``final``: the build has ended (a failed segment,
+        Ctrl-C), so what is left is said, not estimated."""
         percent = 100 * self.done // max(self.total, 1)
         eta = self.eta(now)
         left = "estimating time left" if eta is None else f"about {clock(eta)} left"
         if self.done == self.total:
             left = "done"
+        elif final:
+            left = f"stopped: {_n(self.total - self.done, 'segment')} not rendered"
         text = (
             f"{self.done}/{self.total} segments ({percent}%), {clock(now - self.started)} "
             f"elapsed, {left}"
@@ -161,7 +164,7 @@ class Console:
             final = final or not self.progress.pending
             self.closed = final
             if self.tty:
-                text = self.progress.line(now, width=24)
+                text = self.progress.line(now, width=24, final=final)
                 if text != self.shown or not self.drawn or final:
                     self.stream.write("\r\x1b[K" + text + ("\n" if final else ""))
                     self.stream.flush()
@@ -170,7 +173,7 @@ class Console:
             due = now - self.last_line >= self.interval
             if finished or due or (final and self.progress.done != self.last_done):
                 self.last_line, self.last_done = now, self.progress.done
-                self.stream.write(self.progress.line(now) + "\n")
+                self.stream.write(self.progress.line(now, final=final) + "\n")
                 self.stream.flush()
 
     # ------------------------------------------------------------ the thread
