@@ -41,6 +41,7 @@ def test_restored_after_hold_and_release():
 
 def test_missing_ffmpeg_names_the_package(monkeypatch, tmp_path):
     monkeypatch.setattr(ffmpeg.shutil, "which", lambda name: None)
+    (tmp_path / "show.mp4").write_bytes(b"")
     with pytest.raises(RenderError, match=r"install the system package 'ffmpeg'.*apt-get install"):
         mix.read_bed(tmp_path / "show.mp4", 24000)
 
@@ -50,3 +51,18 @@ def test_undecodable_bed_is_one_error(tmp_path):
     bad.write_bytes(b"not audio")
     with pytest.raises(RenderError, match=r"bed.wav: the bed cannot be decoded"):
         mix.read_bed(bad, 24000)
+
+
+def test_a_fifo_or_device_bed_is_one_error_and_never_blocks(tmp_path):
+    # a FIFO bed hung the build (snakemake did not stop on SIGTERM either)
+    import os
+
+    fifo = tmp_path / "bed.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(RenderError, match=r"bed.wav: the bed cannot be read: it is a FIFO"):
+        mix.read_bed(fifo, 24000)
+    with pytest.raises(RenderError, match=r"zero: the bed cannot be read: it is a device"):
+        mix.read_bed("/dev/zero", 24000)
+    with pytest.raises(RenderError, match=r"show.mp4: the bed cannot be read: it is a FIFO"):
+        os.mkfifo(tmp_path / "show.mp4")
+        mix.read_bed(tmp_path / "show.mp4", 24000)

@@ -28,6 +28,7 @@ from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core.audio import Audio, read_audio, write_audio
 from ttsbuild.core.errors import RenderError
 from ttsbuild.core.ffmpeg import VIDEO_SUFFIXES, video_audio
+from ttsbuild.core.files import MAX_BED_BYTES, check_regular
 from ttsbuild.core.formats import output_format
 from ttsbuild.core.fsutil import write_text_atomic
 
@@ -40,6 +41,11 @@ def read_bed(path: str | Path, sample_rate: int) -> Audio:
     """The bed's audio, mono at ``sample_rate``: a video's audio track through ffmpeg, any
     other file through soundfile."""
     path = Path(path)
+    try:
+        check_regular(path, MAX_BED_BYTES)  # a FIFO or a device would block or never end
+    except OSError as exc:
+        reason = str(exc) if not exc.strerror else exc.strerror.lower()
+        raise RenderError(f"{path}: the bed cannot be read: {reason}") from None
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return video_audio(path, sample_rate)
     try:
