@@ -35,6 +35,8 @@ from ttsbuild.core.fsutil import write_text_atomic
 log = logging.getLogger(__name__)
 
 FRAME_MS = 10
+#: How far the mix may land from ``output.loudness_lufs`` before it is a warning (as assets).
+LOUDNESS_TOLERANCE_LU = 0.5
 
 
 def read_bed(path: str | Path, sample_rate: int) -> Audio:
@@ -141,6 +143,13 @@ def mix_episode(
     if bed_audio.num_samples < dialogue.num_samples:
         gap = (dialogue.num_samples - bed_audio.num_samples) / rate
         warnings.append(f"the bed ends {gap:.2f} s before the speech; silence under the rest")
+    target = settings.loudness_lufs
+    if target is not None and np.isfinite(final) and abs(final - target) > LOUDNESS_TOLERANCE_LU:
+        why = "the true-peak limiter brought it down; a lower bed.gain_db" if limited else "a"
+        warnings.append(
+            f"the mix is {final:.2f} LUFS, {abs(final - target):.2f} LU off the {target:g} LUFS "
+            f"target ({why} bed with fewer peaks would land nearer)"
+        )
     report = {
         "episode_samples": dialogue.num_samples,
         "bed_samples": bed_audio.num_samples,
