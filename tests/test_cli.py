@@ -244,3 +244,35 @@ def test_corrupt_segment_cannot_poison_the_clip_cache(make_project):
     assert repaired.returncode == 0, repaired.output
     assert rendered_count(repaired) == 1
     assert (project.path / "out/ep1.wav").read_bytes() == expected
+
+
+@pytest.mark.parametrize(
+    "bed,message",
+    [
+        ("beds/missing.wav", r"config/config.yaml:\d+: .*bed 'beds/missing.wav' not found"),
+        ("/etc/passwd", r"config/config.yaml:\d+: bed '/etc/passwd' is outside the project"),
+        (
+            "beds/fifo.wav",
+            r"config/config.yaml:\d+: .*bed 'beds/fifo.wav' cannot be used: it is a FIFO",
+        ),
+    ],
+)
+def test_check_finds_a_bed_the_build_cannot_use(make_project, capsys, monkeypatch, bed, message):
+    # check said "project ok" and the build failed (or, for a FIFO, hung) at the mix
+    import os
+
+    monkeypatch.setenv("TTSBUILD_ENGINE_PLUGINS", "fake=tests.fake_engine:FakeEngine")
+    import re
+
+    from tests.conftest import FAKE_CONFIG
+
+    project = make_project(
+        FAKE_CONFIG.replace(
+            "{source: scripts/ep1.txt}", f"{{source: scripts/ep1.txt, bed: {{file: {bed}}}}}"
+        )
+    )
+    (project.path / "beds").mkdir()
+    os.mkfifo(project.path / "beds/fifo.wav")
+    assert cli.main(["-C", str(project.path), "check"]) == cli.EXIT_ERROR
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "ttsbuild: error" in x]
+    assert re.search(message, line), line

@@ -28,18 +28,26 @@ from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core.audio import Audio, read_audio, write_audio
 from ttsbuild.core.errors import RenderError
 from ttsbuild.core.ffmpeg import VIDEO_SUFFIXES, video_audio
+from ttsbuild.core.files import MAX_BED_BYTES, check_regular
 from ttsbuild.core.formats import output_format
 from ttsbuild.core.fsutil import write_text_atomic
 
 log = logging.getLogger(__name__)
 
 FRAME_MS = 10
+#: How far the mix may land from ``output.loudness_lufs`` before it is a warning (as assets).
+LOUDNESS_TOLERANCE_LU = 0.5
 
 
 def read_bed(path: str | Path, sample_rate: int) -> Audio:
     """The bed's audio, mono at ``sample_rate``: a video's audio track through ffmpeg, any
     other file through soundfile."""
     path = Path(path)
+    try:
+        check_regular(path, MAX_BED_BYTES)  # a FIFO or a device would block or never end
+    except OSError as exc:
+        reason = str(exc) if not exc.strerror else exc.strerror.lower()
+        raise RenderError(f"{path}: the bed cannot be read: {reason}") from None
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return video_audio(path, sample_rate)
     try:
@@ -135,6 +143,13 @@ def mix_episode(
     if bed_audio.num_samples < dialogue.num_samples:
         gap = (dialogue.num_samples - bed_audio.num_samples) / rate
         warnings.append(f"the bed ends {gap:.2f} s before the speech; silence under the rest")
+    target = settings.loudness_lufs
+    if target is not None and np.isfinite(final) and abs(final - target) > LOUDNESS_TOLERANCE_LU:
+        why = "the true-peak limiter brought it down; a lower bed.gain_db" if limited else "a"
+        warnings.append(
+            f"the mix is {final:.2f} LUFS, {abs(final - target):.2f} LU off the {target:g} LUFS "
+            f"target ({why} bed with fewer peaks would land nearer)"
+        )
     report = {
         "episode_samples": dialogue.num_samples,
         "bed_samples": bed_audio.num_samples,

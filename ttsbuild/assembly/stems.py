@@ -45,10 +45,21 @@ log = logging.getLogger(__name__)
 STEMS_VERSION = 1
 #: The stem of the scene breaks' sounds (a character's file name never starts with "_").
 SOUNDS_STEM = "_sounds"
+#: The longest stem name, in UTF-8 bytes (file systems allow 255 a name, with ".wav" and "-N").
+MAX_STEM_BYTES = 200
+
+
+def _fit(base: str, owner: str) -> str:
+    """``base`` cut to :data:`MAX_STEM_BYTES`, with a digest of the whole name when cut."""
+    if len(base.encode()) <= MAX_STEM_BYTES:
+        return base
+    cut = base.encode()[: MAX_STEM_BYTES - 9].decode(errors="ignore")
+    return f"{cut}-{hashlib.sha256(owner.encode()).hexdigest()[:8]}"
 
 
 def stem_names(owners: Sequence[str]) -> dict[str, str]:
-    """A file name (no suffix) per owner: unsafe characters as ``_``, clashes numbered.
+    """A file name (no suffix) per owner: unsafe characters as ``_``, clashes numbered, a
+    name longer than :data:`MAX_STEM_BYTES` cut, with a digest of the whole name.
 
     >>> stem_names(["narrator", "mary's mom", "mary_s mom", ""])
     {'narrator': 'narrator', "mary's mom": 'mary_s_mom', 'mary_s mom': 'mary_s_mom-2', '': '_sounds'}
@@ -59,6 +70,7 @@ def stem_names(owners: Sequence[str]) -> dict[str, str]:
         base = (
             (re.sub(r"[^\w.-]+", "_", owner).strip("._") or "character") if owner else SOUNDS_STEM
         )
+        base = _fit(base, owner)
         name, n = base, 1
         while name.casefold() in taken:
             n += 1

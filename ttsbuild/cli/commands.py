@@ -67,6 +67,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = _project(args)
     total = 0
+    _check_beds(project)
     plans = _plans(project)
     _warn_overflow(project, plans, args.worst)
     for names in identical_characters(project):
@@ -79,6 +80,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         out(f"{name}: {plan.source}: {len(plan.segments())} segments, ok")
     out(f"project ok: {len(project.episodes)} episodes, {total} segments; store {project.store}")
     return EXIT_OK
+
+
+def _check_beds(project: Project) -> None:
+    """Each episode's ``bed.file``: inside the project, a regular file (what the mix reads)."""
+    from ttsbuild.core.files import MAX_BED_BYTES
+
+    for name, episode in project.episodes.items():
+        bed = (episode.options.get("bed") or {}).get("file")
+        if bed:
+            key, label = f"episodes.{name}.bed.file", f"episode '{name}': the bed"
+            project.regular_file(str(bed), "bed", key, label, MAX_BED_BYTES)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from ttsbuild.config.settings import (
 )
 from ttsbuild.core.effects import Effect, resolve_chain
 from ttsbuild.core.errors import ConfigError
+from ttsbuild.core.files import check_regular
 from ttsbuild.core.lexicon import Entry, Lexicon
 from ttsbuild.core.lines import physical_lines, refuse_controls
 
@@ -90,6 +91,22 @@ class Project:
                 self.config_file,
                 config_line(self.root / self.config_file, key) if key else None,
             )
+        return path
+
+    def regular_file(self, relative: str, what: str, key: str, label: str, limit: int) -> Path:
+        """:meth:`resolve_path`, and the file a regular one of at most ``limit`` bytes (a FIFO
+        would block the build); otherwise one error naming ``label`` and the config line."""
+        path = self.resolve_path(relative, what, key)
+        try:
+            check_regular(path, limit)
+        except OSError as exc:
+            why = "not found" if isinstance(exc, FileNotFoundError) else f"cannot be used: {exc}"
+            raise ConfigError(
+                f"{label} '{relative}' {why} (paths are relative to the project directory "
+                f"{self.root})",
+                self.config_file,
+                config_line(self.root / self.config_file, key),
+            ) from None
         return path
 
 

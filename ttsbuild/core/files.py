@@ -18,6 +18,8 @@ from pathlib import Path
 MAX_SOURCE_BYTES = 64 * 1024 * 1024
 #: The largest voice reference accepted (minutes of studio audio are well below this).
 MAX_VOICE_BYTES = 512 * 1024 * 1024
+#: The largest bed (a programme's video can be long; the decoded audio is what costs memory).
+MAX_BED_BYTES = 64 * 1024 * 1024 * 1024
 
 
 class NotRegularFileError(OSError):

@@ -10,6 +10,9 @@ What is read, in this order (each match once, left to right):
 * ordinals: ``1st``, ``22nd``, ``3rd``, ``4th`` (English; ``3.`` is left alone);
 * years: a four-digit number from 1100 to 2099 without separators (``1850``, ``2024``);
 * other numbers: ``7``, ``1,200``, ``3.14`` (cardinals; ``,`` groups thousands in English).
+  The digits after a decimal point are read one by one from the text ("1.50": "one point five
+  zero"), as are a number with leading zeros ("007": "zero zero seven") and one longer than
+  ``MAX_NAMED_DIGITS`` digits: no digit is rounded away or lost.
 
 A match whose text is a lexicon word (``keep``) is left for the lexicon, which comes after:
 an entry ``1850: eighteen-and-fifty`` wins over the rule. A language num2words does not speak
@@ -24,12 +27,13 @@ import re
 from collections.abc import Callable, Collection
 from functools import lru_cache
 
+MAX_NAMED_DIGITS = 21  # up to the sextillions; a longer number is read digit by digit
 _NO_CENTS = re.compile(r",?\s+(?:zero|null|zéro|cero)\s+\S+$")
 _CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
 _NUMBER = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _PATTERN = re.compile(
     rf"(?P<amount>(?P<sym>[$€£¥])\s?(?P<value>{_NUMBER}))"
-    rf"|(?P<percent>(?P<pvalue>{_NUMBER})\s?%)"
+    rf"|(?P<percent>(?<![\d,.])(?P<pvalue>{_NUMBER})\s?%)"  # starts a run: linear
     r"|(?P<time>\b(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)\b)"
     r"|(?P<decade>(?:\b(?P<century>1[1-9]|20)(?P<dd>\d)0|')(?P<short>\d0)?s\b)"
     r"|(?P<ordinal>\b(?P<ovalue>\d+)(?:st|nd|rd|th)\b)"
@@ -52,6 +56,47 @@ def _lang(language: str) -> str | None:
         if _speaks(code):
             return code
     return None
+
+
+@lru_cache(maxsize=64)
+def _digit_words(lang: str) -> tuple[str, ...]:
+    from num2words import num2words
+
+    return tuple(str(num2words(d, lang=lang)) for d in range(10))
+
+
+@lru_cache(maxsize=64)
+def _point_word(lang: str) -> str | None:
+    """The language's word for the decimal point, as num2words says it ("point", "Komma")."""
+    from num2words import num2words
+
+    one, five = _digit_words(lang)[1], _digit_words(lang)[5]
+    words = str(num2words(1.5, lang=lang))
+    if not (words.startswith(one) and words.endswith(five)):
+        return None
+    return words[len(one) : len(words) - len(five)].strip() or None
+
+
+def _digits(text: str, lang: str) -> str:
+    names = _digit_words(lang)
+    return " ".join(names[int(c)] for c in text)
+
+
+def _cardinal(text: str, say: Callable[..., str], lang: str) -> str:
+    """A plain number in words; its decimals, leading zeros and very long ones digit by digit.
+
+    >>> _cardinal("1,000.50", lambda v, **kw: str(v), "en")
+    '1000 point five zero'
+    """
+    whole, _, decimals = text.replace(",", "").partition(".")
+    point = _point_word(lang) if decimals else None
+    if decimals and point is None:
+        return say(float(text.replace(",", "")))
+    if len(whole) > MAX_NAMED_DIGITS or (len(whole) > 1 and whole.startswith("0")):
+        words = _digits(whole, lang)
+    else:
+        words = say(int(whole))
+    return f"{words} {point} {_digits(decimals, lang)}" if decimals else words
 
 
 def _plural(words: str) -> str:
@@ -81,12 +126,14 @@ def _spoken(m: re.Match[str], lang: str) -> str | None:
     def say(value: int | float, **kw: str) -> str:
         return str(num2words(value, lang=lang, **kw))
 
+    if len(m.group(0)) > MAX_NAMED_DIGITS + 8 and (m.group("amount") or m.group("ordinal")):
+        return None  # an amount or ordinal too long to name: left as written
     if m.group("amount"):
         value = float(_value(m.group("value")))  # num2words reads an int amount as cents
         spoken = say(value, to="currency", currency=_CURRENCY[m.group("sym")])
         return _NO_CENTS.sub("", spoken) if value.is_integer() else spoken
     if m.group("percent"):
-        return f"{say(_value(m.group('pvalue')))} percent" if lang == "en" else None
+        return f"{_cardinal(m.group('pvalue'), say, lang)} percent" if lang == "en" else None
     if m.group("time"):
         return _time(m, say, lang)
     if m.group("decade"):
@@ -102,7 +149,7 @@ def _spoken(m: re.Match[str], lang: str) -> str | None:
         return say(int(m.group("year")), to="year")
     if lang != "en" and "," in m.group("number"):
         return None  # a decimal comma, or grouping: ambiguous outside English
-    return say(_value(m.group("number")))
+    return _cardinal(m.group("number"), say, lang)
 
 
 def speak_numbers(

@@ -19,10 +19,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from ttsbuild.config.project import Project
-from ttsbuild.config.schema import config_line
 from ttsbuild.core.content import content_hash
-from ttsbuild.core.errors import ConfigError
-from ttsbuild.core.files import MAX_VOICE_BYTES, NotRegularFileError, check_regular
+from ttsbuild.core.files import MAX_VOICE_BYTES
 from ttsbuild.planning.plan import PlanItem, Segment, Silence
 
 
@@ -34,17 +32,8 @@ def break_silence(project: Project, episode: str, line: int, ms: float, kind: st
     if not sound:
         return [Silence(line, ms, kind=kind)] if ms > 0 else []
     key = f"episodes.{episode}.breaks.{kind}.sound"
-    path = project.resolve_path(str(sound), "sound", key)
-    try:
-        check_regular(path, MAX_VOICE_BYTES)
-    except (NotRegularFileError, OSError) as exc:
-        why = "not found" if isinstance(exc, FileNotFoundError) else f"cannot be used: {exc}"
-        raise ConfigError(
-            f"episode '{episode}': the {kind} sound '{sound}' {why} (paths are relative to the "
-            f"project directory {project.root})",
-            project.config_file,
-            config_line(project.root / project.config_file, key),
-        ) from None
+    label = f"episode '{episode}': the {kind} sound"
+    path = project.regular_file(str(sound), "sound", key, label, MAX_VOICE_BYTES)
     return [Silence(line, ms, kind=kind, sound=str(path), sound_hash=content_hash(path))]
 
 
