@@ -113,7 +113,9 @@ class MasteredCache:
         self.measured_used: set[str] = set()  # stems whose .m this build read or wrote
         self.written: set[str] = set()  # stems whose .pcm the episode file holds
 
-    def _stem(self, name: str, gain_db: float) -> str:
+    def mastered_name(self, name: str, gain_db: float) -> str:
+        """The mastered clip's name: the clip's, plus everything mastering it depends on
+        (gain, ceiling, PCM width, :data:`MASTER_VERSION`)."""
         tag = hashlib.sha256(
             f"{MASTER_VERSION}|{gain_db:.3f}|{self.ceiling_db:.3f}|{self.width}".encode()
         ).hexdigest()[:12]
@@ -125,7 +127,7 @@ class MasteredCache:
         g = float(10 ** (gain_db / 20))
         if _under_ceiling(piece.info.true_peak, gain_db, self.ceiling_db):
             return Mastered(piece.info.true_peak * g, piece.info.blocks * g**2, False)
-        stem = self._stem(piece.name, gain_db)
+        stem = self.mastered_name(piece.name, gain_db)
         if self.folder is not None:
             with contextlib.suppress(OSError):
                 raw = np.fromfile(self.folder / f"{stem}.m", dtype=np.float64)
@@ -148,7 +150,7 @@ class MasteredCache:
 
     def pcm(self, piece: Piece, gain_db: float) -> bytes:
         """The clip's bytes in the episode file."""
-        stem = self._stem(piece.name, gain_db)
+        stem = self.mastered_name(piece.name, gain_db)
         expected = piece.info.samples * self.width
         if self.folder is not None:
             with contextlib.suppress(OSError):
