@@ -31,7 +31,9 @@ one row to :data:`CHANGES` (state changes) or :data:`ACTIONS`. Engines that cann
 leave it out of their list (:func:`kinds_for`). The quick variant (fake engine) runs in README's
 test command (one history of two steps; ``TTSBUILD_HISTORIES=N`` for more); the Piper variant
 is marked slow and runs three histories of four to eight steps. A failure prints the shrunk
-history and a ``@reproduce_failure`` blob; ``pytest --hypothesis-seed=S`` repeats a run.
+history and a ``@reproduce_failure`` blob; ``pytest --hypothesis-seed=S`` repeats a run. A
+history found failing is kept, with what it found, in :data:`PINNED` (run in the slow suite).
+The stems' index and the mix's report are compared whole: nothing in them is ignored.
 """
 
 from __future__ import annotations
