@@ -81,6 +81,21 @@ def test_incremental_build_equals_a_clean_build_and_touches_only_the_edit(tmp_pa
     assert len(kept) == 39  # every other clip's mastered bytes untouched (same file, same mtime)
 
 
+def test_a_mastered_clip_altered_on_disk_is_mastered_again_not_copied(tmp_path):
+    """The mastered-clip cache is checked, not trusted by its length: a flipped byte in one
+    cached clip (same size) never reaches the episode (before: the episode rebuilt after
+    ``out/`` was removed held the flipped byte, and ``verify`` saw nothing)."""
+    store = tmp_path / "store"
+    _build(tmp_path, store, _plan(store, 12), tmp_path / "clips", "a")
+    victim = sorted((tmp_path / "clips").rglob("mastered/ep/*.pcm"))[3]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    victim.write_bytes(bytes(data))
+    _build(tmp_path, store, _plan(store, 12), tmp_path / "clips", "b")
+    assert (tmp_path / "b/ep.wav").read_bytes() == (tmp_path / "a/ep.wav").read_bytes()
+    assert victim.read_bytes() != bytes(data)  # written again, sound
+
+
 def test_loudness_and_true_peak_meet_the_targets(tmp_path):
     store = tmp_path / "store"
     report = _build(tmp_path, store, _plan(store, 40), tmp_path / "clips", "a")

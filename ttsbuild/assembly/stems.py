@@ -80,8 +80,17 @@ def stem_names(owners: Sequence[str]) -> dict[str, str]:
     return names
 
 
-def _digest(pieces: Sequence[Piece], rate: int, total: int, gain_db: float, fmt: str) -> str:
-    parts = [p_part for p in pieces for p_part in (p.start, p.name)]
+def _digest(
+    pieces: Sequence[Piece],
+    rate: int,
+    total: int,
+    gain_db: float,
+    fmt: str,
+    mastered: MasteredCache,
+) -> str:
+    """What the stem's bytes are a function of: each clip's place and its mastered name (the
+    clip, the gain, the ceiling ``output.peak_dbfs`` and the PCM width)."""
+    parts = [x for p in pieces for x in (p.start, mastered.mastered_name(p.name, gain_db))]
     ident = [STEMS_VERSION, MASTER_VERSION, rate, total, round(gain_db, 3), fmt, parts]
     return hashlib.sha256(canonical_json(ident).encode()).hexdigest()
 
@@ -129,7 +138,7 @@ def write_stems(
     written = 0
     for owner, pieces in groups.items():
         path = folder / f"{names[owner]}.wav"
-        digest = _digest(pieces, rate, total, gain_db, f"{fmt}/{subtype}")
+        digest = _digest(pieces, rate, total, gain_db, f"{fmt}/{subtype}", mastered)
         if not _unchanged(path, digest, old_state.get(path.name) or {}):
             write_pieces(path, rate, total, pieces, gain_db, settings, mastered)
             written += 1

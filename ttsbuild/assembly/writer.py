@@ -101,6 +101,21 @@ def _mastered_audio(piece: Piece, gain_db: float, ceiling_db: float) -> Audio:
     return master_clip(piece, gain_db, ceiling_db)[0]
 
 
+#: A mastered clip's file ends with the BLAKE2b digest of its PCM bytes: a file altered on disk
+#: (a bit flip, a torn write) is mastered again, never copied into an episode or a stem.
+_SEAL = 16
+
+
+def _sealed(pcm: bytes) -> bytes:
+    return pcm + hashlib.blake2b(pcm, digest_size=_SEAL).digest()
+
+
+def _unsealed(data: bytes) -> bytes | None:
+    pcm, seal = data[:-_SEAL], data[-_SEAL:]
+    ok = len(data) >= _SEAL and hashlib.blake2b(pcm, digest_size=_SEAL).digest() == seal
+    return pcm if ok else None
+
+
 class MasteredCache:
     """Mastered clips of one episode on disk (``<name>.<tag>.pcm`` plus ``.m`` for measured
     ones), tagged by gain, ceiling and PCM width. Files this build did not use are removed
@@ -113,7 +128,9 @@ class MasteredCache:
         self.measured_used: set[str] = set()  # stems whose .m this build read or wrote
         self.written: set[str] = set()  # stems whose .pcm the episode file holds
 
-    def _stem(self, name: str, gain_db: float) -> str:
+    def mastered_name(self, name: str, gain_db: float) -> str:
+        """The mastered clip's name: the clip's, plus everything mastering it depends on
+        (gain, ceiling, PCM width, :data:`MASTER_VERSION`)."""
         tag = hashlib.sha256(
             f"{MASTER_VERSION}|{gain_db:.3f}|{self.ceiling_db:.3f}|{self.width}".encode()
         ).hexdigest()[:12]
@@ -125,7 +142,7 @@ class MasteredCache:
         g = float(10 ** (gain_db / 20))
         if _under_ceiling(piece.info.true_peak, gain_db, self.ceiling_db):
             return Mastered(piece.info.true_peak * g, piece.info.blocks * g**2, False)
-        stem = self._stem(piece.name, gain_db)
+        stem = self.mastered_name(piece.name, gain_db)
         if self.folder is not None:
             with contextlib.suppress(OSError):
                 raw = np.fromfile(self.folder / f"{stem}.m", dtype=np.float64)
@@ -142,25 +159,25 @@ class MasteredCache:
             return
         self.measured_used.add(stem)
         pcm = to_pcm(audio.samples, self.width)
-        write_bytes_atomic(self.folder / f"{stem}.pcm", pcm, durable=False)
+        write_bytes_atomic(self.folder / f"{stem}.pcm", _sealed(pcm), durable=False)
         meta = np.concatenate([[result.true_peak], result.blocks]).astype(np.float64)
         write_bytes_atomic(self.folder / f"{stem}.m", meta.tobytes(), durable=False)
 
     def pcm(self, piece: Piece, gain_db: float) -> bytes:
         """The clip's bytes in the episode file."""
-        stem = self._stem(piece.name, gain_db)
+        stem = self.mastered_name(piece.name, gain_db)
         expected = piece.info.samples * self.width
         if self.folder is not None:
             with contextlib.suppress(OSError):
-                data = (self.folder / f"{stem}.pcm").read_bytes()
-                if len(data) == expected:
+                data = _unsealed((self.folder / f"{stem}.pcm").read_bytes())
+                if data is not None and len(data) == expected:
                     self.written.add(stem)
                     return data
         audio, _ = master_clip(piece, gain_db, self.ceiling_db)
         pcm = to_pcm(audio.samples, self.width)
         if self.folder is not None:
             self.written.add(stem)
-            write_bytes_atomic(self.folder / f"{stem}.pcm", pcm, durable=False)
+            write_bytes_atomic(self.folder / f"{stem}.pcm", _sealed(pcm), durable=False)
         return pcm
 
     def prune(self) -> int:
