@@ -96,6 +96,24 @@ def test_a_mastered_clip_altered_on_disk_is_mastered_again_not_copied(tmp_path):
     assert victim.read_bytes() != bytes(data)  # written again, sound
 
 
+def test_a_prepared_clip_altered_on_disk_is_prepared_again_not_used(tmp_path):
+    """The prepared-clip cache (``.f32``) is sealed like the mastered one: a flipped byte in a
+    prepared clip (same size) never reaches the episode when its mastered copy is gone."""
+    import shutil
+
+    store = tmp_path / "store"
+    _build(tmp_path, store, _plan(store, 12), tmp_path / "clips", "a")
+    victim = sorted((tmp_path / "clips").rglob("*.f32"))[3]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    victim.write_bytes(bytes(data))
+    for mastered in (tmp_path / "clips").rglob("mastered"):
+        shutil.rmtree(mastered)  # assembly must master from the prepared clips again
+    _build(tmp_path, store, _plan(store, 12), tmp_path / "clips", "b")
+    assert (tmp_path / "b/ep.wav").read_bytes() == (tmp_path / "a/ep.wav").read_bytes()
+    assert victim.read_bytes() != bytes(data)  # prepared again from the stored segment
+
+
 def test_loudness_and_true_peak_meet_the_targets(tmp_path):
     store = tmp_path / "store"
     report = _build(tmp_path, store, _plan(store, 40), tmp_path / "clips", "a")

@@ -21,7 +21,7 @@ from ttsbuild.assembly.mastering import block_powers, true_peak
 from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core.audio import Audio, decode_audio_bytes
 from ttsbuild.core.errors import StoreError
-from ttsbuild.core.fsutil import write_bytes_atomic
+from ttsbuild.core.fsutil import SEAL_BYTES, seal, unseal, write_bytes_atomic
 from ttsbuild.planning.key import RENDER_PIPELINE_VERSION, canonical_json
 from ttsbuild.store.segments import read_sidecar, segment_path
 
@@ -45,7 +45,7 @@ class ClipCache:
     """Prepared clips on disk, keyed by segment key, the segment file itself and the settings
     that shape them.
 
-    ``<key>-<file>.f32`` holds the samples (raw float32) and ``<key>-<file>.info`` the length,
+    ``<key>-<file>.f32`` holds the samples (raw float32, sealed with their digest) and ``<key>-<file>.info`` the length,
     true peak, block count and loudness blocks (raw float64), so reading one back costs a
     single small read, no parsing. ``<file>`` identifies the segment file (device, inode, size,
     modification time): a segment rendered again (``verify --delete``, then a build) or altered
@@ -185,7 +185,9 @@ class ClipCache:
             # A cache: atomic but not fsynced (an fsync per file was most of a cold assembly
             # of a long subtitle episode); readers check the sizes of what they read.
             name = name or self.name(key)
-            write_bytes_atomic(self.dir / f"{name}.f32", audio.samples.tobytes(), durable=False)
+            write_bytes_atomic(
+                self.dir / f"{name}.f32", seal(audio.samples.tobytes()), durable=False
+            )
             meta = np.concatenate(
                 [[info.samples, info.true_peak, info.blocks.size], info.blocks]
             ).astype(np.float64)
@@ -221,7 +223,7 @@ class ClipCache:
     def _samples_on_disk(self, key: str) -> int:
         assert self.dir is not None
         try:
-            return (self.dir / f"{self.name(key)}.f32").stat().st_size // 4
+            return ((self.dir / f"{self.name(key)}.f32").stat().st_size - SEAL_BYTES) // 4
         except OSError:
             return -1
 
@@ -230,13 +232,14 @@ class ClipCache:
             if key not in self._audio:
                 self._prepare(key)
             return self._audio[key]
-        try:
-            samples = np.fromfile(self.dir / f"{self.name(key)}.f32", dtype=np.float32)
+        try:  # sealed: a clip altered on disk is prepared again, never used
+            data = unseal((self.dir / f"{self.name(key)}.f32").read_bytes())
         except OSError:
-            samples = None
+            data = None
+        samples = np.frombuffer(data, dtype=np.float32) if data is not None else None
         if samples is None or samples.size != self.info(key).samples:
             return self._prepare(key)[0]
-        return Audio(samples, self.settings.sample_rate)
+        return Audio(samples.copy(), self.settings.sample_rate)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from ttsbuild.assembly.mastering import (
 from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core.audio import Audio
 from ttsbuild.core.formats import output_format
-from ttsbuild.core.fsutil import atomic_path, write_bytes_atomic
+from ttsbuild.core.fsutil import atomic_path, seal, unseal, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -101,21 +101,6 @@ def _mastered_audio(piece: Piece, gain_db: float, ceiling_db: float) -> Audio:
     return master_clip(piece, gain_db, ceiling_db)[0]
 
 
-#: A mastered clip's file ends with the BLAKE2b digest of its PCM bytes: a file altered on disk
-#: (a bit flip, a torn write) is mastered again, never copied into an episode or a stem.
-_SEAL = 16
-
-
-def _sealed(pcm: bytes) -> bytes:
-    return pcm + hashlib.blake2b(pcm, digest_size=_SEAL).digest()
-
-
-def _unsealed(data: bytes) -> bytes | None:
-    pcm, seal = data[:-_SEAL], data[-_SEAL:]
-    ok = len(data) >= _SEAL and hashlib.blake2b(pcm, digest_size=_SEAL).digest() == seal
-    return pcm if ok else None
-
-
 class MasteredCache:
     """Mastered clips of one episode on disk (``<name>.<tag>.pcm`` plus ``.m`` for measured
     ones), tagged by gain, ceiling and PCM width. Files this build did not use are removed
@@ -159,7 +144,7 @@ class MasteredCache:
             return
         self.measured_used.add(stem)
         pcm = to_pcm(audio.samples, self.width)
-        write_bytes_atomic(self.folder / f"{stem}.pcm", _sealed(pcm), durable=False)
+        write_bytes_atomic(self.folder / f"{stem}.pcm", seal(pcm), durable=False)
         meta = np.concatenate([[result.true_peak], result.blocks]).astype(np.float64)
         write_bytes_atomic(self.folder / f"{stem}.m", meta.tobytes(), durable=False)
 
@@ -169,7 +154,7 @@ class MasteredCache:
         expected = piece.info.samples * self.width
         if self.folder is not None:
             with contextlib.suppress(OSError):
-                data = _unsealed((self.folder / f"{stem}.pcm").read_bytes())
+                data = unseal((self.folder / f"{stem}.pcm").read_bytes())
                 if data is not None and len(data) == expected:
                     self.written.add(stem)
                     return data
@@ -177,7 +162,7 @@ class MasteredCache:
         pcm = to_pcm(audio.samples, self.width)
         if self.folder is not None:
             self.written.add(stem)
-            write_bytes_atomic(self.folder / f"{stem}.pcm", _sealed(pcm), durable=False)
+            write_bytes_atomic(self.folder / f"{stem}.pcm", seal(pcm), durable=False)
         return pcm
 
     def prune(self) -> int:

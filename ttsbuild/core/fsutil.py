@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -88,3 +89,23 @@ def write_text_if_changed(dest: str | Path, text: str) -> bool:
         pass
     write_bytes_atomic(dest, data)
     return True
+
+
+#: A cache file (a prepared or mastered clip) ends with the BLAKE2b digest of its bytes: a file
+#: altered on disk (a bit flip, a torn write) is prepared again, never copied into an episode.
+SEAL_BYTES = 16
+
+
+def seal(data: bytes) -> bytes:
+    """``data`` followed by its digest (what :func:`unseal` checks)."""
+    return data + hashlib.blake2b(data, digest_size=SEAL_BYTES).digest()
+
+
+def unseal(sealed: bytes) -> bytes | None:
+    """The data of a :func:`seal`-ed file, or None when its digest does not match."""
+    data, digest = sealed[:-SEAL_BYTES], sealed[-SEAL_BYTES:]
+    ok = (
+        len(sealed) >= SEAL_BYTES
+        and hashlib.blake2b(data, digest_size=SEAL_BYTES).digest() == digest
+    )
+    return data if ok else None
