@@ -81,6 +81,23 @@ def test_incremental_build_equals_a_clean_build_and_touches_only_the_edit(tmp_pa
     assert len(kept) == 39  # every other clip's mastered bytes untouched (same file, same mtime)
 
 
+def test_mastering_on_several_threads_gives_the_same_bytes_as_on_one(tmp_path, monkeypatch):
+    """The limiting passes run over the cores (core/parallel.py thread_map): the episode,
+    its report and every cached mastered clip are the same bytes with 1 thread as with 4."""
+    from ttsbuild.core import parallel
+
+    store = tmp_path / "store"
+    runs = {}
+    for threads in (1, 4):
+        monkeypatch.setattr(parallel, "usable_cpus", lambda n=threads: n)
+        clips = tmp_path / f"clips{threads}"
+        report = _build(tmp_path, store, _plan(store, 40), clips, f"t{threads}")
+        assert report["mastering"]["limited_clips"] > 0  # the threaded path is exercised
+        cached = {p.name: p.read_bytes() for p in sorted(clips.rglob("mastered/ep/*"))}
+        runs[threads] = ((tmp_path / f"t{threads}/ep.wav").read_bytes(), report, cached)
+    assert runs[1] == runs[4]
+
+
 def test_a_mastered_clip_altered_on_disk_is_mastered_again_not_copied(tmp_path):
     """The mastered-clip cache is checked, not trusted by its length: a flipped byte in one
     cached clip (same size) never reaches the episode (before: the episode rebuilt after

@@ -77,6 +77,12 @@ def to_db(linear: float) -> float:
 def limit(audio: Audio, ceiling_db: float) -> Audio:
     """Bring a clip's true peak under ``ceiling_db``: a fast compressor (pedalboard) catches the
     peaks, and any overshoot it leaves is removed by a final gain."""
+    return limit_measured(audio, ceiling_db)[0]
+
+
+def limit_measured(audio: Audio, ceiling_db: float) -> tuple[Audio, float]:
+    """:func:`limit`, and the limited clip's true peak (measured once: the final gain scales
+    it, so it is not oversampled a second time)."""
     from pedalboard import Compressor
 
     ceiling = 10 ** (ceiling_db / 20)
@@ -85,8 +91,10 @@ def limit(audio: Audio, ceiling_db: float) -> Audio:
     limited = Audio(np.asarray(out, dtype=np.float32), audio.sample_rate)
     tp = true_peak(limited)
     if tp > ceiling:
-        limited = limited.with_gain(ceiling / tp * 0.99)
-    return limited
+        gain = ceiling / tp * 0.99
+        limited = limited.with_gain(gain)
+        tp *= gain
+    return limited, tp
 
 
 def mastering_gain(

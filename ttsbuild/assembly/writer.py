@@ -31,7 +31,7 @@ from ttsbuild.assembly.clips import Piece
 from ttsbuild.assembly.mastering import (
     block_powers,
     integrated_loudness,
-    limit,
+    limit_measured,
     mastering_gain,
     to_db,
     true_peak,
@@ -40,6 +40,7 @@ from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core.audio import Audio
 from ttsbuild.core.formats import output_format
 from ttsbuild.core.fsutil import atomic_path, seal, unseal, write_bytes_atomic
+from ttsbuild.core.parallel import thread_map
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 #: limiter correction stops within another half step, so the target holds within 0.5 LU.
 GAIN_STEP_DB = 0.5
 #: Bump when :func:`master_clip` or the PCM conversion changes (invalidates mastered clips).
-MASTER_VERSION = 1
+MASTER_VERSION = 2
 #: Sample widths of the PCM subtypes the fast writer handles (the episode WAV's).
 _PCM_WIDTH = {"PCM_16": 2, "PCM_24": 3}
 
@@ -88,13 +89,14 @@ def _under_ceiling(peak: float, gain_db: float, ceiling_db: float) -> bool:
     return peak * float(10 ** (gain_db / 20)) <= 10 ** (ceiling_db / 20)
 
 
-def master_clip(piece: Piece, gain_db: float, ceiling_db: float) -> tuple[Audio, bool]:
-    """A clip at the episode gain, limited only if its true peak would cross the ceiling."""
+def master_clip(piece: Piece, gain_db: float, ceiling_db: float) -> tuple[Audio, float | None]:
+    """A clip at the episode gain, limited only if its true peak would cross the ceiling;
+    with the limited clip's true peak (None: not limited)."""
     audio = piece.load()
     gained = audio.with_gain(float(10 ** (gain_db / 20))) if gain_db else audio
     if _under_ceiling(piece.info.true_peak, gain_db, ceiling_db):
-        return gained, False
-    return limit(gained, ceiling_db), True
+        return gained, None
+    return limit_measured(gained, ceiling_db)
 
 
 def _mastered_audio(piece: Piece, gain_db: float, ceiling_db: float) -> Audio:
@@ -134,10 +136,16 @@ class MasteredCache:
                 if raw.size >= 1:
                     self.measured_used.add(stem)
                     return Mastered(float(raw[0]), raw[1:], True)
-        audio, limited = master_clip(piece, gain_db, self.ceiling_db)
-        result = Mastered(true_peak(audio), block_powers(audio), limited)
+        audio, peak = master_clip(piece, gain_db, self.ceiling_db)
+        measured_peak = true_peak(audio) if peak is None else peak
+        result = Mastered(measured_peak, block_powers(audio), peak is not None)
         self._store(stem, audio, result)
         return result
+
+    def measure_all(self, pieces: Sequence[Piece], gain_db: float) -> list[Mastered]:
+        """:meth:`measured` for every piece, the limited ones spread over the cores (each
+        clip's result depends on that clip alone: the same values at any thread count)."""
+        return thread_map(partial(self.measured, gain_db=gain_db), pieces)
 
     def _store(self, stem: str, audio: Audio, result: Mastered) -> None:
         if self.folder is None:
@@ -185,20 +193,39 @@ def _episode_gain(
 ) -> tuple[float, float, list[Mastered]]:
     """(quantized gain dB, loudness measured before, each clip as mastered)."""
     if settings.loudness_lufs is None:
-        return 0.0, float("-inf"), [cache.measured(p, 0.0) for p in pieces]
+        return 0.0, float("-inf"), cache.measure_all(pieces, 0.0)
     gain, measured = mastering_gain([p.info.blocks for p in pieces], settings.loudness_lufs)
     gain_db = quantize_db(to_db(gain)) if np.isfinite(measured) else 0.0
-    mastered = [cache.measured(p, gain_db) for p in pieces]
+    mastered = cache.measure_all(pieces, gain_db)
+    previous: tuple[float, float] | None = None  # (gain dB, loudness) of the pass before
     for _ in range(6):  # limiting lowers those clips' loudness: measure again, correct
         if not any(m.limited for m in mastered):
             break
-        correction, _ = mastering_gain([m.blocks for m in mastered], settings.loudness_lufs)
-        step = quantize_db(to_db(correction))
-        if step == 0.0:
+        loudness = integrated_loudness([m.blocks for m in mastered])
+        step = quantize_db(
+            (settings.loudness_lufs - loudness) / _slope(previous, (gain_db, loudness))
+        )
+        if step == 0.0 or not np.isfinite(loudness):
             break
+        previous = (gain_db, loudness)
         gain_db += step
-        mastered = [cache.measured(p, gain_db) for p in pieces]
+        mastered = cache.measure_all(pieces, gain_db)
     return gain_db, measured, mastered
+
+
+def _slope(previous: tuple[float, float] | None, current: tuple[float, float]) -> float:
+    """Loudness gained per dB of gain between two passes (a secant step). The limiter takes
+    back part of each dB, so correcting as if all of it counted needs an extra pass or two;
+    1 (the first correction, which never overshoots) without a pass before. Clamped to
+    [0.2, 1]: a step is at most five times the miss.
+
+    >>> _slope(None, (10.0, -17.2)), _slope((10.0, -17.22), (11.0, -16.68))
+    (1.0, 0.54)
+    """
+    if previous is None or previous[0] == current[0]:
+        return 1.0
+    slope = (current[1] - previous[1]) / (current[0] - previous[0])
+    return float(min(1.0, max(0.2, round(slope, 6))))
 
 
 def _write_wav(

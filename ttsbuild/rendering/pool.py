@@ -37,6 +37,7 @@ from typing import Any
 
 from ttsbuild.config.settings import EngineOptions, QASettings
 from ttsbuild.core.errors import BuildInterrupted, RenderError, TTSBuildError
+from ttsbuild.core.parallel import usable_cpus
 from ttsbuild.engines import get_engine
 from ttsbuild.rendering.batch import RenderJob
 from ttsbuild.rendering.render import render_jobs, stop_requested
@@ -79,14 +80,6 @@ _lock = threading.Lock()
 _pools: dict[tuple[str, str], _Pool] = {}
 #: Every worker of this process's build (pid -> stats), kept after the pools end.
 WORKERS: dict[int, WorkerStats] = {}
-
-
-def usable_cpus() -> int:
-    """The cores this process may run on (its affinity mask: a cluster job's cpuset)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def available_memory_mb() -> int | None:
