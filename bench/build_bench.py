@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from projects import edit_one_line, make_project, script_lines  # noqa: E402
 
+LANGUAGE = {"kokoro": "ja"}  # the bundled Kokoro-82M voices read Japanese only
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-j1"]
 
 
@@ -115,7 +116,9 @@ print(time.perf_counter() - t0)
     return float(proc.stdout.strip().splitlines()[-1])
 
 
-def bare_engine_loop(engine: str, texts: list[tuple[str, float, float]], out_dir: Path) -> float:
+def bare_engine_loop(
+    engine: str, texts: list[tuple[str, float, float]], out_dir: Path, language: str
+) -> float:
     """The baseline for an engine without a library loop written here: its ttsbuild model
     loaded once in one process, each text synthesized (same speed, pitch by pedalboard) and
     written, with none of the build around it."""
@@ -135,7 +138,7 @@ opts = EngineOptions.from_dict({{"device": "cpu"}})
 model = eng.load(opts)
 voice = eng.voice("bundled", "", ".")
 for i, (text, speed, pitch) in enumerate(texts):
-    req = RenderRequest(text, {engine!r}, "", eng.model_id(opts), "en", voice,
+    req = RenderRequest(text, {engine!r}, "", eng.model_id(opts), {language!r}, voice,
                         (("speed", speed),), 1)
     a = model.synthesize(req)
     s = a.samples
@@ -177,14 +180,15 @@ def bench_cold(engine: str, n: int, workdir: Path) -> dict[str, Any]:
     workers at 1 (the build's own process) and auto (all cores), against the bare loop
     measured first in the same run. The two builds' episodes must be byte-identical."""
     voices = {"narrator": (1.0, 0.0), "alice": (1.08, 3.0), "bob": (0.92, 0.0)}
+    language = LANGUAGE.get(engine, "en")
     texts = []
-    for line in script_lines(n):
+    for line in script_lines(n, language=language):
         who, text = line[1:].split("] ", 1)
         texts.append((text, *voices[who]))
     if engine == "piper":
         baseline = bare_piper_loop(texts, workdir / f"bare-{engine}{n}")
     else:
-        baseline = bare_engine_loop(engine, texts, workdir / f"bare-{engine}{n}")
+        baseline = bare_engine_loop(engine, texts, workdir / f"bare-{engine}{n}", language)
     row: dict[str, Any] = {
         "engine": engine,
         "n": n,
@@ -193,7 +197,9 @@ def bench_cold(engine: str, n: int, workdir: Path) -> dict[str, Any]:
     }
     episodes = {}
     for label, workers in (("all_cores", None), ("one_core", 1)):
-        project = make_project(workdir / f"{engine}{n}-{label}", n, engine=engine, workers=workers)
+        project = make_project(
+            workdir / f"{engine}{n}-{label}", n, engine=engine, workers=workers, language=language
+        )
         loads = workdir / f"{engine}{n}-{label}-loads.txt"
         seconds, rss, out = run(project, "out/ep.wav", env(loads))
         count, worker_rss = workers_of(project, engine)
@@ -211,7 +217,7 @@ def bench_cold(engine: str, n: int, workdir: Path) -> dict[str, Any]:
 
 
 def print_cold(rows: list[dict[str, Any]]) -> None:
-    print("\n## Cold build vs a bare single-process loop (same texts, same run)\n")
+    print("\n## Cold build vs a bare single-process loop (same texts, same run)\n", flush=True)
     print(
         "| engine | N | bare loop s | layout | build s | ratio | workers | model loads "
         "| peak RSS MB (largest process; workers) | episodes identical |"
@@ -270,6 +276,10 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="*", default=[10, 1000, 5000])
     parser.add_argument("--piper-lines", type=int, default=0)
+    parser.add_argument("--engines", nargs="+", default=["piper", "kokoro"])
+    parser.add_argument(
+        "--kokoro-lines", type=int, default=0, help="lines for Kokoro (default: --piper-lines)"
+    )
     parser.add_argument("--slow-load", type=float, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ttsbuild-bench-") as tmp:
@@ -292,12 +302,18 @@ def main() -> None:
                 )
         if args.piper_lines:
             cold = []
-            for engine in ("piper", "kokoro"):
+            for engine in args.engines:
                 if not engine_installed(engine):
                     print(f"\n(cold build with {engine}: skipped, the engine is not installed)")
                     continue
-                cold.append(bench_cold(engine, args.piper_lines, workdir))
-            print_cold(cold)
+                n = (
+                    args.kokoro_lines
+                    if engine == "kokoro" and args.kokoro_lines
+                    else args.piper_lines
+                )
+                cold.append(bench_cold(engine, n, workdir))
+                print_cold(cold[-1:])
+                print(json.dumps(cold[-1]), flush=True)
             print(json.dumps({"cold": cold}))
         if args.slow_load:
             s = bench_slow_load(args.slow_load, workdir)

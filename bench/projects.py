@@ -10,8 +10,26 @@ WORDS = (
     "stove blanket logbook tide rocks wind sea grey quiet narrow careful small brown cold"
 ).split()
 
+# Short Japanese sentences for the Kokoro builds (Kokoro-82M here reads Japanese only); three
+# of them per line, chosen by the line's index, so 1,728 lines are all distinct.
+JAPANESE = (
+    "今日は寒いですね。",
+    "温かいお茶をお持ちします。",
+    "駅までの道を教えてください。",
+    "昨日、古い友達から手紙が届きました。",
+    "雨がやんだら散歩しましょう。",
+    "この店のお菓子は町の人に愛されています。",
+    "灯台の明かりが海を照らしています。",
+    "港には小さな船が並んでいます。",
+    "冬の朝は静かです。",
+    "犬が階段を上ってきました。",
+    "窓の外で風が鳴っています。",
+    "夕方には雪が降るそうです。",
+)
+
 CONFIG = """\
 engine: {engine}
+language: {language}
 batch_size: {batch_size}
 characters:
   narrator: {{voice: bundled}}
@@ -27,23 +45,39 @@ def line_text(i: int, rng: random.Random) -> str:
     return f"Line {i}: " + " ".join(words).capitalize() + "."
 
 
-def script_lines(n: int, seed: int = 1) -> list[str]:
+def japanese_text(i: int) -> str:
+    k = len(JAPANESE)
+    if i >= k**3:
+        raise ValueError(f"at most {k**3} distinct Japanese lines")
+    return JAPANESE[i % k] + JAPANESE[(i // k) % k] + JAPANESE[(i // k // k) % k]
+
+
+def script_lines(n: int, seed: int = 1, language: str = "en") -> list[str]:
     rng = random.Random(seed)
     speakers = ["narrator", "alice", "bob"]
+    if language == "ja":
+        return [f"[{speakers[i % 3]}] {japanese_text(i)}" for i in range(n)]
     return [f"[{speakers[i % 3]}] {line_text(i, rng)}" for i in range(n)]
 
 
 def make_project(
-    root: Path, n: int, engine: str = "fake", batch_size: int = 100, workers: int | None = None
+    root: Path,
+    n: int,
+    engine: str = "fake",
+    batch_size: int = 100,
+    workers: int | None = None,
+    language: str = "en",
 ) -> Path:
     """``workers``: ``engines.<engine>.workers`` (None: not set, the schema's auto)."""
     (root / "config").mkdir(parents=True, exist_ok=True)
     (root / "scripts").mkdir(parents=True, exist_ok=True)
-    config = CONFIG.format(engine=engine, batch_size=batch_size)
+    config = CONFIG.format(engine=engine, batch_size=batch_size, language=language)
     if workers is not None:
         config += f"engines:\n  {engine}: {{workers: {workers}}}\n"
     (root / "config" / "config.yaml").write_text(config, encoding="utf-8")
-    (root / "scripts" / "ep.txt").write_text("\n".join(script_lines(n)) + "\n", encoding="utf-8")
+    (root / "scripts" / "ep.txt").write_text(
+        "\n".join(script_lines(n, language=language)) + "\n", encoding="utf-8"
+    )
     return root
 
 
