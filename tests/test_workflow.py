@@ -50,6 +50,37 @@ def test_build_incremental_rebuilds(make_project):
     assert sf.info(str(project.path / "out/ep1.wav")).frames > wav_before
 
 
+def test_a_removed_segment_is_rendered_and_assembled_again_the_stored_ones_are_not_inputs(
+    make_project, monkeypatch
+):
+    """Assembly's inputs are the plan and the segments this build renders: a no-op has no
+    per-segment DAG work, and a segment removed from the store is still rendered again and
+    assembled into the same bytes (it becomes a render job's output, the episode's input)."""
+    from ttsbuild.config.schema import DEFAULT_CONFIG_FILE, read_config_file
+    from ttsbuild.workflow.build import Build
+
+    project = make_project()
+    assert project.snakemake("-j1", "out/ep1.wav").returncode == 0
+    episode = (project.path / "out/ep1.wav").read_bytes()
+    victim = project.path / "build/segments" / sorted(project.segments())[2]
+    victim.unlink()
+    again = project.snakemake("-j1", "out/ep1.wav")
+    assert again.returncode == 0, again.output
+    assert rendered_count(again) == 1
+    assert (project.path / "out/ep1.wav").read_bytes() == episode
+    noop = project.snakemake("-j1", "out/ep1.wav")
+    assert "Nothing to be done" in noop.output, noop.output
+
+    monkeypatch.chdir(project.path)
+    for key, value in project.env().items():
+        if key.startswith("TTSBUILD_"):
+            monkeypatch.setenv(key, value)
+    config = read_config_file(project.path / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE)
+    assert Build(config).missing_segment_files("ep1") == []  # all stored: no segment inputs
+    victim.unlink()
+    assert Build(config).missing_segment_files("ep1") == [f"build/segments/{victim.name}"]
+
+
 @pytest.mark.slow
 def test_character_voice_change_rerenders_only_that_character(make_project):
     project = make_project()
