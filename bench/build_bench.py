@@ -121,12 +121,15 @@ def bare_engine_loop(
 ) -> float:
     """The baseline for an engine without a library loop written here: its ttsbuild model
     loaded once in one process, each text synthesized (same speed, pitch by pedalboard) and
-    written, with none of the build around it."""
+    written, with none of the build around it. Kokoro's session gets one thread per core,
+    what a plain kokoro-onnx loop gets from ONNX Runtime's default (ttsbuild pins it to 1)."""
     code = f"""
-import sys, time
+import os, sys, time
 from pathlib import Path
 import numpy as np, soundfile as sf
 from pedalboard import PitchShift
+from ttsbuild.engines import kokoro
+kokoro.INTRA_OP_THREADS = os.cpu_count() or 1
 from ttsbuild.config.settings import EngineOptions
 from ttsbuild.core.request import RenderRequest
 from ttsbuild.engines import get_engine
