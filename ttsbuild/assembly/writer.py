@@ -202,9 +202,11 @@ def _episode_gain(
         if not any(m.limited for m in mastered):
             break
         loudness = integrated_loudness([m.blocks for m in mastered])
+        if not np.isfinite(loudness):  # all below the gate: nothing to correct toward
+            break
         slope = _slope(previous, (gain_db, loudness), _limited_share(mastered))
         step = quantize_db((settings.loudness_lufs - loudness) / slope)
-        if step == 0.0 or not np.isfinite(loudness):
+        if step == 0.0:
             break
         previous = (gain_db, loudness)
         gain_db += step
