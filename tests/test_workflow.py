@@ -71,6 +71,19 @@ def test_a_removed_segment_is_rendered_and_assembled_again_the_stored_ones_are_n
     noop = project.snakemake("-j1", "out/ep1.wav")
     assert "Nothing to be done" in noop.output, noop.output
 
+    # A new, empty store while the episode is up to date: every segment is rendered into it
+    # (before the plan was touched: "Nothing to be done", the store never filled, 6 failed).
+    config_file = project.path / "config/config.yaml"
+    config_file.write_text(config_file.read_text() + "store: build/newstore\n")
+    moved = project.snakemake("-j1", "out/ep1.wav")
+    assert moved.returncode == 0, moved.output
+    assert rendered_count(moved) == 6, moved.output
+    assert len(list((project.path / "build/newstore").glob("*.wav"))) == 6
+    assert (project.path / "out/ep1.wav").read_bytes() == episode
+    noop = project.snakemake("-j1", "out/ep1.wav")
+    assert "Nothing to be done" in noop.output, noop.output
+    config_file.write_text(config_file.read_text().replace("store: build/newstore\n", ""))
+
     monkeypatch.chdir(project.path)
     for key, value in project.env().items():
         if key.startswith("TTSBUILD_"):
@@ -78,7 +91,10 @@ def test_a_removed_segment_is_rendered_and_assembled_again_the_stored_ones_are_n
     config = read_config_file(project.path / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE)
     assert Build(config).missing_segment_files("ep1") == []  # all stored: no segment inputs
     victim.unlink()
-    assert Build(config).missing_segment_files("ep1") == [f"build/segments/{victim.name}"]
+    assert Build(config).missing_segment_files("ep1") == [
+        f"build/segments/{victim.name}",
+        "build/.ttsbuild/pending/ep1.json",
+    ]
 
 
 @pytest.mark.slow

@@ -182,3 +182,27 @@ def test_threshold_is_where_riff_sizes_overflow():
     assert formats.output_format(formats.Path("e.wav"), 24000, 24000 * 3600 * 24)[0] == "WAV"
     assert formats.output_format(formats.Path("e.wav"), 24000, 24000 * 3600 * 25)[0] == "RF64"
     assert formats.output_format(formats.Path("e.flac"), 48000, 48000 * 3600 * 25)[0] == "FLAC"
+
+
+def test_a_target_the_ceiling_cannot_allow_is_reported_not_missed_quietly(tmp_path, caplog):
+    """-3 LUFS under a -1 dBTP ceiling: the limiter holds the episode down; the build says by
+    how much, in the log and in the timing report's mastering section (before: nothing)."""
+    store = tmp_path / "store"
+    plan = _plan(store, 12)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    settings = OutputSettings.from_dict({"sample_rate": RATE, "loudness_lufs": -3})
+    with caplog.at_level("WARNING"):
+        report = assemble_episode(
+            plan_file,
+            store,
+            settings,
+            tmp_path / "ep.wav",
+            tmp_path / "ep.srt",
+            tmp_path / "t.json",
+        )
+    missed = report["mastering"]["target_missed_lu"]
+    assert missed is not None and missed < -0.5
+    assert "misses the target -3 LUFS" in caplog.text
+    normal = _build(tmp_path, store, plan, tmp_path / "clips", "ok")
+    assert normal["mastering"]["target_missed_lu"] is None  # -16: met, nothing said

@@ -332,6 +332,36 @@ def episode_gain(pieces: Sequence[Piece], settings: OutputSettings, cache: Maste
     return _episode_gain(pieces, settings, cache)[0]
 
 
+#: How far the episode's loudness may land from the target before the build says so: the gain
+#: step's half (0.25 LU) plus the limiter correction's half step.
+TARGET_TOLERANCE_LU = 0.5
+
+
+def _target_missed(
+    path: Path, final_lufs: float, gain_db: float, settings: OutputSettings
+) -> float | None:
+    """LU by which the episode misses its loudness target, logged as a warning (None: met, or
+    no target). A target the true-peak ceiling cannot allow is held down by the limiter."""
+    target = settings.loudness_lufs
+    if target is None or not np.isfinite(final_lufs):
+        return None
+    missed = round(final_lufs - target, 2)
+    if abs(missed) <= TARGET_TOLERANCE_LU:
+        return None
+    log.warning(
+        "ttsbuild: warning: %s: loudness %.2f LUFS misses the target %s LUFS by %.2f LU (gain "
+        "%.1f dB): the true-peak ceiling (%s dBTP) holds it down; lower output.loudness_lufs or "
+        "raise output.peak_dbfs",
+        path,
+        final_lufs,
+        target,
+        abs(missed),
+        gain_db,
+        settings.peak_dbfs,
+    )
+    return missed
+
+
 def master_and_write(
     path: str | Path,
     rate: int,
@@ -351,8 +381,10 @@ def master_and_write(
     final_peak = max([m.true_peak for m in mastered] or [0.0])
     write_pieces(path, rate, total, pieces, gain_db, settings, cache)
     cache.prune()
+    missed = _target_missed(path, final_lufs, gain_db, settings)
     return {
         "target_lufs": settings.loudness_lufs,
+        "target_missed_lu": missed,
         "measured_lufs_before": round(measured, 2) if np.isfinite(measured) else None,
         "gain_db": gain_db,
         "gain_step_db": GAIN_STEP_DB,

@@ -114,6 +114,23 @@ class Build:
                     jobs = tuple(jobs_of_engine[start : start + size])
                     bid = Batch.make_id([k for j in jobs for k in j.outputs])
                     self.batches[bid] = Batch(bid, name, engine, jobs)
+        self._write_pending()
+
+    def pending_file(self, episode: str) -> str:
+        return f"{STATE_DIR}/pending/{episode}.json"
+
+    def _write_pending(self) -> None:
+        """For each episode with a segment missing from the store, a small file new in content
+        each build (the missing keys, this build's time), made an input of its assembly: so
+        Snakemake assembles it again and renders the missing inputs first. Without it
+        Snakemake skips a render job whose output it has no record of (a new or emptied
+        store) while the episode looks up to date, and the store would never be filled; a
+        touched plan file would not do, as Snakemake compares the checksums of small inputs."""
+        for name, plan in self.plans.items():
+            keys = sorted({s.key for s in plan.segments() if s.key in self.missing})
+            if keys:
+                data = {"planned_at": self.planned_at, "missing": keys}
+                write_text_atomic(self.project.root / self.pending_file(name), json.dumps(data))
 
     def asset_folder(self, episode: str) -> Path:
         """Where an episode's voice assets go (``assets.folder``, resolved in the project)."""
@@ -170,14 +187,16 @@ class Build:
 
     def missing_segment_files(self, episode: str) -> list[str]:
         """The episode's segments this build renders (each one a render job's output), in
-        plan order, once each. Stored segments are not inputs: the plan file lists every
-        key, so Snakemake links assembly to the render jobs without a stat and a DAG node
-        per stored segment (a no-op at 5,000 lines spent about 0.4 s on them)."""
+        plan order, once each, and then its pending file (:meth:`_write_pending`). Stored
+        segments are not inputs: the plan file lists every key, so Snakemake links assembly
+        to the render jobs without a stat and a DAG node per stored segment (a no-op at
+        5,000 lines spent about 0.4 s on them)."""
         plan = self.plans.get(episode)
         if plan is None:
             return []
         keys = dict.fromkeys(s.key for s in plan.segments() if s.key in self.missing)
-        return [self.segment_file(k) for k in keys]
+        files = [self.segment_file(k) for k in keys]
+        return [*files, self.pending_file(episode)] if files else []
 
     # Snakemake input functions (called with the job's wildcards).
     def plan_input(self, wildcards: Any) -> str:
