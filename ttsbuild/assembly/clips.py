@@ -265,13 +265,22 @@ class Piece:
     """One clip placed on the episode timeline; ``load`` gives its audio when it is written.
 
     ``name`` identifies the clip's content (a segment key, or a derived clip's name): the
-    writer caches the clip as mastered under it."""
+    writer caches the clip as mastered under it. A derived clip's name may include the
+    identity of its segments' files (so a re-rendered segment gets a new cached clip);
+    ``content`` names it by segment keys alone, the same whatever the build's history, for
+    what a build publishes (a stem's digest). Empty: ``name`` is already that."""
 
     start: int
     name: str
     info: ClipInfo
     load: Callable[[], Audio]
     owner: str = ""  # whose stem the clip is on: a character, or "" (a break's sound)
+    content: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The clip's name by content alone (see ``content``)."""
+        return self.content or self.name
 
 
 @dataclass(frozen=True)

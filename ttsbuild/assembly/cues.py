@@ -114,12 +114,19 @@ def _placed_cue(
 
 
 def _cue_clip_name(
-    items: Sequence[PlanItem], timing: CueTiming, settings: OutputSettings, cache: ClipCache
+    items: Sequence[PlanItem],
+    timing: CueTiming,
+    settings: OutputSettings,
+    cache: ClipCache | None,
 ) -> str:
-    """What a placed cue clip depends on: its segment clips (their files' identity included),
-    pauses, the stretch and cut, the chunk gap."""
+    """What a placed cue clip depends on: its segment clips (their files' identity included,
+    with a ``cache``; without one, their keys alone: the clip's content name), pauses, the
+    stretch and cut, the chunk gap."""
     parts = [
-        cache.name(i.key) if isinstance(i, Segment) else ["pause", i.milliseconds] for i in items
+        (cache.name(i.key) if cache is not None else i.key)
+        if isinstance(i, Segment)
+        else ["pause", i.milliseconds]
+        for i in items
     ]
     material = [parts, timing.stretched, timing.length, settings.chunk_gap_ms, settings.fade_ms]
     return "cue-" + hashlib.sha256(canonical_json(material).encode()).hexdigest()[:20]
@@ -226,9 +233,9 @@ def cue_layout(
         build = partial(_placed_cue, items, placements, natural, timing, cache, settings)
         name = cache.derive(_cue_clip_name(items, timing, settings, cache), build)
         owner = next((i.speaker for i in items if isinstance(i, Segment)), "")
-        pieces.append(
-            Piece(timing.start, name, cache.info(name), partial(cache.audio, name), owner)
-        )
+        content = _cue_clip_name(items, timing, settings, None)
+        load = partial(cache.audio, name)
+        pieces.append(Piece(timing.start, name, cache.info(name), load, owner, content))
     shown = [(t.start, t.end, c["display"]) for c, t in zip(cues, timings) if c["display"]]
     flags = Counter(f for t in timings for f in t.flags)
     report = {

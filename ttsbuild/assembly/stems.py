@@ -87,10 +87,18 @@ def _digest(
     gain_db: float,
     fmt: str,
     mastered: MasteredCache,
+    published: bool = False,
 ) -> str:
     """What the stem's bytes are a function of: each clip's place and its mastered name (the
-    clip, the gain, the ceiling ``output.peak_dbfs`` and the PCM width)."""
-    parts = [x for p in pieces for x in (p.start, mastered.mastered_name(p.name, gain_db))]
+    clip, the gain, the ceiling ``output.peak_dbfs`` and the PCM width). The clip's cache name
+    (its segment files' identity included) decides whether the stem is written again; the
+    ``published`` digest, in the index, names clips by content (:attr:`Piece.identity`), so
+    it is the same whatever the build's history."""
+    parts = [
+        x
+        for p in pieces
+        for x in (p.start, mastered.mastered_name(p.identity if published else p.name, gain_db))
+    ]
     ident = [STEMS_VERSION, MASTER_VERSION, rate, total, round(gain_db, 3), fmt, parts]
     return hashlib.sha256(canonical_json(ident).encode()).hexdigest()
 
@@ -122,6 +130,7 @@ def write_stems(
         mastered_folder(cache, plan.episode), settings.peak_dbfs, pcm_width(subtype)
     )
     gain_db = episode_gain(layout.pieces, settings, mastered)
+    fmt_name = f"{fmt}/{subtype}"
     groups: dict[str, list[Piece]] = {}
     for piece in layout.pieces:
         groups.setdefault(piece.owner, []).append(piece)
@@ -138,7 +147,7 @@ def write_stems(
     written = 0
     for owner, pieces in groups.items():
         path = folder / f"{names[owner]}.wav"
-        digest = _digest(pieces, rate, total, gain_db, f"{fmt}/{subtype}", mastered)
+        digest = _digest(pieces, rate, total, gain_db, fmt_name, mastered)
         if not _unchanged(path, digest, old_state.get(path.name) or {}):
             write_pieces(path, rate, total, pieces, gain_db, settings, mastered)
             written += 1
@@ -149,7 +158,7 @@ def write_stems(
                 "character": owner or None,
                 "file": f"{folder.name}/{path.name}",
                 "clips": len(pieces),
-                "digest": digest[:20],
+                "digest": _digest(pieces, rate, total, gain_db, fmt_name, mastered, True)[:20],
             }
         )
     for stale in folder.glob("*.wav"):
