@@ -201,8 +201,14 @@ def test_a_target_the_ceiling_cannot_allow_is_reported_not_missed_quietly(tmp_pa
             tmp_path / "ep.srt",
             tmp_path / "t.json",
         )
-    missed = report["mastering"]["target_missed_lu"]
+    mastering = report["mastering"]
+    missed = mastering["target_missed_lu"]
     assert missed is not None and missed < -0.5
+    # the limiter's correction adds at most 6 dB (writer.MAX_CORRECTION_DB) to the gain that
+    # would reach the target unlimited; before the cap it went on to 196.5 dB here (-9.88 LUFS)
+    unlimited = -3 - mastering["measured_lufs_before"]
+    assert mastering["gain_db"] <= unlimited + 6.0 + GAIN_STEP_DB / 2, mastering
+    assert missed > -7.0
     assert "misses the target -3 LUFS" in caplog.text
     normal = _build(tmp_path, store, plan, tmp_path / "clips", "ok")
     assert normal["mastering"]["target_missed_lu"] is None  # -16: met, nothing said

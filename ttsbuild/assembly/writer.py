@@ -188,6 +188,13 @@ class MasteredCache:
         return removed
 
 
+#: The most the limiter's correction may add to the gain that reaches the target unlimited.
+#: Past it the limiter would take more than 6 dB off every peak (speech flattened toward a
+#: square wave) to gain less and less loudness: the build stops there and says by how much
+#: the target is missed (:func:`_target_missed`).
+MAX_CORRECTION_DB = 6.0
+
+
 def _episode_gain(
     pieces: Sequence[Piece], settings: OutputSettings, cache: MasteredCache
 ) -> tuple[float, float, list[Mastered]]:
@@ -197,6 +204,7 @@ def _episode_gain(
     gain, measured = mastering_gain([p.info.blocks for p in pieces], settings.loudness_lufs)
     gain_db = quantize_db(to_db(gain)) if np.isfinite(measured) else 0.0
     mastered = cache.measure_all(pieces, gain_db)
+    most = gain_db + MAX_CORRECTION_DB
     previous: tuple[float, float] | None = None  # (gain dB, loudness) of the pass before
     for _ in range(6):  # limiting lowers those clips' loudness: measure again, correct
         if not any(m.limited for m in mastered):
@@ -206,10 +214,10 @@ def _episode_gain(
             break
         slope = _slope(previous, (gain_db, loudness), _limited_share(mastered))
         step = quantize_db((settings.loudness_lufs - loudness) / slope)
-        if step == 0.0:
+        if step == 0.0 or (step > 0 and gain_db >= most):
             break
         previous = (gain_db, loudness)
-        gain_db += step
+        gain_db = min(gain_db + step, most)
         mastered = cache.measure_all(pieces, gain_db)
     return gain_db, measured, mastered
 
