@@ -1,14 +1,15 @@
 """GPU figures in one call (issue 28): prints tables, and one JSON object as its last line.
 
     python bench/gpu_bench.py                  # cuda, within 8 minutes
-    python bench/gpu_bench.py --device cuda:1 --budget 300 --lines 32
+    python bench/gpu_bench.py --device cuda:1 --budget 600 --lines 32 --episode-tokens 200
 
 1. **Batched T3 token generation** (Chatterbox English, released size: Llama 520M, 30 layers,
    random weights, stop token disabled so every segment generates ``--tokens`` tokens): batch
    1 (the adapter's loop, one segment at a time), 4, 8 and 16; tokens/s, peak VRAM, and whether
    each batch size's tokens equal batch 1's (bench/batch_bench.py's measurement).
 2. **An episode build on the GPU against a bare loop on the same GPU**: a random checkpoint at
-   the released size, ``--lines`` script lines (``max_new_tokens`` caps each line), built with
+   the released size, ``--lines`` script lines (``--episode-tokens``, ``max_new_tokens``, caps
+   each line; 16 lines of 100 tokens fit the 8 minutes after phase 1 on an H200), built with
    the documented command (``snakemake -j1``; ``engines.chatterbox: {device: cuda, batch_size:
    16}``) against the bare loop: the same model loaded once in one process, the same requests
    rendered one at a time and written to files. Ratio = build / bare loop.
@@ -119,7 +120,7 @@ def episode_build(args: argparse.Namespace, work: Path, budget: float) -> dict[s
     (project / "config").mkdir(parents=True, exist_ok=True)
     (project / "scripts").mkdir(parents=True, exist_ok=True)
     (project / "config" / "config.yaml").write_text(
-        CONFIG.format(device=args.device, ckpt=ckpt, tokens=args.tokens), encoding="utf-8"
+        CONFIG.format(device=args.device, ckpt=ckpt, tokens=args.episode_tokens), encoding="utf-8"
     )
     rng = random.Random(1)
     lines = [f"[{('narrator', 'alice')[i % 2]}] {line_text(i, rng)}" for i in range(args.lines)]
@@ -147,7 +148,7 @@ def episode_build(args: argparse.Namespace, work: Path, budget: float) -> dict[s
         raise SystemExit(f"build failed:\n{build.stderr[-3000:]}")
     return {
         "lines": args.lines,
-        "max_new_tokens": args.tokens,
+        "max_new_tokens": args.episode_tokens,
         "bare_loop_s": round(baseline["seconds"], 2),
         "bare_loop_peak_vram_mb": round(baseline["peak_vram_mb"]),
         "build_s": round(build_s, 2),
@@ -162,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--budget", type=float, default=480.0, help="seconds, all phases")
     parser.add_argument("--segments", type=int, default=32, help="phase 1: segments")
-    parser.add_argument("--tokens", type=int, default=200, help="speech tokens per segment")
-    parser.add_argument("--lines", type=int, default=48, help="phase 2: script lines")
+    parser.add_argument("--tokens", type=int, default=200, help="phase 1: tokens per segment")
+    parser.add_argument("--lines", type=int, default=16, help="phase 2: script lines")
+    parser.add_argument(
+        "--episode-tokens", type=int, default=100, help="phase 2: max_new_tokens per line"
+    )
     parser.add_argument("--phases", nargs="+", choices=["t3", "episode"], default=["t3", "episode"])
     parser.add_argument(
         "--quick",
