@@ -9,7 +9,6 @@ clip edges (a test checks the two agree).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -26,6 +25,10 @@ def block_powers(audio: Audio, context: float = 0.3) -> npt.NDArray[np.float64]:
 
     The clip is measured with ``context`` seconds of silence either side, as it sits in the
     episode, so blocks that straddle its edges count as they do in a whole-track measurement.
+    pyloudnorm's own K-weighting filters; the blocks' sums as its ``integrated_loudness``
+    takes them (the same slices, each summed by ``np.sum``) without its Python loop over the
+    blocks: the same values to the bit (``tests/test_loudness.py``), the blocks' part about
+    eight times faster (the filters are most of what is left).
     """
     if not audio.num_samples:
         return np.zeros(0)
@@ -36,11 +39,51 @@ def block_powers(audio: Audio, context: float = 0.3) -> npt.NDArray[np.float64]:
     if padded.size <= BLOCK_SECONDS * audio.sample_rate:
         return np.zeros(0)
     meter = pyloudnorm.Meter(audio.sample_rate)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        meter.integrated_loudness(padded)
-    loudness = np.asarray(meter.blockwise_loudness, dtype=np.float64)
+    weighted = padded
+    for stage in meter._filters.values():  # K-weighting: the shelf, then the high pass
+        weighted = stage.apply_filter(weighted)
+    z = _block_mean_squares(weighted, audio.sample_rate, meter.block_size, meter.overlap)
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10.0 * np.log10(z)  # pyloudnorm's blockwise loudness, as it rounds
     return np.power(10.0, (loudness + 0.691) / 10.0)
+
+
+#: Blocks summed at once (their squares copied: 256 blocks of 400 ms at 48 kHz take 39 MB).
+_BLOCKS_AT_ONCE = 256
+
+
+def _block_mean_squares(
+    weighted: npt.NDArray[np.float64], rate: int, block_s: float, overlap: float
+) -> npt.NDArray[np.float64]:
+    """Each gating block's mean square, with pyloudnorm's block count and bounds (BS.1770
+    eq. 1 and 3): full-length blocks summed row by row from a window view, in chunks, so an
+    hours-long mix never holds more than :data:`_BLOCKS_AT_ONCE` blocks' copies."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    step = 1.0 - overlap
+    count = int(np.round((weighted.shape[0] / rate - block_s) / (block_s * step))) + 1
+    j = np.arange(count)
+    lower = (block_s * (j * step) * rate).astype(np.int64)
+    upper = np.minimum((block_s * (j * step + 1) * rate).astype(np.int64), weighted.shape[0])
+    squares = np.square(weighted)
+    sums = np.empty(count, dtype=np.float64)
+    length = int(block_s * rate)
+    full = np.flatnonzero(upper - lower == length)
+    windows = sliding_window_view(squares, length)
+    hop = int(lower[1] - lower[0]) if count > 1 else 0
+    if (
+        full.size
+        and hop > 0
+        and np.array_equal(lower[full], lower[full[0]] + hop * (full - full[0]))
+    ):
+        sums[full] = np.sum(windows[lower[full[0]] :: hop][: full.size], axis=1)  # a view
+    else:
+        for start in range(0, full.size, _BLOCKS_AT_ONCE):
+            rows = full[start : start + _BLOCKS_AT_ONCE]
+            sums[rows] = np.sum(windows[lower[rows]], axis=1)
+    for k in np.flatnonzero(upper - lower != length):
+        sums[k] = np.sum(squares[lower[k] : max(lower[k], upper[k])])
+    return (1.0 / (block_s * rate)) * sums
 
 
 def integrated_loudness(blocks: Iterable[npt.NDArray[np.float64]]) -> float:
