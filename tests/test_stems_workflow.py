@@ -53,6 +53,7 @@ def test_stems_sum_to_the_episode_and_rebuild_only_what_changed(make_project):
     first = proj.snakemake("-j1", "out/ep1.wav", "out/ep1.stems.json", timeout=900)
     assert first.returncode == 0, first.output
     index = json.loads((proj.path / "out/ep1.stems.json").read_text())
+    assert index["target_met"] is True and index["target_missed_lu"] is None  # as the episode's
     episode = pcm(proj.path / "out/ep1.wav")
     info = sf.info(str(proj.path / "out/ep1.wav"))
     names = [s["character"] for s in index["stems"]]

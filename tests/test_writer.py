@@ -209,6 +209,76 @@ def test_a_target_the_ceiling_cannot_allow_is_reported_not_missed_quietly(tmp_pa
     unlimited = -3 - mastering["measured_lufs_before"]
     assert mastering["gain_db"] <= unlimited + 6.0 + GAIN_STEP_DB / 2, mastering
     assert missed > -7.0
-    assert "misses the target -3 LUFS" in caplog.text
+    assert "below the target -3 LUFS" in caplog.text and "true-peak ceiling" in caplog.text
     normal = _build(tmp_path, store, plan, tmp_path / "clips", "ok")
     assert normal["mastering"]["target_missed_lu"] is None  # -16: met, nothing said
+    assert normal["mastering"]["target_met"] is True and mastering["target_met"] is False
+
+
+def test_a_segment_whose_bytes_change_under_its_key_is_mastered_again(tmp_path):
+    """A non-deterministic engine rendering again after ``verify --delete``, or another
+    machine's store: new bytes under a key. The episode must be what a clean build of that
+    store gives, not the mastered copy of the old bytes (before: the old bytes, kept by key)."""
+    store = tmp_path / "store"
+    plan = _plan(store, 12)
+    _build(tmp_path, store, plan, tmp_path / "clips", "a")
+    seg = plan.segments()[3]
+    path = segment_path(store, seg.key)
+    old = sf.read(str(path), dtype="float32")[0]
+    path.unlink()
+    write_audio(path, Audio(-old, RATE))  # same length, other bytes
+    again = _build(tmp_path, store, plan, tmp_path / "clips", "b")
+    clean = _build(tmp_path, store, plan, tmp_path / "fresh", "c")
+    assert (tmp_path / "b/ep.wav").read_bytes() != (tmp_path / "a/ep.wav").read_bytes()
+    assert (tmp_path / "b/ep.wav").read_bytes() == (tmp_path / "c/ep.wav").read_bytes()
+    assert again["mastering"] == clean["mastering"]
+
+
+def _levels_plan(store: Path, amplitudes: list[float]) -> EpisodePlan:
+    """Tone segments at the given amplitudes (0: digital silence)."""
+    items = []
+    for i, amp in enumerate(amplitudes):
+        request = RenderRequest(f"Level {i} {amp}.", "fake", "1", "m", "en", Voice("", "v"), (), i)
+        key = segment_key(request)
+        t = np.arange(int(1.2 * RATE)) / RATE
+        sig = amp * np.sin(2 * np.pi * (200 + 20 * i) * t)
+        write_audio(segment_path(store, key), Audio(sig.astype(np.float32), RATE))
+        items.append(Segment(key, i + 1, 0, 1, "narrator", request))
+    return EpisodePlan("ep", "ep.txt", tuple(items))
+
+
+def _assemble(tmp: Path, store: Path, plan: EpisodePlan, output: dict, out: str) -> dict:
+    plan_file = tmp / f"{out}.plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    settings = OutputSettings.from_dict({"sample_rate": RATE, **output})
+    return assemble_episode(
+        plan_file, store, settings, tmp / f"{out}.wav", tmp / f"{out}.srt", tmp / f"{out}.json"
+    )["mastering"]
+
+
+def test_a_silent_episode_and_a_target_under_the_gate_are_reported_with_their_cause(
+    tmp_path, caplog
+):
+    """Found by an adversarial pass: an episode silent to BS.1770 (speech turned 60 dB down)
+    passed with target_missed_lu null and no word; a -69 LUFS target, missed upward because
+    quiet blocks fall under the -70 LUFS gate, was blamed on the true-peak ceiling."""
+    store = tmp_path / "store"
+    with caplog.at_level("WARNING"):
+        silent = _assemble(tmp_path, store, _levels_plan(store, [1e-6] * 4), {}, "silent")
+    assert silent["target_met"] is False and silent["target_missed_lu"] is None
+    assert "is silent to BS.1770" in caplog.text
+    caplog.clear()
+    wide = [0.5, 0.0005, 0.2, 0.001, 0.05, 0.0003, 0.3, 0.002]  # 60 dB of level spread
+    with caplog.at_level("WARNING"):
+        quiet = _assemble(tmp_path, store, _levels_plan(store, wide), {"loudness_lufs": -69}, "q")
+    assert quiet["target_met"] is False and quiet["target_missed_lu"] > 0.5, quiet
+    assert quiet["limited_clips"] == 0
+    assert "above the target -69 LUFS" in caplog.text and "gate" in caplog.text
+    assert "ceiling" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        met = _assemble(tmp_path, store, _levels_plan(store, wide), {}, "met")
+    assert met["target_met"] is True and met["target_missed_lu"] is None
+    assert "warning" not in caplog.text
+    none = _assemble(tmp_path, store, _levels_plan(store, wide), {"loudness_lufs": None}, "n")
+    assert none["target_met"] is None

@@ -65,8 +65,11 @@ def script_layout(plan: EpisodePlan, cache: ClipCache, settings: OutputSettings)
                 }
             )
             continue
+        # mastered under the clip's cache name (the segment file's identity in it: a segment
+        # whose bytes changed under its key is mastered again), published by its key
         load = partial(cache.audio, seg.key)
-        pieces.append(Piece(p.start, seg.key, cache.info(seg.key), load, seg.speaker))
+        name = cache.name(seg.key)
+        pieces.append(Piece(p.start, name, cache.info(seg.key), load, seg.speaker, seg.key))
         cues.append((p.start, p.end, seg.text))
         report_items.append(
             {

@@ -129,7 +129,7 @@ def write_stems(
     mastered = MasteredCache(
         mastered_folder(cache, plan.episode), settings.peak_dbfs, pcm_width(subtype)
     )
-    gain_db = episode_gain(layout.pieces, settings, mastered)
+    gain_db, target = episode_gain(layout.pieces, settings, mastered, index_path)
     fmt_name = f"{fmt}/{subtype}"
     groups: dict[str, list[Piece]] = {}
     for piece in layout.pieces:
@@ -174,6 +174,8 @@ def write_stems(
         "duration_samples": total,
         "duration": round(total / rate, 6),
         "gain_db": gain_db,
+        "target_lufs": settings.loudness_lufs,
+        **target,
         "stems": stems,
     }
     write_text_atomic(index_path, json.dumps(index, indent=1, ensure_ascii=False) + "\n")
