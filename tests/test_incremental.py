@@ -198,7 +198,11 @@ def initial_state(engine: str) -> State:
         script=tuple(
             (SPEAKERS[i % 3], with_digits(rng) if i == 1 else sentence(rng)) for i in range(4)
         ),
-        cues=tuple(sentence(rng) for _ in range(3)),
+        # the middle cue spoken by two characters: split between their stems
+        cues=tuple(
+            f"[alice] {sentence(rng)} [bob] {sentence(rng)}" if i == 1 else sentence(rng)
+            for i in range(3)
+        ),
         rows=tuple((f"line_{i:02d}", SPEAKERS[(i + 1) % 3], with_digits(rng)) for i in range(3)),
         speeches=(
             Speech("alice", with_digits(rng), scene=True, parenthetical="whispering"),

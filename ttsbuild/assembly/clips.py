@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -264,11 +264,15 @@ class PrepareClip:
 class Piece:
     """One clip placed on the episode timeline; ``load`` gives its audio when it is written.
 
-    ``name`` identifies the clip's content (a segment key, or a derived clip's name): the
-    writer caches the clip as mastered under it. A derived clip's name may include the
-    identity of its segments' files (so a re-rendered segment gets a new cached clip);
-    ``content`` names it by segment keys alone, the same whatever the build's history, for
-    what a build publishes (a stem's digest). Empty: ``name`` is already that."""
+    ``name`` identifies the clip (a segment's clip-cache name, or a derived clip's name): the
+    writer caches the clip as mastered under it. It includes the identity of the segment
+    files (so new bytes under a key get a new cached clip); ``content`` names the clip by
+    segment keys alone, the same whatever the build's history, for what a build publishes
+    (a stem's digest). Empty: ``name`` is already that.
+
+    ``owners`` splits a clip spoken by several characters (a subtitle cue with two speakers)
+    into their parts, ``(from, to, owner)`` in the clip's samples, for the stems; ``span`` is
+    the part one piece of it places (:meth:`parts`)."""
 
     start: int
     name: str
@@ -276,11 +280,24 @@ class Piece:
     load: Callable[[], Audio]
     owner: str = ""  # whose stem the clip is on: a character, or "" (a break's sound)
     content: str = ""
+    owners: tuple[tuple[int, int, str], ...] = ()
+    span: tuple[int, int] | None = None
 
     @property
     def identity(self) -> str:
         """The clip's name by content alone (see ``content``)."""
         return self.content or self.name
+
+    def parts(self) -> list[Piece]:
+        """The piece as the stems hold it: itself, or one piece per owner's part. The parts
+        partition the clip, so the stems still sum to the episode sample for sample."""
+        if not self.owners:
+            return [self]
+        return [
+            replace(self, start=self.start + a, owner=who, owners=(), span=(a, b))
+            for a, b, who in self.owners
+            if b > a
+        ]
 
 
 @dataclass(frozen=True)

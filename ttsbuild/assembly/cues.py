@@ -101,6 +101,38 @@ def render_cue(clip: Audio, timing: CueTiming, fade_ms: float) -> Audio:
     return audio
 
 
+def speaker_parts(
+    items: Sequence[PlanItem], placements: Sequence[Placement], natural: int, timing: CueTiming
+) -> tuple[tuple[int, int, str], ...]:
+    """A cue spoken by several characters, split between them for the stems: each speaker's
+    run of segments up to the middle of the gap before the next speaker's, scaled as the clip
+    is stretched and cut where the cue is cut. Empty when one character speaks the cue.
+
+    >>> seg = lambda who: Segment("k", 1, 0, 1, who, None)
+    >>> items = [seg("alice"), seg("bob")]
+    >>> places = [Placement(0, 0, 100), Placement(1, 120, 200)]
+    >>> speaker_parts(items, places, 200, CueTiming(0, 400, 200, 0, 400, 400, 400))
+    ((0, 220, 'alice'), (220, 400, 'bob'))
+    """
+    runs: list[list[Any]] = []  # [speaker, start, end] in the natural clip
+    for p in placements:
+        seg = items[p.index]
+        if not isinstance(seg, Segment):
+            continue
+        if runs and runs[-1][0] == seg.speaker:
+            runs[-1][2] = p.end
+        else:
+            runs.append([seg.speaker, p.start, p.end])
+    if len({r[0] for r in runs}) < 2 or natural <= 0:
+        return ()
+    cuts = [
+        min(timing.length, (a[2] + b[1]) // 2 * timing.stretched // natural)
+        for a, b in zip(runs, runs[1:])
+    ]
+    bounds = [0, *cuts, timing.length]
+    return tuple((bounds[i], bounds[i + 1], run[0]) for i, run in enumerate(runs))
+
+
 def _placed_cue(
     items: Sequence[PlanItem],
     placements: Sequence[Placement],
@@ -235,7 +267,8 @@ def cue_layout(
         owner = next((i.speaker for i in items if isinstance(i, Segment)), "")
         content = _cue_clip_name(items, timing, settings, None)
         load = partial(cache.audio, name)
-        pieces.append(Piece(timing.start, name, cache.info(name), load, owner, content))
+        owners = speaker_parts(items, placements, natural, timing)
+        pieces.append(Piece(timing.start, name, cache.info(name), load, owner, content, owners))
     shown = [(t.start, t.end, c["display"]) for c, t in zip(cues, timings) if c["display"]]
     flags = Counter(f for t in timings for f in t.flags)
     report = {

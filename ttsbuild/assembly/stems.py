@@ -98,6 +98,7 @@ def _digest(
         x
         for p in pieces
         for x in (p.start, mastered.mastered_name(p.identity if published else p.name, gain_db))
+        + ((list(p.span),) if p.span is not None else ())
     ]
     ident = [STEMS_VERSION, MASTER_VERSION, rate, total, round(gain_db, 3), fmt, parts]
     return hashlib.sha256(canonical_json(ident).encode()).hexdigest()
@@ -132,7 +133,7 @@ def write_stems(
     gain_db, target = episode_gain(layout.pieces, settings, mastered, index_path)
     fmt_name = f"{fmt}/{subtype}"
     groups: dict[str, list[Piece]] = {}
-    for piece in layout.pieces:
+    for piece in (part for whole in layout.pieces for part in whole.parts()):
         groups.setdefault(piece.owner, []).append(piece)
     if "" in groups:  # the sounds' stem after the characters'
         groups[""] = groups.pop("")

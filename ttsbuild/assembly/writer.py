@@ -101,7 +101,10 @@ def master_clip(piece: Piece, gain_db: float, ceiling_db: float) -> tuple[Audio,
 
 
 def _mastered_audio(piece: Piece, gain_db: float, ceiling_db: float) -> Audio:
-    return master_clip(piece, gain_db, ceiling_db)[0]
+    audio = master_clip(piece, gain_db, ceiling_db)[0]
+    if piece.span is None:
+        return audio
+    return Audio(audio.samples[piece.span[0] : piece.span[1]], audio.sample_rate)
 
 
 class MasteredCache:
@@ -158,7 +161,13 @@ class MasteredCache:
         write_bytes_atomic(self.folder / f"{stem}.m", meta.tobytes(), durable=False)
 
     def pcm(self, piece: Piece, gain_db: float) -> bytes:
-        """The clip's bytes in the episode file."""
+        """The clip's bytes in the episode file (of its ``span`` only, when it has one)."""
+        data = self._clip_pcm(piece, gain_db)
+        if piece.span is None:
+            return data
+        return data[piece.span[0] * self.width : piece.span[1] * self.width]
+
+    def _clip_pcm(self, piece: Piece, gain_db: float) -> bytes:
         stem = self.mastered_name(piece.name, gain_db)
         expected = piece.info.samples * self.width
         if self.folder is not None:
