@@ -11,6 +11,7 @@ import soundfile as sf
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.conftest import FAKE_CONFIG
 from ttsbuild.assembly.assemble import assemble_episode
 from ttsbuild.assembly.stems import SOUNDS_STEM, stem_names, write_stems
 from ttsbuild.config.project import load_project
@@ -46,15 +47,9 @@ def test_every_owner_gets_its_own_safe_name(owners):
         assert (name == SOUNDS_STEM) == (owner == "")
 
 
-SRT_CONFIG = """\
-engine: fake
-characters:
-  narrator: {}
-  alice: {params: {speed: 1.1}}
-  bob: {params: {brightness: 0.8}}
-episodes:
-  subs: {source: scripts/subs.srt}
-"""
+SRT_CONFIG = FAKE_CONFIG.replace(
+    "ep1: {source: scripts/ep1.txt}", "subs: {source: scripts/subs.srt}"
+)
 
 SRT = """\
 1
