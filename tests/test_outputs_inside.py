@@ -42,3 +42,23 @@ def test_out_as_a_folder_or_a_link_inside_the_project_is_fine(make_project):
     (project.path / "renders").mkdir()
     (project.path / "out").symlink_to(project.path / "renders")
     load_project(project.path)
+
+
+def test_a_store_that_is_a_file_is_one_clear_error(make_project, monkeypatch, tmp_path):
+    """Found by an adversarial pass: a traceback (NotADirectoryError) and every render failed,
+    while ``ttsbuild check`` said the project was fine."""
+    project = make_project(config=CONFIG + "store: segments.dat\n", script="Hello.\n")
+    project.write("segments.dat", "not a folder")
+    with pytest.raises(ConfigError, match="store 'segments.dat' is a file, not a folder"):
+        load_project(project.path)
+    result = project.plan_in_process()
+    assert result.returncode == 1
+    assert "config/config.yaml:6: store 'segments.dat' is a file" in result.stderr
+    assert "Traceback" not in result.stderr
+    check = project.ttsbuild("check")
+    assert check.returncode != 0 and "is a file, not a folder" in check.stderr
+    elsewhere = tmp_path / "a-file"
+    elsewhere.write_text("")
+    monkeypatch.setenv("TTSBUILD_STORE", str(elsewhere))
+    with pytest.raises(ConfigError, match="TTSBUILD_STORE .* is a file"):
+        load_project(project.path)

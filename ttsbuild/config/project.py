@@ -378,6 +378,15 @@ def _check_outputs(root: Path, store: Path, allowed: tuple[Path, ...], config_fi
             config_file,
             config_line(root / config_file, "store"),
         )
+    where = store if store.is_absolute() else root / store
+    if where.exists() and not where.is_dir():
+        given = "TTSBUILD_STORE" if os.environ.get("TTSBUILD_STORE") else "store"
+        raise ConfigError(
+            f"{given} {str(store)!r} is a file, not a folder: the store keeps one file per "
+            "segment; point it at a folder (it is created when missing)",
+            config_file,
+            None if os.environ.get("TTSBUILD_STORE") else config_line(root / config_file, "store"),
+        )
     out = root / "out"
     if (out.exists() or out.is_symlink()) and not inside(out):
         raise ConfigError(
