@@ -4,17 +4,26 @@ An episode can be hours long. Rather than measuring the finished track in memory
 gating blocks are measured once (and cached with the clip); the episode's integrated loudness
 is the BS.1770 gate applied to the union of its clips' blocks. Silence between clips falls
 below the absolute gate, so this equals the whole-track measurement up to blocks straddling
-clip edges (a test checks the two agree).
+clip edges (a test checks the two agree). The verdict on a loudness target
+(:func:`target_check`) is here too: whether it was met, and if not, why.
+
+Imports: core, config.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core.audio import Audio
+
+log = logging.getLogger(__name__)
 
 ABSOLUTE_GATE = -70.0
 BLOCK_SECONDS = 0.4
@@ -148,3 +157,52 @@ def mastering_gain(
     if not np.isfinite(measured):
         return 1.0, measured
     return float(10 ** ((target_lufs - measured) / 20)), measured
+
+
+#: How far the episode's loudness may land from the target before the build says so: the gain
+#: step's half (0.25 LU) plus the limiter correction's half step.
+TARGET_TOLERANCE_LU = 0.5
+
+
+def target_check(
+    path: Path,
+    blocks: Iterable[npt.NDArray[np.float64]],
+    limited: int,
+    gain_db: float,
+    settings: OutputSettings,
+) -> dict[str, Any]:
+    """The verdict on a file mastered at ``gain_db`` whose clips have these ``blocks`` (as
+    mastered; ``limited`` of them limited): ``target_met`` (None: no target) and
+    ``target_missed_lu`` (signed, measured minus target; None when met or unmeasurable). A
+    miss is a warning that names its cause."""
+    target = settings.loudness_lufs
+    if target is None:
+        return {"target_met": None, "target_missed_lu": None}
+    final = integrated_loudness(blocks)
+    missed = round(final - target, 2) if np.isfinite(final) else None
+    if missed is not None and abs(missed) <= TARGET_TOLERANCE_LU:
+        return {"target_met": True, "target_missed_lu": None}
+    if missed is None:
+        why = (
+            f"is silent to BS.1770 (every block under its {ABSOLUTE_GATE:g} LUFS gate), so "
+            f"there is no loudness to bring to the target {target:g} LUFS: is the speech "
+            "trimmed away (output.trim_db) or turned far down by an effect?"
+        )
+    elif missed < 0 and limited:
+        why = (
+            f"({final:.2f} LUFS) is {-missed:.2f} LU below the target {target:g} LUFS (gain "
+            f"{gain_db:.1f} dB, {limited} clips limited): the true-peak ceiling "
+            f"({settings.peak_dbfs:g} dBTP) holds it down; lower output.loudness_lufs or raise "
+            "output.peak_dbfs"
+        )
+    elif missed > 0:
+        why = (
+            f"({final:.2f} LUFS) is {missed:.2f} LU above the target {target:g} LUFS (gain "
+            f"{gain_db:.1f} dB): at this level the quieter speech falls under BS.1770's "
+            f"{ABSOLUTE_GATE:g} LUFS gate and stops counting, so the measurement cannot come "
+            "down to the target; raise output.loudness_lufs"
+        )
+    else:
+        why = f"({final:.2f} LUFS) is {-missed:.2f} LU below the target {target:g} LUFS"
+    log.warning("ttsbuild: warning: %s: the loudness %s", path, why)
+    return {"target_met": False, "target_missed_lu": missed}

@@ -29,11 +29,11 @@ import numpy.typing as npt
 
 from ttsbuild.assembly.clips import Piece
 from ttsbuild.assembly.mastering import (
-    ABSOLUTE_GATE,
     block_powers,
     integrated_loudness,
     limit_measured,
     mastering_gain,
+    target_check,
     to_db,
     true_peak,
 )
@@ -351,51 +351,14 @@ def episode_gain(
     """The mastering gain (dB) the file of these clips at ``path`` is written at, and
     :func:`target_check`'s verdict on it (logged when the target is missed)."""
     gain_db, _, mastered = _episode_gain(pieces, settings, cache)
-    return gain_db, target_check(path, mastered, gain_db, settings)
+    return gain_db, _verdict(path, mastered, gain_db, settings)
 
 
-#: How far the episode's loudness may land from the target before the build says so: the gain
-#: step's half (0.25 LU) plus the limiter correction's half step.
-TARGET_TOLERANCE_LU = 0.5
-
-
-def target_check(
+def _verdict(
     path: Path, mastered: Sequence[Mastered], gain_db: float, settings: OutputSettings
 ) -> dict[str, Any]:
-    """``target_met`` (None: no target) and ``target_missed_lu`` (signed, the measured minus
-    the target; None when met or unmeasurable). A miss is a warning that names its cause."""
-    target = settings.loudness_lufs
-    if target is None:
-        return {"target_met": None, "target_missed_lu": None}
-    final = integrated_loudness([m.blocks for m in mastered])
-    missed = round(final - target, 2) if np.isfinite(final) else None
-    if missed is not None and abs(missed) <= TARGET_TOLERANCE_LU:
-        return {"target_met": True, "target_missed_lu": None}
     limited = sum(1 for m in mastered if m.limited)
-    if missed is None:
-        why = (
-            f"is silent to BS.1770 (every block under its {ABSOLUTE_GATE:g} LUFS gate), so "
-            f"there is no loudness to bring to the target {target:g} LUFS: is the speech "
-            "trimmed away (output.trim_db) or turned far down by an effect?"
-        )
-    elif missed < 0 and limited:
-        why = (
-            f"({final:.2f} LUFS) is {-missed:.2f} LU below the target {target:g} LUFS (gain "
-            f"{gain_db:.1f} dB, {limited} clips limited): the true-peak ceiling "
-            f"({settings.peak_dbfs:g} dBTP) holds it down; lower output.loudness_lufs or raise "
-            "output.peak_dbfs"
-        )
-    elif missed > 0:
-        why = (
-            f"({final:.2f} LUFS) is {missed:.2f} LU above the target {target:g} LUFS (gain "
-            f"{gain_db:.1f} dB): at this level the quieter speech falls under BS.1770's "
-            f"{ABSOLUTE_GATE:g} LUFS gate and stops counting, so the measurement cannot come "
-            "down to the target; raise output.loudness_lufs"
-        )
-    else:
-        why = f"({final:.2f} LUFS) is {-missed:.2f} LU below the target {target:g} LUFS"
-    log.warning("ttsbuild: warning: %s: the loudness %s", path, why)
-    return {"target_met": False, "target_missed_lu": missed}
+    return target_check(path, [m.blocks for m in mastered], limited, gain_db, settings)
 
 
 def master_and_write(
@@ -419,7 +382,7 @@ def master_and_write(
     cache.prune()
     return {
         "target_lufs": settings.loudness_lufs,
-        **target_check(path, mastered, gain_db, settings),
+        **_verdict(path, mastered, gain_db, settings),
         "measured_lufs_before": round(measured, 2) if np.isfinite(measured) else None,
         "gain_db": gain_db,
         "gain_step_db": GAIN_STEP_DB,
