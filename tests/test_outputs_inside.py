@@ -49,11 +49,11 @@ def test_a_store_that_is_a_file_is_one_clear_error(make_project, monkeypatch, tm
     while ``ttsbuild check`` said the project was fine."""
     project = make_project(config=CONFIG + "store: segments.dat\n", script="Hello.\n")
     project.write("segments.dat", "not a folder")
-    with pytest.raises(ConfigError, match="store 'segments.dat' is a file, not a folder"):
+    with pytest.raises(ConfigError, match="store 'segments.dat': .*segments.dat is a file"):
         load_project(project.path)
     result = project.plan_in_process()
     assert result.returncode == 1
-    assert "config/config.yaml:6: store 'segments.dat' is a file" in result.stderr
+    assert "config/config.yaml:6: store 'segments.dat': " in result.stderr
     assert "Traceback" not in result.stderr
     check = project.ttsbuild("check")
     assert check.returncode != 0 and "is a file, not a folder" in check.stderr
@@ -62,3 +62,14 @@ def test_a_store_that_is_a_file_is_one_clear_error(make_project, monkeypatch, tm
     monkeypatch.setenv("TTSBUILD_STORE", str(elsewhere))
     with pytest.raises(ConfigError, match="TTSBUILD_STORE .* is a file"):
         load_project(project.path)
+    # found by a second pass: a path through a file, an empty store, verify --store on a file
+    monkeypatch.setenv("TTSBUILD_STORE", str(elsewhere / "sub"))
+    with pytest.raises(ConfigError, match=f"{elsewhere} is a file, not a folder"):
+        load_project(project.path)
+    monkeypatch.delenv("TTSBUILD_STORE")
+    project.write("config/config.yaml", CONFIG + "store: ''\n")
+    with pytest.raises(ConfigError, match="store is empty"):
+        load_project(project.path)
+    project.write("config/config.yaml", CONFIG)
+    verify = project.ttsbuild("verify", "--store", str(elsewhere))
+    assert verify.returncode != 0 and "is a file, not a folder" in verify.stderr

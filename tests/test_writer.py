@@ -12,7 +12,7 @@ import soundfile as sf
 
 from ttsbuild.assembly import writer
 from ttsbuild.assembly.assemble import assemble_episode
-from ttsbuild.assembly.mastering import true_peak
+from ttsbuild.assembly.mastering import target_check, true_peak
 from ttsbuild.assembly.writer import GAIN_STEP_DB, quantize_db, to_pcm
 from ttsbuild.config.settings import OutputSettings
 from ttsbuild.core import formats
@@ -204,11 +204,11 @@ def test_a_target_the_ceiling_cannot_allow_is_reported_not_missed_quietly(tmp_pa
     mastering = report["mastering"]
     missed = mastering["target_missed_lu"]
     assert missed is not None and missed < -0.5
-    # the limiter's correction adds at most 6 dB (writer.MAX_CORRECTION_DB) to the gain that
+    # the limiter's correction adds at most 12 dB (writer.MAX_CORRECTION_DB) to the gain that
     # would reach the target unlimited; before the cap it went on to 196.5 dB here (-9.88 LUFS)
     unlimited = -3 - mastering["measured_lufs_before"]
-    assert mastering["gain_db"] <= unlimited + 6.0 + GAIN_STEP_DB / 2, mastering
-    assert missed > -7.0
+    assert mastering["gain_db"] <= unlimited + 12.0 + GAIN_STEP_DB / 2, mastering
+    assert missed > -6.5
     assert "below the target -3 LUFS" in caplog.text and "true-peak ceiling" in caplog.text
     normal = _build(tmp_path, store, plan, tmp_path / "clips", "ok")
     assert normal["mastering"]["target_missed_lu"] is None  # -16: met, nothing said
@@ -256,12 +256,14 @@ def _assemble(tmp: Path, store: Path, plan: EpisodePlan, output: dict, out: str)
     )["mastering"]
 
 
-def test_a_silent_episode_and_a_target_under_the_gate_are_reported_with_their_cause(
+def test_a_silent_episode_and_a_target_near_the_gate_are_met_or_reported_with_their_cause(
     tmp_path, caplog
 ):
-    """Found by an adversarial pass: an episode silent to BS.1770 (speech turned 60 dB down)
+    """Found by adversarial passes: an episode silent to BS.1770 (speech turned 60 dB down)
     passed with target_missed_lu null and no word; a -69 LUFS target, missed upward because
-    quiet blocks fall under the -70 LUFS gate, was blamed on the true-peak ceiling."""
+    quiet blocks fall under the -70 LUFS gate, was blamed on the true-peak ceiling; -65 and
+    -68, reachable with more attenuation, were missed (the gain was corrected for limiting
+    only)."""
     store = tmp_path / "store"
     with caplog.at_level("WARNING"):
         silent = _assemble(tmp_path, store, _levels_plan(store, [1e-6] * 4), {}, "silent")
@@ -269,16 +271,20 @@ def test_a_silent_episode_and_a_target_under_the_gate_are_reported_with_their_ca
     assert "is silent to BS.1770" in caplog.text
     caplog.clear()
     wide = [0.5, 0.0005, 0.2, 0.001, 0.05, 0.0003, 0.3, 0.002]  # 60 dB of level spread
-    with caplog.at_level("WARNING"):
-        quiet = _assemble(tmp_path, store, _levels_plan(store, wide), {"loudness_lufs": -69}, "q")
-    assert quiet["target_met"] is False and quiet["target_missed_lu"] > 0.5, quiet
-    assert quiet["limited_clips"] == 0
-    assert "above the target -69 LUFS" in caplog.text and "gate" in caplog.text
-    assert "ceiling" not in caplog.text
-    caplog.clear()
-    with caplog.at_level("WARNING"):
-        met = _assemble(tmp_path, store, _levels_plan(store, wide), {}, "met")
-    assert met["target_met"] is True and met["target_missed_lu"] is None
-    assert "warning" not in caplog.text
+    for target in (-16, -65, -68, -69):
+        with caplog.at_level("WARNING"):
+            met = _assemble(
+                tmp_path, store, _levels_plan(store, wide), {"loudness_lufs": target}, f"t{-target}"
+            )
+        assert met["target_met"] is True and met["target_missed_lu"] is None, (target, met)
+        assert abs(met["integrated_lufs"] - target) <= 0.5 and "warning" not in caplog.text
     none = _assemble(tmp_path, store, _levels_plan(store, wide), {"loudness_lufs": None}, "n")
     assert none["target_met"] is None
+    # what the search cannot reach upward is said to be the gate, not the ceiling
+    settings = OutputSettings.from_dict({"sample_rate": RATE, "loudness_lufs": -69})
+    blocks = [np.full(10, 10 ** ((-67.0 + 0.691) / 10))]  # -67 LUFS, nothing limited
+    with caplog.at_level("WARNING"):
+        verdict = target_check(Path("ep.wav"), blocks, 0, -50.0, settings)
+    assert verdict == {"target_met": False, "target_missed_lu": 2.0}
+    assert "2.00 LU above the target -69 LUFS" in caplog.text and "gate" in caplog.text
+    assert "ceiling" not in caplog.text

@@ -204,13 +204,14 @@ def assemble_episode(
     }
     report["mastering"] = mastering
     write_text_atomic(timing_out, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    lufs, peak = mastering["integrated_lufs"], mastering["true_peak_dbtp"]
     log.info(
-        "ttsbuild: assembled %s: %s, %.1f s, %s LUFS, true peak %s dBTP%s",
+        "ttsbuild: assembled %s: %s, %.1f s, %s, true peak %s%s",
         plan.episode,
         layout.summary,
         layout.total / rate,
-        mastering["integrated_lufs"],
-        mastering["true_peak_dbtp"],
+        f"{lufs} LUFS" if lufs is not None else "silent to BS.1770",
+        f"{peak} dBTP" if peak is not None else "none (digital silence)",
         layout.details,
     )
     if srt is None:  # the cue table of a subtitle episode is in the line above

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from ttsbuild.assembly.clips import Piece
 from ttsbuild.assembly.mastering import (
+    TARGET_TOLERANCE_LU,
     block_powers,
     integrated_loudness,
     limit_measured,
@@ -198,37 +199,55 @@ class MasteredCache:
         return removed
 
 
-#: The most the limiter's correction may add to the gain that reaches the target unlimited.
-#: Past it the limiter would take more than 6 dB off every peak (speech flattened toward a
-#: square wave) to gain less and less loudness: the build stops there and says by how much
-#: the target is missed (:func:`_target_missed`).
-MAX_CORRECTION_DB = 6.0
+#: The most the correction passes may move the gain from the one that reaches the target by
+#: prediction. Up: past it the limiter would take more than 12 dB off the peaks (speech
+#: flattened toward a square wave) for less and less loudness; -14 LUFS at -1 dBTP on Piper
+#: speech needs about 7.5 dB. Down: a target near the -70 LUFS gate, where quiet blocks drop
+#: out of the measurement as the gain falls. Past it the build stops and says by how much
+#: the target is missed (:func:`ttsbuild.assembly.mastering.target_check`).
+MAX_CORRECTION_DB = 12.0
 
 
 def _episode_gain(
     pieces: Sequence[Piece], settings: OutputSettings, cache: MasteredCache
 ) -> tuple[float, float, list[Mastered]]:
-    """(quantized gain dB, loudness measured before, each clip as mastered)."""
-    if settings.loudness_lufs is None:
+    """(quantized gain dB, loudness measured before, each clip as mastered). The gain that
+    brings the clips' blocks to the target, then corrected pass by pass where the mastered
+    episode's loudness misses it: limited clips lose loudness, and near the -70 LUFS gate
+    quiet blocks stop counting (a miss under ``TARGET_TOLERANCE_LU`` with nothing limited
+    is the gain step's rounding, left as it is)."""
+    target = settings.loudness_lufs
+    if target is None:
         return 0.0, float("-inf"), cache.measure_all(pieces, 0.0)
-    gain, measured = mastering_gain([p.info.blocks for p in pieces], settings.loudness_lufs)
+    gain, measured = mastering_gain([p.info.blocks for p in pieces], target)
     gain_db = quantize_db(to_db(gain)) if np.isfinite(measured) else 0.0
     mastered = cache.measure_all(pieces, gain_db)
-    most = gain_db + MAX_CORRECTION_DB
+    least, most = gain_db - MAX_CORRECTION_DB, gain_db + MAX_CORRECTION_DB
     previous: tuple[float, float] | None = None  # (gain dB, loudness) of the pass before
-    for _ in range(6):  # limiting lowers those clips' loudness: measure again, correct
-        if not any(m.limited for m in mastered):
-            break
+    audible = (gain_db, mastered)  # the last pass with blocks over the gate
+    for _ in range(6):
+        limited = any(m.limited for m in mastered)
         loudness = integrated_loudness([m.blocks for m in mastered])
-        if not np.isfinite(loudness):  # all below the gate: nothing to correct toward
+        if not np.isfinite(loudness):  # all under the gate: halfway back, never this low again
+            if previous is None:
+                break
+            least = gain_db + GAIN_STEP_DB
+            gain_db = max(least, quantize_db((previous[0] + gain_db) / 2))
+            mastered = cache.measure_all(pieces, gain_db)
+            continue
+        audible = (gain_db, mastered)
+        if not limited and abs(target - loudness) <= TARGET_TOLERANCE_LU:
             break
         slope = _slope(previous, (gain_db, loudness), _limited_share(mastered))
-        step = quantize_db((settings.loudness_lufs - loudness) / slope)
-        if step == 0.0 or (step > 0 and gain_db >= most):
+        step = quantize_db((target - loudness) / slope)
+        bounded = min(max(gain_db + step, least), most)
+        if step == 0.0 or bounded == gain_db:
             break
         previous = (gain_db, loudness)
-        gain_db = min(gain_db + step, most)
+        gain_db = bounded
         mastered = cache.measure_all(pieces, gain_db)
+    if previous is not None and not np.isfinite(integrated_loudness([m.blocks for m in mastered])):
+        gain_db, mastered = audible
     return gain_db, measured, mastered
 
 

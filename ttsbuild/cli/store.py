@@ -18,6 +18,7 @@ from ttsbuild.cli.common import (
 from ttsbuild.cli.deep import run as run_deep
 from ttsbuild.config import load_project
 from ttsbuild.core.errors import ConfigError
+from ttsbuild.core.fsutil import blocking_file
 from ttsbuild.reports.variants import current_segments, variant_of
 from ttsbuild.store.maintenance import plan_gc, run_gc, verify_store
 from ttsbuild.store.segments import read_sidecar, stored_keys
@@ -27,6 +28,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.store and args.deep is not None:
         raise ConfigError("verify --deep derives the project's own outputs: leave out --store")
     store = Path(args.store) if args.store else _project(args).store
+    blocker = blocking_file(store)
+    if blocker is not None:
+        raise ConfigError(f"--store {store}: {blocker} is a file, not a folder")
     if not store.is_dir():
         out(f"{store}: no store yet (nothing rendered)")
         return EXIT_OK

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ttsbuild.config.paths import check_outputs, store_path
 from ttsbuild.config.schema import (
     DEFAULT_CONFIG_FILE,
     config_line,
@@ -289,7 +290,7 @@ def project_from_config(
     aliases = _aliases(config, characters, root, config_file)
     narrator = str(config["narrator"]).casefold()
     narrator = aliases.get(narrator, narrator)
-    store = Path(os.environ.get("TTSBUILD_STORE") or config["store"])
+    store = store_path(config, root, config_file)
     out = OutputSettings.from_dict(config["output"])
     assets = _assets(config, root, config_file)
     engines = {
@@ -317,7 +318,7 @@ def project_from_config(
         str(name): Episode.from_dict(str(name), ep) for name, ep in config["episodes"].items()
     }
     allow_outside = tuple((root / p).resolve() for p in config["allow_outside"])
-    _check_outputs(root, store, allow_outside, config_file)
+    check_outputs(root, store, allow_outside, config_file)
     return Project(
         root=root,
         config_file=config_file,
@@ -356,45 +357,6 @@ def project_from_config(
         episodes=episodes,
         lexicon=_lexicon(config, root, config_file, allow_outside),
     )
-
-
-def _check_outputs(root: Path, store: Path, allowed: tuple[Path, ...], config_file: str) -> None:
-    """Where a build writes stays inside the project (or ``allow_outside``): a relative store
-    (a path that climbs out is almost always a typo; an absolute one is an explicit choice)
-    and ``out/`` (a symlink to a folder elsewhere would get the episodes)."""
-
-    def inside(path: Path) -> bool:
-        resolved = path.resolve()
-        return any(resolved == b or b in resolved.parents for b in (root, *allowed))
-
-    if (
-        not store.is_absolute()
-        and not os.environ.get("TTSBUILD_STORE")
-        and not inside(root / store)
-    ):
-        raise ConfigError(
-            f"store {str(store)!r} is outside the project directory; give an absolute "
-            "path or list its folder under 'allow_outside:' to allow it",
-            config_file,
-            config_line(root / config_file, "store"),
-        )
-    where = store if store.is_absolute() else root / store
-    if where.exists() and not where.is_dir():
-        given = "TTSBUILD_STORE" if os.environ.get("TTSBUILD_STORE") else "store"
-        raise ConfigError(
-            f"{given} {str(store)!r} is a file, not a folder: the store keeps one file per "
-            "segment; point it at a folder (it is created when missing)",
-            config_file,
-            None if os.environ.get("TTSBUILD_STORE") else config_line(root / config_file, "store"),
-        )
-    out = root / "out"
-    if (out.exists() or out.is_symlink()) and not inside(out):
-        raise ConfigError(
-            f"out/ leads to {out.resolve()}, outside the project directory; the episodes "
-            "would be written there. Make out/ a folder of the project, or list that folder "
-            "under 'allow_outside:'",
-            config_file,
-        )
 
 
 def _runtime_paths(runtime: Mapping[str, Any], root: Path) -> dict[str, Any]:

@@ -109,3 +109,17 @@ def unseal(sealed: bytes) -> bytes | None:
         and hashlib.blake2b(data, digest_size=SEAL_BYTES).digest() == digest
     )
     return data if ok else None
+
+
+def blocking_file(folder: Path) -> Path | None:
+    """What stops ``folder`` from being a folder: itself or the nearest of its parents that
+    exists, when that is not a folder (a file, a FIFO, a device); None when it is a folder or
+    can be made one.
+
+    >>> blocking_file(Path("/dev/null/store")), blocking_file(Path("/tmp/no/such/store"))
+    (PosixPath('/dev/null'), None)
+    """
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
