@@ -202,8 +202,8 @@ class MasteredCache:
 #: The most the correction passes may move the gain from the one that reaches the target by
 #: prediction. Up: past it the limiter would take more than 12 dB off the peaks (speech
 #: flattened toward a square wave) for less and less loudness; -14 LUFS at -1 dBTP on Piper
-#: speech took 5 dB (200 lines) to about 7.5 dB. Down: a target near the -70 LUFS gate, where quiet blocks drop
-#: out of the measurement as the gain falls. Past it the build stops and says by how much
+#: speech took 5 dB (200 lines) to about 7.5 dB. Down: a target near the -70 LUFS gate,
+#: where quiet blocks drop out of the measurement as the gain falls. Past it the build stops and says by how much
 #: the target is missed (:func:`ttsbuild.assembly.mastering.target_check`).
 MAX_CORRECTION_DB = 12.0
 
