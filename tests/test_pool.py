@@ -192,7 +192,7 @@ def test_an_early_clip_is_adopted_only_while_the_segment_holds_its_bytes(tmp_pat
 
     from ttsbuild.assembly.clips import ClipCache, PrepareClip
     from ttsbuild.config.settings import OutputSettings
-    from ttsbuild.store.segments import segment_path
+    from ttsbuild.store.segments import read_sidecar, segment_path
 
     store, cache = tmp_path / "store", tmp_path / "clips"
     store.mkdir()
@@ -206,7 +206,9 @@ def test_an_early_clip_is_adopted_only_while_the_segment_holds_its_bytes(tmp_pat
     assert adopted.info(key).samples == fresh.info(key).samples
     assert adopted.info(key).true_peak == fresh.info(key).true_peak
     assert (adopted.audio(key).samples == fresh.audio(key).samples).all()
-    assert not list(cache.rglob(f"{key}-c*"))  # adopted: renamed, not copied
+    # adopted: renamed, not copied (the early name exactly: an identity name may start with c)
+    early = ClipCache._early_name(key, read_sidecar(store, key).sha256)
+    assert not list(cache.rglob(f"{early}.*"))
     # altered in place since it was prepared: the early clip is not used
     path = segment_path(store, other)
     path.write_bytes(path.read_bytes()[:-400])
