@@ -5,7 +5,8 @@
 
 For each episode: a cold build, a no-op, then one edited line, all through the real Snakefile
 and profile with the deterministic fake engine (tests/fake_engine.py, clips made longer with
-TTSBUILD_FAKE_LENGTH_SCALE; the run prints the length). In the same run it times the I/O floor: a plain copy of the episode file (with fsync, as the build writes it durably), and
+TTSBUILD_FAKE_LENGTH_SCALE; the run prints the length). In the same run it times the I/O
+floor: a plain copy of the episode file (with fsync, as the build writes it durably), and
 Snakemake's own start: a no-op of a one-rule Snakefile (median of 3). The targets (issue 28):
 no-op <= Snakemake's start + 0.3 s; edit <= no-op + 2 x copy + 3 s (the one render included).
 The last line is one JSON object.

@@ -12,7 +12,8 @@ byte for byte, with a clean build of the same state in a fresh directory that sh
 the first file that differs.
 
 Compared: every file under ``out/`` (episodes, FLAC, SRTs, timing reports, asset manifests and
-asset files, stems and their index (of the Fountain and the subtitle episodes), the mix and its report), the plans (``build/plans``), and every segment of the clean store, which must be
+asset files, stems and their index (of the Fountain and the subtitle episodes), the mix and
+its report), the plans (``build/plans``), and every segment of the clean store, which must be
 in the incremental store with the same bytes where it is there (one key, one content; a
 synthesis removed by ``verify --delete`` is rendered again only when a stage needs it). Not compared, by name
 (:data:`IGNORED`, docs/architecture.md "One key, one content"): the build reports

@@ -203,8 +203,8 @@ class MasteredCache:
 #: prediction. Up: past it the limiter would take more than 12 dB off the peaks (speech
 #: flattened toward a square wave) for less and less loudness; -14 LUFS at -1 dBTP on Piper
 #: speech took 5 dB (200 lines) to about 7.5 dB. Down: a target near the -70 LUFS gate,
-#: where quiet blocks drop out of the measurement as the gain falls. Past it the build stops and says by how much
-#: the target is missed (:func:`ttsbuild.assembly.mastering.target_check`).
+#: where quiet blocks drop out of the measurement as the gain falls. Past it the build stops
+#: and says by how much the target is missed (:func:`~ttsbuild.assembly.mastering.target_check`).
 MAX_CORRECTION_DB = 12.0
 
 
