@@ -172,6 +172,7 @@ class State:
     asset_name: str = "{id}"
     strip_prefix: str = ""
     numbers: bool = True
+    backdate: bool = False  # sources rewritten keep their old mtime (see _backdated_edit)
 
     def character(self, name: str) -> Character:
         return dict(self.characters)[name]
@@ -295,7 +296,10 @@ def write_project(root: Path, state: State) -> None:
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text("utf-8") != text:
+            before = path.stat() if state.backdate and path.exists() else None
             path.write_text(text, encoding="utf-8")
+            if before is not None:
+                os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     for sound in SOUNDS[1:]:
         tone(root / sound, state.sound_tone if sound == state.break_sound else 990.0, 0.4)
     tone(root / "beds/bed.wav", state.bed_tone, 6.0)
@@ -347,6 +351,20 @@ def _retext(state: State, rng: random.Random, text: Callable[[random.Random], st
 
 def _edit(state: State, rng: random.Random) -> State:
     return _retext(state, rng, sentence)
+
+
+def _backdated_edit(state: State, rng: random.Random) -> State:
+    """A line of the script or the table said in another word order (its file keeps its
+    size) and the file's old mtime put back, as ``tar`` or ``rsync -t`` restore a file; from
+    then on every rewritten source keeps its old mtime. Only the ctime shows the change (what
+    the plan cache looks at, ttsbuild/workflow/plan_cache.py)."""
+    name = rng.choice(("script", "rows"))
+    lines = list(getattr(state, name))
+    i = rng.randrange(len(lines))
+    words = lines[i][-1].removesuffix(".").split()
+    k = rng.randrange(1, len(words))
+    lines[i] = (*lines[i][:-1], " ".join(words[k:] + words[:k]) + ".")  # rotated: same length
+    return dataclasses.replace(state, backdate=True, **{name: tuple(lines)})
 
 
 def _edit_digits(state: State, rng: random.Random) -> State:
@@ -487,6 +505,7 @@ def _asset_format(state: State, rng: random.Random) -> State:
 #: Change kinds that edit the sources: name -> (state, rng) -> new state.
 CHANGES: dict[str, Callable[[State, random.Random], State]] = {
     "edit_line": _edit,
+    "backdated_edit": _backdated_edit,
     "insert_line": _insert,
     "delete_line": _delete,
     "reorder_lines": _reorder,
@@ -803,6 +822,13 @@ PINNED: dict[str, list[tuple[str, int]]] = {
     # episode gain but not the ceiling (output.peak_dbfs) they are mastered to, so with no
     # loudness target (gain 0) a new ceiling left every stem unwritten
     "ceiling-without-loudness-rewrites-stems": [("loudness", 0), ("peak", 0)],
+    # not a failure found but one a plan cache keyed by mtimes would have: sources edited
+    # with their old mtimes put back, three times over
+    "backdated-edits-plan-again": [
+        ("backdated_edit", 1),
+        ("backdated_edit", 2),
+        ("backdated_edit", 3),
+    ],
 }
 
 

@@ -56,12 +56,13 @@ def check_asset_plans(
     writes (``out/<episode>.*``, ``out/build-report.*``)."""
     taken: dict[tuple[Path, str], str] = {}
     reserved = [f"{name}." for name in plans] + ["build-report."]
+    out = out.resolve()
     for episode, plan in plans.items():
         folder = folders[episode].resolve()
         rows = {ln.uid: ln.segments[0].line for ln in plan_lines(plan)}
         for uid, name in asset_names(plan, settings).items():
             here = f"{plan.source}:{rows[uid]}"
-            if folder == out.resolve() and any(name.startswith(r) for r in reserved):
+            if folder == out and any(name.startswith(r) for r in reserved):
                 raise AssetError(
                     f"{here}: line id {uid!r} would be written to {out.name}/{name}, a file "
                     "the build writes for an episode; set assets.folder to a folder of its own "

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import ttsbuild.workflow.plan_cache as plan_cache
 from ttsbuild.config.project import Project, project_from_config
 from ttsbuild.config.schema import DEFAULT_CONFIG_FILE
 from ttsbuild.config.settings import OutputSettings
@@ -42,6 +43,12 @@ log = logging.getLogger("ttsbuild")
 PLAN_DIR = "build/plans"
 
 
+def asset_folder(project: Project, episode: str) -> Path:
+    """Where an episode's voice assets go (``assets.folder``, resolved in the project)."""
+    folder = project.assets.folder.format(episode=episode)
+    return project.resolve_path(folder, "assets.folder", "assets.folder")
+
+
 class Build:
     """Everything the Snakefile needs, computed once per Snakemake process."""
 
@@ -52,10 +59,8 @@ class Build:
         root: str = ".",
         config_file: str = DEFAULT_CONFIG_FILE,
     ):
-        self.project: Project = project_from_config(config, root, config_file)
-        content.use_cache(self.project.root / STATE_DIR / "hashes.json")
-        self.state = self.project.root / STATE_DIR
-        self.store = self.project.store
+        self.state = Path(root).resolve() / STATE_DIR
+        content.use_cache(self.state / "hashes.json")
         self.plans: dict[str, EpisodePlan] = {}
         self.jobs: dict[str, RenderJob] = {}  # by final key
         self.missing: set[str] = set()  # stage outputs missing when the build planned
@@ -63,25 +68,62 @@ class Build:
         self.started = time.time()
         self.reported = False
         self.planned_at = str(time.time_ns())  # see rules/render.smk
+        self.reused_plans = False  # the plans of the last planning, nothing having changed
         if main_process:
+            self.project: Project = self._plan_or_reuse(config, root, config_file)
+            self.store = self.project.store
             self._plan()
             self._freeze()
         else:
+            self.project = project_from_config(config, root, config_file)
+            self.store = self.project.store
             self._thaw()
         content.active_cache().save()
 
     # ---------------------------------------------------------------- planning
-    def _plan(self) -> None:
-        planner = Planner(self.project)
-        for name in self.project.episodes:
-            plan = planner.plan_episode(name)
-            self.plans[name] = plan
-            data = dict(plan.to_dict(), output=self.project.output.to_dict())
+    def _plan_or_reuse(self, config: dict[str, Any], root: str, config_file: str) -> Project:
+        """The project, and every episode's plan: reused when nothing planning looked at has
+        changed (:mod:`ttsbuild.workflow.plan_cache`), else planned while recording what it
+        looks at, and the plan files written (only when changed, so a no-op stays one)."""
+        cache_file = self.state / plan_cache.CACHE_FILE
+        key = plan_cache.cache_key(config, self.state.parent.parent, config_file)
+        entry = plan_cache.load(cache_file, key)
+        self.reused_plans = entry is not None
+        if entry is not None:
+            log.debug("ttsbuild: plans reused: nothing planning looked at has changed")
+            project = project_from_config(config, root, config_file)
+            for name, (path, _) in entry.plans.items():
+                data = json.loads(Path(path).read_text("utf-8"))
+                data.pop("output")  # the plan file's addition (below), not the plan's
+                self.plans[name] = EpisodePlan.from_dict(data)
+            for logger, level, message in entry.logs:
+                logging.getLogger(logger).log(level, "%s", message)
+            return project
+        excluded = frozenset(map(str, (self.state / "hashes.json", cache_file)))
+        self.state.mkdir(parents=True, exist_ok=True)  # before: planning looks at build/
+        with plan_cache.recording(excluded) as seen, plan_cache.capturing_logs() as logs:
+            project = project_from_config(config, root, config_file)
+            planner = Planner(project)
+            for name in project.episodes:
+                self.plans[name] = planner.plan_episode(name)
+            self._check_assets(project)
+        written: dict[str, tuple[str, plan_cache.Status]] = {}
+        for name, plan in self.plans.items():
+            data = dict(plan.to_dict(), output=project.output.to_dict())
+            plan_path = str(project.root / self.plan_file(name))
             # compact: the C encoder (indent would use the pure-Python one: 0.6 s at 5,000 lines)
-            write_text_if_changed(
-                self.plan_file(name), json.dumps(data, separators=(",", ":")) + "\n"
-            )
-        self._check_assets()
+            write_text_if_changed(plan_path, json.dumps(data, separators=(",", ":")) + "\n")
+            written[name] = (plan_path, plan_cache.status(plan_path))
+        if seen.uncacheable:
+            log.debug("ttsbuild: plans not kept: %s", seen.uncacheable)
+            plan_cache.forget(cache_file)
+        else:
+            entry = plan_cache.Entry(key, seen.seen, written, logs.records)
+            plan_cache.save(cache_file, entry)
+        return project
+
+    def _plan(self) -> None:
+        """Group the segments missing from the store into render batches."""
         size = self.project.batch_size
         claimed: set[str] = set()  # stage outputs some job will create
         for name, plan in self.plans.items():
@@ -134,16 +176,15 @@ class Build:
 
     def asset_folder(self, episode: str) -> Path:
         """Where an episode's voice assets go (``assets.folder``, resolved in the project)."""
-        folder = self.project.assets.folder.format(episode=episode)
-        return self.project.resolve_path(folder, "assets.folder", "assets.folder")
+        return asset_folder(self.project, episode)
 
-    def _check_assets(self) -> None:
+    def _check_assets(self, project: Project) -> None:
         """Voice-asset file names are checked with the plan, before any render: a collision,
         an id too long or a file over another target's output stops the build here."""
         from ttsbuild.delivery.asset_plan import check_asset_plans
 
-        folders = {name: self.asset_folder(name) for name in self.plans}
-        check_asset_plans(self.plans, self.project.assets, folders, self.project.root / "out")
+        folders = {name: asset_folder(project, name) for name in self.plans}
+        check_asset_plans(self.plans, project.assets, folders, project.root / "out")
 
     @staticmethod
     def _batch_group(job: RenderJob, todo: list[tuple[str, str]]) -> str:
