@@ -133,7 +133,7 @@ def test_tight_cues_shift_stretch_and_truncate(make_project):
     config = SRT_CONFIG.replace("MODE", "smart_natural, shift_tolerance_ms: 200, overflow: cut")
     project = make_project(config=config)
     project.write("subs/episode.srt", tight)
-    build = project.snakemake("-j1", "out/ep1.wav")
+    build = project.snakemake("-j1", "out/ep1.wav", "out/ep1.stems.json")
     assert build.returncode == 0
     timing = check_outputs(project, "smart_natural")
     one, two, three = timing["cues"]
@@ -144,9 +144,12 @@ def test_tight_cues_shift_stretch_and_truncate(make_project):
     )
     assert three["final"]["start_sample"] - three["target"]["start_sample"] == int(0.2 * 24000)
     assert timing["flags"]["truncated"] >= 1
-    # Only because the config says overflow: cut, and never quietly: one line per cue.
+    # Only because the config says overflow: cut, and never quietly: one line per cue, once
+    # on the console though the episode and its stems both time the cues, and in each job's log
     warned = [line for line in build.output.splitlines() if "s of speech cut" in line]
     assert len(warned) == timing["flags"]["truncated"]
+    for job in ("assemble", "stems"):
+        assert warned[0] in (project.path / f"logs/{job}/ep1.log").read_text(), job
     assert warned[0].startswith("ttsbuild: warning: subs/episode.srt:6: cue 2: 0.")
     assert [p["cue"] for p in timing["problems"] if p["cut"]] == [2]
 

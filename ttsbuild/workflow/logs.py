@@ -29,10 +29,31 @@ def setup_logging(level: int = logging.INFO) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._ttsbuild = True  # type: ignore[attr-defined]
+        handler.addFilter(_SaidOnce())
         root.addHandler(handler)
     handler.setLevel(shown)
     root.setLevel(min(shown, logging.DEBUG))
     root.propagate = False
+
+
+class _SaidOnce(logging.Filter):
+    """A warning shown once on stderr per process: jobs of one build that compute the same
+    thing (an episode and its stems time the same cues and master to the same target) would
+    each give it. Each job's log file still has its own; the message names the file and the
+    line, so two different problems never look alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        message = record.getMessage()
+        if message in self.said:
+            return False
+        self.said.add(message)
+        return True
 
 
 class _ThisThread(logging.Filter):
