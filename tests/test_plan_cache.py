@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_breaks_workflow import tone
 from ttsbuild.workflow import plan_cache
 from ttsbuild.workflow.lock import STATE_DIR
 
@@ -35,7 +36,15 @@ characters:
 episodes:
   ep1: {source: scripts/ep1.txt}
   ep2: {source: scripts/ep2.srt}
+  play:
+    source: scripts/play.fountain
+    breaks: {scene_headings: {pause_ms: 800, sound: sounds/sting.wav}}
+  lines: {source: scripts/lines.csv}
 """
+
+FOUNTAIN = "Title: Harbour\n\nINT. HARBOUR - NIGHT\n\nALICE\nThe lamp is out.\n\n"
+TABLE = 'id,character,text\nl_01,alice,"A line from the table."\n'
+
 
 SCRIPT = """\
 The narrator opens the scene at 10 past 9.
@@ -85,6 +94,10 @@ def project(make_project):
     p.write("lexicon.yaml", "Nguyen: Nujen\n")
     p.write("voices/alice.txt", "a fake voice for alice\n")
     p.write("scripts/ep2.srt", SRT)
+    p.write("scripts/play.fountain", FOUNTAIN)
+    p.write("scripts/lines.csv", TABLE)
+    (p.path / "sounds").mkdir()
+    tone(p.path / "sounds/sting.wav", 440.0, 0.3)
     return p
 
 
@@ -108,7 +121,16 @@ def test_unchanged_project_reuses_its_plans_and_an_edit_plans_again(project):
 
 @pytest.mark.parametrize(
     "change",
-    ["lexicon_file", "voice_file", "config", "environment", "srt_backdated", "new_episode_file"],
+    [
+        "lexicon_file",
+        "voice_file",
+        "config",
+        "environment",
+        "srt_backdated",
+        "new_episode_file",
+        "break_sound",
+        "table_backdated",
+    ],
 )
 def test_each_kind_of_input_is_seen(project, change):
     env = project.env()
@@ -125,6 +147,10 @@ def test_each_kind_of_input_is_seen(project, change):
         env = dict(env, TTSBUILD_ENGINE_PLUGINS=env["TTSBUILD_ENGINE_PLUGINS"] + ",x=a:B")
     elif change == "srt_backdated":
         backdated(root / "scripts/ep2.srt", SRT.replace("A cue", "B cue"))
+    elif change == "break_sound":  # what the sound file holds (hashed into the plan)
+        tone(root / "sounds/sting.wav", 550.0, 0.3)
+    elif change == "table_backdated":
+        backdated(root / "scripts/lines.csv", TABLE.replace("A line", "B line"))
     elif change == "new_episode_file":  # the config names a file that appears later
         (root / "config/config.yaml").write_text(
             CONFIG + "  ep3: {source: scripts/ep3.txt}\n", encoding="utf-8"
@@ -259,4 +285,5 @@ def test_recorder_sees_every_file_the_process_touches_while_planning(project, tm
     missed = sorted(p for p, ok in touched.items() if not _covered(p, ok, seen, listed))
     assert not missed, f"touched while planning but not recorded: {missed[:20]}"
     names = {os.path.basename(p) for p in touched}
-    assert {"ep1.txt", "ep2.srt", "lexicon.yaml", "alice.txt"} <= names
+    assert {"ep1.txt", "ep2.srt", "play.fountain", "lines.csv", "sting.wav"} <= names
+    assert {"lexicon.yaml", "alice.txt"} <= names
