@@ -315,6 +315,22 @@ def test_a_silent_line_is_an_empty_file_with_a_warning(tmp_path):
     assert data.size == 0
 
 
+def test_a_kept_file_gives_the_same_warnings_as_when_it_was_made(tmp_path):
+    """A rebuild that keeps a file (same fingerprint and bytes) still says what is wrong with
+    it: silent, peak-normalized instead of loudness, off its loudness target."""
+    proj = Project(tmp_path)
+    quiet = (seg("c" * 20, "whisper", "Shh.", 9), tone(0.8, amp=0.0002))
+    silent = (seg("d" * 20, "mute", "...", 10), tone(0.8, amp=0.0))
+    lines = [LINES[0], LINES[1], quiet, silent]
+    first = proj.build(lines, loudness_lufs=0, trim_db=-100)
+    ids = {w["id"] for w in first["warnings"]}
+    assert {"l1", "l2", "whisper", "mute"} <= ids, first["warnings"]  # l1, l2: off target 0
+    mtimes = {p.name: p.stat().st_mtime_ns for p in proj.folder.iterdir()}
+    again = proj.build(lines, loudness_lufs=0, trim_db=-100)
+    assert again["warnings"] == first["warnings"]
+    assert {p.name: p.stat().st_mtime_ns for p in proj.folder.iterdir()} == mtimes  # all kept
+
+
 def test_a_file_the_encoder_trimmed_says_so_not_that_it_needed_12_db_of_limiting():
     """attack-c: Ren'Py lines in Ogg came out 0.5 LU under target with 'would need more than
     12 dB of limiting' although they had 7.5 dB of gain: the Vorbis encoder's overshoot was

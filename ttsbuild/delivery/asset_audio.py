@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -156,31 +157,43 @@ def _make_asset(
     """Join, master and encode one line's file (written only when its bytes change); the
     entry with its measured levels, and whether the file was written."""
     audio = join_and_trim([_load(store, s.key) for s in line.segments], settings, chunk_gap_ms)
-    if not audio.num_samples:
-        warnings.append({"id": entry.id, "warning": "silent after trimming: an empty file"})
     mastered, levels = master_line(audio, settings, entry.id)
-    if levels["normalization"] != settings.normalize:
-        warnings.append({"id": entry.id, "warning": str(levels["normalization"])})
     data, measured = encode_line(mastered, settings)
     levels.update(measured)
-    off = _off_target(levels, settings)
-    if off:
-        warnings.append({"id": entry.id, "warning": off})
+    duration = round(mastered.num_samples / settings.sample_rate, 6)
+    warnings.extend(asset_warnings(entry.id, duration, levels, settings))
     with contextlib.suppress(OSError):
         if path.read_bytes() == data:
             data = b""  # same bytes: leave the file (and its mtime) alone
     if data:
         write_bytes_atomic(path, data)
     digest = hashlib.sha256(data or path.read_bytes()).hexdigest()
-    duration = round(mastered.num_samples / settings.sample_rate, 6)
     return replace(entry, duration=duration, sha256=digest, levels=levels), bool(data)
 
 
-def _off_target(levels: dict[str, Any], settings: AssetSettings) -> str:
+def asset_warnings(
+    uid: str, duration: float, levels: Mapping[str, Any], settings: AssetSettings
+) -> list[dict[str, str]]:
+    """What a line's file says about itself, from its duration and measured levels: silent,
+    normalized another way than asked, or off its loudness target. A file kept from an
+    earlier build gives the same warnings as when it was made."""
+    said = []
+    if not duration:
+        said.append("silent after trimming: an empty file")
+    how = levels.get("normalization", settings.normalize)
+    if how != settings.normalize:
+        said.append(str(how))
+    off = _off_target(levels, settings)
+    if off:
+        said.append(off)
+    return [{"id": uid, "warning": w} for w in said]
+
+
+def _off_target(levels: Mapping[str, Any], settings: AssetSettings) -> str:
     """A warning when a loudness-normalized file missed its target by more than 0.5 LU (it
     would have needed more limiting than :func:`match_loudness` allows), else ""."""
     got = levels.get("loudness_lufs")
-    if levels["normalization"] != "loudness" or got is None:
+    if levels.get("normalization") != "loudness" or got is None:
         return ""
     if abs(got - settings.loudness_lufs) <= 0.5:
         return ""

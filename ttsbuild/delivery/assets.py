@@ -33,7 +33,12 @@ from typing import Any
 from ttsbuild.config.settings import AssetSettings
 from ttsbuild.core.errors import AssetError
 from ttsbuild.core.fsutil import write_text_atomic, write_text_if_changed
-from ttsbuild.delivery.asset_audio import _make_asset, encode, join_and_trim  # noqa: F401
+from ttsbuild.delivery.asset_audio import (  # noqa: F401
+    _make_asset,
+    asset_warnings,
+    encode,
+    join_and_trim,
+)
 from ttsbuild.delivery.asset_changes import AssetEntry, diff_assets
 from ttsbuild.delivery.asset_plan import Line, asset_names, plan_lines
 from ttsbuild.planning.key import canonical_json
@@ -217,6 +222,7 @@ def build_assets(
             final.append(
                 replace(entry, duration=old.duration, sha256=old.sha256, levels=old.levels)
             )
+            warnings.extend(asset_warnings(entry.id, old.duration, old.levels, settings))
             continue
         made, wrote = _make_asset(line, entry, path, store, settings, chunk_gap_ms, warnings)
         final.append(made)
