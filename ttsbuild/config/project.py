@@ -281,11 +281,16 @@ def _assets(config: Mapping[str, Any], root: Path, config_file: str) -> AssetSet
 
 
 def project_from_config(
-    config: dict[str, Any], root: str | Path = ".", config_file: str = DEFAULT_CONFIG_FILE
+    config: dict[str, Any],
+    root: str | Path = ".",
+    config_file: str = DEFAULT_CONFIG_FILE,
+    validated: bool = False,
 ) -> Project:
-    """Validate a loaded config (defaults filled in place) and build the :class:`Project`."""
+    """Validate a loaded config (defaults filled in place; ``validated``: already, by the
+    plan cache) and build the :class:`Project`."""
     root = Path(root).resolve()
-    validate_config(config, config_file, root / config_file)
+    if not validated:
+        validate_config(config, config_file, root / config_file)
     characters = _characters(config, root, config_file)
     aliases = _aliases(config, characters, root, config_file)
     narrator = str(config["narrator"]).casefold()
@@ -293,27 +298,7 @@ def project_from_config(
     store = store_path(config, root, config_file)
     out = OutputSettings.from_dict(config["output"])
     assets = _assets(config, root, config_file)
-    engines = {
-        name: EngineOptions.from_dict(
-            {
-                **opts,
-                "checkpoint_dir": (
-                    str((root / opts["checkpoint_dir"]).resolve())
-                    if opts.get("checkpoint_dir")
-                    else ""
-                ),
-            }
-        )
-        for name, opts in config["engines"].items()
-    }
-    resources = {
-        name: dict(opts.get("resources") or {}) for name, opts in config["engines"].items()
-    }
-    runtimes = {
-        name: RuntimeSetting.from_dict(_runtime_paths(opts["runtime"], root))
-        for name, opts in config["engines"].items()
-        if opts.get("runtime")
-    }
+    engines, resources, runtimes = _engines(config, root)
     episodes = {
         str(name): Episode.from_dict(str(name), ep) for name, ep in config["episodes"].items()
     }
@@ -357,6 +342,34 @@ def project_from_config(
         episodes=episodes,
         lexicon=_lexicon(config, root, config_file, allow_outside),
     )
+
+
+def _engines(
+    config: Mapping[str, Any], root: Path
+) -> tuple[dict[str, EngineOptions], dict[str, dict[str, Any]], dict[str, RuntimeSetting]]:
+    """Each engine's options (checkpoint folder resolved), resources and runtime."""
+    engines = {
+        name: EngineOptions.from_dict(
+            {
+                **opts,
+                "checkpoint_dir": (
+                    str((root / opts["checkpoint_dir"]).resolve())
+                    if opts.get("checkpoint_dir")
+                    else ""
+                ),
+            }
+        )
+        for name, opts in config["engines"].items()
+    }
+    resources = {
+        name: dict(opts.get("resources") or {}) for name, opts in config["engines"].items()
+    }
+    runtimes = {
+        name: RuntimeSetting.from_dict(_runtime_paths(opts["runtime"], root))
+        for name, opts in config["engines"].items()
+        if opts.get("runtime")
+    }
+    return engines, resources, runtimes
 
 
 def _runtime_paths(runtime: Mapping[str, Any], root: Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from ttsbuild.core.fsutil import write_text_atomic
 from ttsbuild.planning.plan import SYNTHESIZE, EpisodePlan
 from ttsbuild.rendering.models import LOAD_COUNTS
 from ttsbuild.rendering.pool import worker_report
-from ttsbuild.store.segments import read_failure, read_sidecar, segment_path
+from ttsbuild.store.segments import is_stored, read_failure, read_sidecar, segment_path
 
 
 def stage_counts(
@@ -42,7 +42,7 @@ def stage_counts(
                 entry = counts.setdefault(kind, {"ran": 0, "reused": 0, "failed": 0})
                 if key not in missing_at_start:
                     entry["reused"] += 1
-                elif segment_path(store, key).exists():
+                elif is_stored(store, key):
                     entry["ran"] += 1
                 else:
                     entry["failed"] += 1
@@ -89,7 +89,7 @@ def episode_report(
     qa_flagged: list[dict[str, Any]] = []
     environments: dict[str, dict[str, Any]] = {}  # engine -> the runtime that rendered it now
     for seg in segments:
-        present = segment_path(store, seg.key).exists()
+        present = is_stored(store, seg.key)
         wanted = present and (qa_enabled or seg.key in missing_at_start)
         side = read_sidecar(store, seg.key) if wanted else None
         if side is not None and side.qa is not None:

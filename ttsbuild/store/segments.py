@@ -48,6 +48,16 @@ def segment_path(store: Path, key: str) -> Path:
     return store / f"{key}{AUDIO_SUFFIX}"
 
 
+def is_stored(store: Path | str, key: str) -> bool:
+    """Whether the segment file is there: ``segment_path(store, key).exists()`` without
+    building a Path (a build and its report ask this of every segment)."""
+    try:
+        os.stat(f"{store}{os.sep}{key}{AUDIO_SUFFIX}")
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
+
+
 def sidecar_path(store: Path, key: str) -> Path:
     return store / f"{key}.json"
 

@@ -35,7 +35,7 @@ from ttsbuild.planning.planner import Planner
 from ttsbuild.rendering import server
 from ttsbuild.rendering.batch import Batch, RenderJob
 from ttsbuild.rendering.pool import render_parallel
-from ttsbuild.store.segments import segment_path
+from ttsbuild.store.segments import is_stored, segment_path
 from ttsbuild.workflow.lock import STATE_DIR
 
 log = logging.getLogger("ttsbuild")
@@ -91,7 +91,10 @@ class Build:
         self.reused_plans = entry is not None
         if entry is not None:
             log.debug("ttsbuild: plans reused: nothing planning looked at has changed")
-            project = project_from_config(config, root, config_file)
+            if entry.config is not None:
+                project = project_from_config(entry.config, root, config_file, validated=True)
+            else:
+                project = project_from_config(config, root, config_file)
             for name, (path, _) in entry.plans.items():
                 data = json.loads(Path(path).read_text("utf-8"))
                 data.pop("output")  # the plan file's addition (below), not the plan's
@@ -118,7 +121,8 @@ class Build:
             log.debug("ttsbuild: plans not kept: %s", seen.uncacheable)
             plan_cache.forget(cache_file)
         else:
-            entry = plan_cache.Entry(key, seen.seen, written, logs.records)
+            checked = plan_cache.as_json(config)  # validated now, defaults filled
+            entry = plan_cache.Entry(key, seen.seen, written, logs.records, checked)
             plan_cache.save(cache_file, entry)
         return project
 
@@ -130,11 +134,11 @@ class Build:
             missing: dict[str, list[RenderJob]] = {}  # per engine: one batch needs one model
             for seg in plan.segments():
                 chain = seg.chain()
-                if seg.key in claimed or segment_path(self.store, seg.key).exists():
+                if seg.key in claimed or is_stored(self.store, seg.key):
                     continue
                 todo: list[tuple[str, str]] = []  # from the last stored output on
                 for kind, key in reversed(chain):
-                    if segment_path(self.store, key).exists():
+                    if is_stored(self.store, key):
                         break
                     todo.insert(0, (kind, key))
                 self.missing.update(key for _, key in todo)

@@ -246,6 +246,7 @@ class Entry:
     seen: dict[str, Status]
     plans: dict[str, tuple[str, Status]]  # episode -> (plan file, its status after writing)
     logs: list[tuple[str, int, str]]
+    config: dict[str, Any] | None = None  # the config validated (defaults filled), if JSON
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -254,6 +255,7 @@ class Entry:
             "seen": self.seen,
             "plans": self.plans,
             "logs": self.logs,
+            "config": self.config,
         }
 
     @classmethod
@@ -269,6 +271,7 @@ class Entry:
             {str(k): st(v) for k, v in data["seen"].items()},
             {str(e): (str(p), st(s)) for e, (p, s) in data["plans"].items()},
             [(str(n), int(lv), str(m)) for n, lv, m in data["logs"]],
+            dict(data["config"]) if data.get("config") is not None else None,
         )
 
     def unchanged(self) -> bool:
@@ -297,6 +300,16 @@ def save(cache_file: Path, entry: Entry) -> None:
         write_text_atomic(cache_file, json.dumps(entry.to_dict(), separators=(",", ":")))
     except OSError as exc:
         log.debug("ttsbuild: could not keep the plans' inputs in %s: %s", cache_file, exc)
+
+
+def as_json(config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``config`` as JSON gives it back, or None when JSON would change it (a YAML date,
+    a number as a key): only a config that survives the trip is kept."""
+    try:
+        copy = json.loads(json.dumps(config))
+    except (TypeError, ValueError):
+        return None
+    return copy if copy == config else None
 
 
 def forget(cache_file: Path) -> None:
