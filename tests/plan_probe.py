@@ -1,5 +1,6 @@
 """Plan the project in the working directory as the Snakefile does (one ``Build`` in a fresh
-process) and print one JSON line: whether the plans were reused, and the plans.
+process) and print one JSON line: whether the plans were reused, the plans, and the project
+(its ``repr``: a reused plan builds it from the validated config the cache kept).
 
 For tests/test_plan_cache.py. With ``PLAN_PROBE_MARKS=<prefix>`` the recording window is
 bracketed by a stat of ``<prefix>-begin`` and ``<prefix>-end`` (nonexistent paths, for finding
@@ -46,7 +47,8 @@ def main() -> None:
     config = read_config_file(Path(DEFAULT_CONFIG_FILE), DEFAULT_CONFIG_FILE)
     build = Build(config)
     plans = {name: plan.to_dict() for name, plan in build.plans.items()}
-    print(json.dumps({"reused": build.reused_plans, "plans": plans}))
+    out = {"reused": build.reused_plans, "plans": plans, "project": repr(build.project)}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

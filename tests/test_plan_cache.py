@@ -108,6 +108,7 @@ def test_unchanged_project_reuses_its_plans_and_an_edit_plans_again(project):
     second = probe(project.path, env)
     assert second["reused"], "an unchanged project was planned again"
     assert second["plans"] == first["plans"]
+    assert second["project"] == first["project"]  # from the validated config it kept
     # the cut inside a word is warned about again when the plans are reused
     assert "inside a word" in first["stderr"] and "inside a word" in second["stderr"]
 
