@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from ttsbuild.config import project_from_config
+from ttsbuild.config import project_from_config, schema
 from ttsbuild.config import settings as S
 from ttsbuild.config.schema import SCHEMA_PATH, load_schema, with_defaults
 from ttsbuild.core.errors import ConfigError
@@ -66,6 +67,35 @@ def test_with_defaults_validates_the_section():
     assert with_defaults("timing", {"mode": "concatenate"})["max_stretch"] == 1.25
     with pytest.raises(ConfigError, match="timing"):
         with_defaults("timing", {"mode": "fastest"})
+
+
+def test_a_remembered_validation_gives_what_validating_gives():
+    """Validations are remembered (for the plan cache): a second call gives the same values
+    as a fresh one, changing a result changes nothing remembered, an error is never
+    remembered, and data JSON would change (a tuple, NaN) is validated every time."""
+    first = with_defaults("output", {"gap_ms": 120})
+    first["gap_ms"] = 999  # the caller's copy
+    again = with_defaults("output", {"gap_ms": 120})
+    assert again["gap_ms"] == 120 and again == {**first, "gap_ms": 120}
+    assert 'output:{"gap_ms":120}' in schema.validations()
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="long"):
+            with_defaults("output", {"gap_ms": "long"})
+        with pytest.raises(ConfigError, match="finite"):
+            with_defaults("output", {"peak_dbfs": float("nan")})
+    assert 'output:{"gap_ms":"long"}' not in schema.validations()
+    assert not any(k.startswith('output:{"peak_dbfs"') for k in schema.validations())
+
+
+def test_a_whole_config_validated_twice_is_filled_the_same(tmp_path):
+    one, two = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    schema.validate_config(one, "config/config.yaml", None)
+    schema.validate_config(two, "config/config.yaml", None)  # remembered
+    assert one == two and one["output"]["gap_ms"] == with_defaults("output")["gap_ms"]
+    bad = dict(copy.deepcopy(BASE), max_chars="many")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="max_chars"):
+            schema.validate_config(bad, "config/config.yaml", None)
 
 
 def test_config_copy_of_the_schema_is_in_sync():

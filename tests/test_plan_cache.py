@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_breaks_workflow import tone
+from ttsbuild.config.schema import SCHEMA_PATH
 from ttsbuild.workflow import plan_cache
 from ttsbuild.workflow.lock import STATE_DIR
 
@@ -108,7 +109,10 @@ def test_unchanged_project_reuses_its_plans_and_an_edit_plans_again(project):
     second = probe(project.path, env)
     assert second["reused"], "an unchanged project was planned again"
     assert second["plans"] == first["plans"]
-    assert second["project"] == first["project"]  # from the validated config it kept
+    assert second["project"] == first["project"]  # from the validations it kept
+    kept = json.loads((project.path / STATE_DIR / plan_cache.CACHE_FILE).read_text("utf-8"))
+    assert "S" + str(SCHEMA_PATH) in kept["seen"]  # the validations' own input
+    assert any(k.startswith("config:") for k in kept["validations"])
     # the cut inside a word is warned about again when the plans are reused
     assert "inside a word" in first["stderr"] and "inside a word" in second["stderr"]
 

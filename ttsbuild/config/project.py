@@ -284,13 +284,10 @@ def project_from_config(
     config: dict[str, Any],
     root: str | Path = ".",
     config_file: str = DEFAULT_CONFIG_FILE,
-    validated: bool = False,
 ) -> Project:
-    """Validate a loaded config (defaults filled in place; ``validated``: already, by the
-    plan cache) and build the :class:`Project`."""
+    """Validate a loaded config (defaults filled in place) and build the :class:`Project`."""
     root = Path(root).resolve()
-    if not validated:
-        validate_config(config, config_file, root / config_file)
+    validate_config(config, config_file, root / config_file)
     characters = _characters(config, root, config_file)
     aliases = _aliases(config, characters, root, config_file)
     narrator = str(config["narrator"]).casefold()

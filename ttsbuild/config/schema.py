@@ -6,6 +6,12 @@ defaults in place); settings values (:mod:`ttsbuild.config.settings`) are then b
 validated dict and hold no defaults of their own. :func:`with_defaults` fills one section's
 defaults for code that builds a settings value without a whole config (tests, the server).
 
+A validation is a pure function of the data and the schema file, so each one is remembered
+(the data and the result, as JSON text): :func:`validations` gives them to the plan cache,
+which keeps them with the plans and hands them back (:func:`reuse_validations`) only when
+nothing planning looked at, the schema file included, has changed; a reused plan's config is
+then not validated again (nor jsonschema imported).
+
 Imports: :mod:`ttsbuild.core` only.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -99,6 +106,38 @@ def _section_validator(section: str) -> Any:
     return _validator_with_defaults()(_section_schema(section))
 
 
+# "<section>:<data as JSON>" -> the data validated, defaults filled, as JSON ("config:" for
+# a whole config): the validations done in this process or reused from the plan cache.
+_validated: dict[str, str] = {}
+_REMEMBERED_AT_MOST = 4096  # a long-lived process (the render server) stays bounded
+
+
+def _as_json(data: Any) -> str | None:
+    """``data`` as JSON text, or None where JSON would not give it back as it is (a YAML
+    date, a number as a key, a tuple, NaN): such data is validated every time."""
+    try:
+        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return text if json.loads(text) == data else None
+
+
+def _remember(key: str | None, filled: Any) -> None:
+    text = _as_json(filled)
+    if key is not None and text is not None and len(_validated) < _REMEMBERED_AT_MOST:
+        _validated[key] = text
+
+
+def validations() -> dict[str, str]:
+    """The validations done or reused in this process (for the plan cache)."""
+    return dict(_validated)
+
+
+def reuse_validations(done: Mapping[str, str]) -> None:
+    """Take validations a planning did (:func:`validations`) as done in this process."""
+    _validated.update(done)
+
+
 def with_defaults(section: str, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One section's values with the schema's defaults filled in (validated).
 
@@ -107,10 +146,17 @@ def with_defaults(section: str, data: Mapping[str, Any] | None = None) -> dict[s
     >>> with_defaults("engine", {"model": "x"})["device"]
     'auto'
     """
-    filled = copy.deepcopy(dict(data or {}))
+    plain = dict(data or {})
+    text = _as_json(plain)
+    key = None if text is None else f"{section}:{text}"
+    if key in _validated:
+        done: dict[str, Any] = json.loads(_validated[key])
+        return done
+    filled = copy.deepcopy(plain)
     errors = list(_section_validator(section).iter_errors(filled))
     if errors:
         raise ConfigError(f"{section}: {errors[0].message}")
+    _remember(key, filled)
     return filled
 
 
@@ -174,12 +220,19 @@ def _error_message(error: Any) -> tuple[str | Sequence[str], str]:
 
 def validate_config(config: dict[str, Any], config_file: str, config_path: Path | None) -> None:
     """Validate in place against the schema, filling defaults. Raises ConfigError."""
+    text = _as_json(config)
+    memo = None if text is None else f"config:{text}"
+    if memo in _validated:
+        config.clear()
+        config.update(json.loads(_validated[memo]))
+        return
     validator = _validator_with_defaults()(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         key, message = _error_message(errors[0])
         line = config_line(config_path, key) if config_path else None
         raise ConfigError(message, config_file, line)
+    _remember(memo, config)
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import ttsbuild.config.schema as schema
 import ttsbuild.workflow.plan_cache as plan_cache
 from ttsbuild.config.project import Project, project_from_config
 from ttsbuild.config.schema import DEFAULT_CONFIG_FILE
@@ -91,10 +92,8 @@ class Build:
         self.reused_plans = entry is not None
         if entry is not None:
             log.debug("ttsbuild: plans reused: nothing planning looked at has changed")
-            if entry.config is not None:
-                project = project_from_config(entry.config, root, config_file, validated=True)
-            else:
-                project = project_from_config(config, root, config_file)
+            schema.reuse_validations(entry.validations)  # the config is not validated again
+            project = project_from_config(config, root, config_file)
             for name, (path, _) in entry.plans.items():
                 data = json.loads(Path(path).read_text("utf-8"))
                 data.pop("output")  # the plan file's addition (below), not the plan's
@@ -105,6 +104,7 @@ class Build:
         excluded = frozenset(map(str, (self.state / "hashes.json", cache_file)))
         self.state.mkdir(parents=True, exist_ok=True)  # before: planning looks at build/
         with plan_cache.recording(excluded) as seen, plan_cache.capturing_logs() as logs:
+            seen.note(schema.SCHEMA_PATH)  # the reused validations' input, read once per process
             project = project_from_config(config, root, config_file)
             planner = Planner(project)
             for name in project.episodes:
@@ -121,8 +121,8 @@ class Build:
             log.debug("ttsbuild: plans not kept: %s", seen.uncacheable)
             plan_cache.forget(cache_file)
         else:
-            checked = plan_cache.as_json(config)  # validated now, defaults filled
-            entry = plan_cache.Entry(key, seen.seen, written, logs.records, checked)
+            done = schema.validations()
+            entry = plan_cache.Entry(key, seen.seen, written, logs.records, done)
             plan_cache.save(cache_file, entry)
         return project
 

@@ -50,7 +50,7 @@ from ttsbuild.core.fsutil import write_text_atomic
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: validations kept
 CACHE_FILE = "plan-cache.json"
 VOLATILE_ENV = frozenset({"_", "OLDPWD"})  # rewritten by the shell for each command
 # Opening or listing these makes plans uncacheable: what they return is not a file's status.
@@ -246,7 +246,7 @@ class Entry:
     seen: dict[str, Status]
     plans: dict[str, tuple[str, Status]]  # episode -> (plan file, its status after writing)
     logs: list[tuple[str, int, str]]
-    config: dict[str, Any] | None = None  # the config validated (defaults filled), if JSON
+    validations: dict[str, str] = field(default_factory=dict)  # config.schema.validations()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -255,7 +255,7 @@ class Entry:
             "seen": self.seen,
             "plans": self.plans,
             "logs": self.logs,
-            "config": self.config,
+            "validations": self.validations,
         }
 
     @classmethod
@@ -271,7 +271,7 @@ class Entry:
             {str(k): st(v) for k, v in data["seen"].items()},
             {str(e): (str(p), st(s)) for e, (p, s) in data["plans"].items()},
             [(str(n), int(lv), str(m)) for n, lv, m in data["logs"]],
-            dict(data["config"]) if data.get("config") is not None else None,
+            {str(k): str(v) for k, v in data["validations"].items()},
         )
 
     def unchanged(self) -> bool:
@@ -300,16 +300,6 @@ def save(cache_file: Path, entry: Entry) -> None:
         write_text_atomic(cache_file, json.dumps(entry.to_dict(), separators=(",", ":")))
     except OSError as exc:
         log.debug("ttsbuild: could not keep the plans' inputs in %s: %s", cache_file, exc)
-
-
-def as_json(config: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``config`` as JSON gives it back, or None when JSON would change it (a YAML date,
-    a number as a key): only a config that survives the trip is kept."""
-    try:
-        copy = json.loads(json.dumps(config))
-    except (TypeError, ValueError):
-        return None
-    return copy if copy == config else None
 
 
 def forget(cache_file: Path) -> None:
