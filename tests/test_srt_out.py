@@ -4,10 +4,12 @@ speaker names where the speaker changes."""
 
 from __future__ import annotations
 
+import textwrap
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ttsbuild.assembly.srt_out import split_cue, subtitle_cues, wrap_blocks
+from ttsbuild.assembly.srt_out import _fits, split_cue, subtitle_cues, wrap_blocks
 
 # Cognito's speech from "Brick & Steel" (tests/data/sources), lengthened to 161 characters:
 # the episode's SRT had such a segment as one unwrapped cue
@@ -30,6 +32,18 @@ def test_every_cue_fits_and_no_word_is_lost(text, width, lines):
         rows = block.split("\n")
         assert len(rows) <= lines and all(len(r) <= width for r in rows), block
     assert " ".join(" ".join(blocks).split()) == " ".join(text.split())
+
+
+@given(
+    st.text(alphabet=st.sampled_from("ab -\t\n\r\x0b\u00a0,."), max_size=80),
+    st.integers(1, 50),
+    st.integers(1, 3),
+)
+def test_fits_answers_as_textwrap_does(text, width, lines):
+    """The one-line shortcut (and the memo) never answer otherwise than wrapping the text."""
+    assert _fits(text, width, lines) == (
+        len(textwrap.wrap(text, width, break_long_words=False)) <= lines
+    )
 
 
 @given(texts, st.integers(0, 10_000), st.integers(1, 100_000))

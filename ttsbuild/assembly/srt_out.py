@@ -12,6 +12,7 @@ Imports: nothing of ttsbuild.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from collections.abc import Sequence
@@ -20,8 +21,17 @@ _SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
 _CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
 
 
+@functools.lru_cache(maxsize=8192)
+def _wrapped(text: str, width: int) -> tuple[str, ...]:
+    """``textwrap.wrap`` without breaking words (a cue's text is wrapped several times while it
+    is split: once per question asked of it)."""
+    return tuple(textwrap.wrap(text, width, break_long_words=False))
+
+
 def _fits(text: str, width: int, lines: int) -> bool:
-    return len(textwrap.wrap(text, width, break_long_words=False)) <= lines
+    if lines >= 1 and len(text) <= width and "\t" not in text:
+        return True  # at most one line (the common case): only a tab could make it longer
+    return len(_wrapped(text, width)) <= lines
 
 
 def _pieces(text: str, width: int, lines: int) -> list[str]:
@@ -35,7 +45,7 @@ def _pieces(text: str, width: int, lines: int) -> list[str]:
             if _fits(clause, width, lines):
                 out.append(clause)
             else:  # words: as many lines as fit a cue
-                wrapped = textwrap.wrap(clause, width, break_long_words=False)
+                wrapped = _wrapped(clause, width)
                 out.extend(" ".join(wrapped[i : i + lines]) for i in range(0, len(wrapped), lines))
     return out
 
@@ -63,7 +73,7 @@ def _layout(pieces: list[str], width: int, lines: int) -> str:
     if 1 < len(pieces) <= lines and all(len(p) <= width for p in pieces):
         return "\n".join(pieces)
     joined = " ".join(pieces)
-    return "\n".join(textwrap.wrap(joined, width, break_long_words=False)) or joined
+    return "\n".join(_wrapped(joined, width)) or joined
 
 
 def split_cue(

@@ -19,6 +19,8 @@ R = TypeVar("R")
 
 #: Below this many items a map runs in the calling thread (a pool costs more than it saves).
 MIN_PARALLEL_ITEMS = 8
+#: Work items are handed to the threads in this many chunks a thread (balance against overhead).
+CHUNKS_PER_THREAD = 8
 
 
 def usable_cpus() -> int:
@@ -43,5 +45,9 @@ def thread_map(fn: Callable[[T], R], items: Iterable[T], threads: int | None = N
     count = min(threads or usable_cpus(), len(work))
     if count <= 1 or len(work) < MIN_PARALLEL_ITEMS:
         return [fn(x) for x in work]
+    # Contiguous chunks, CHUNKS_PER_THREAD a thread: a future per item cost 0.24 s of
+    # 0.27 s when 5,000 clips were measured already (an edit of a long episode).
+    size = -(-len(work) // (count * CHUNKS_PER_THREAD))
+    chunks = [work[i : i + size] for i in range(0, len(work), size)]
     with ThreadPoolExecutor(count, thread_name_prefix="ttsbuild-map") as pool:
-        return list(pool.map(fn, work))
+        return [r for done in pool.map(lambda c: [fn(x) for x in c], chunks) for r in done]
