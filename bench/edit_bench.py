@@ -7,7 +7,8 @@ For each episode: a cold build, a no-op, then one edited line, all through the r
 and profile with the deterministic fake engine (tests/fake_engine.py, clips made longer with
 TTSBUILD_FAKE_LENGTH_SCALE; the run prints the length). In the same run it times the I/O
 floor: a plain copy of the episode file (with fsync, as the build writes it durably), and
-Snakemake's own start: a no-op of a one-rule Snakefile (median of 3). The targets (issue 28):
+Snakemake's own start: a no-op of a one-rule Snakefile, timed in turns with the no-op (medians
+of 5), so a machine that slows down mid-run slows both alike. The targets (issue 28):
 no-op <= Snakemake's start + 0.3 s; edit <= no-op + 2 x copy + 3 s (the one render included).
 The last line is one JSON object.
 """
@@ -33,6 +34,7 @@ sys.path.insert(0, str(HERE))
 from build_bench import env, rendered, run  # noqa: E402
 from projects import edit_one_line, make_project  # noqa: E402
 
+ROUNDS = 5  # no-op and Snakemake's start, each the median of this many, taken in turns
 SCALE = "2.1"  # fake clips made longer: 5,000 lines with gaps last about 6.6 hours
 
 
@@ -48,20 +50,22 @@ def plain_copy(path: Path) -> float:
     return elapsed
 
 
-def snakemake_start(workdir: Path) -> float:
-    """Seconds for Snakemake itself to start and find nothing to do (one rule, its output
-    present): what no workflow run by this interpreter can go below."""
+def trivial_project(workdir: Path) -> list[str]:
+    """A one-rule Snakefile whose output is present: the command that times Snakemake's start."""
     root = workdir / "trivial"
     root.mkdir(exist_ok=True)
     (root / "Snakefile").write_text('rule one:\n    output: "a.txt"\n    shell: "touch {output}"\n')
     (root / "a.txt").write_text("")
-    cmd = [sys.executable, "-m", "snakemake", "-j1", "-d", str(root), "-s", str(root / "Snakefile")]
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        subprocess.run([*cmd, "a.txt"], capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    snakefile = str(root / "Snakefile")
+    return [sys.executable, "-m", "snakemake", "-j1", "-d", str(root), "-s", snakefile, "a.txt"]
+
+
+def snakemake_start(trivial: list[str]) -> float:
+    """Seconds for Snakemake itself to start and find nothing to do: what no workflow run by
+    this interpreter can go below."""
+    start = time.perf_counter()
+    subprocess.run(trivial, capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 def render_seconds(project: Path, before: set[str]) -> float:
@@ -73,11 +77,16 @@ def render_seconds(project: Path, before: set[str]) -> float:
     return total
 
 
-def bench(lines: int, workdir: Path, start: float) -> dict[str, float]:
+def bench(lines: int, workdir: Path) -> dict[str, float]:
     project = make_project(workdir / f"ep{lines}", lines)
     environment = env(workdir / "loads.txt", TTSBUILD_FAKE_LENGTH_SCALE=SCALE)
     cold, cold_rss, _ = run(project, "out/ep.wav", environment)
-    noop = statistics.median(run(project, "out/ep.wav", environment)[0] for _ in range(3))
+    trivial = trivial_project(workdir)
+    starts, noops = [], []
+    for _ in range(ROUNDS):  # interleaved: a machine that slows down slows both alike
+        starts.append(snakemake_start(trivial))
+        noops.append(run(project, "out/ep.wav", environment)[0])
+    start, noop = statistics.median(starts), statistics.median(noops)
     before = {p.stem for p in (project / "build" / "segments").glob("*.json")}
     edit_one_line(project, lines // 2)
     edit, edit_rss, out = run(project, "out/ep.wav", environment)
@@ -111,14 +120,13 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="ttsbuild-edit-bench-") as tmp:
-        start = snakemake_start(Path(tmp))
-        print(f"Snakemake's own start (one-rule no-op, median of 3): {start:.2f} s", flush=True)
         for n in args.lines:
-            rows.append(bench(n, Path(tmp), start))
+            rows.append(bench(n, Path(tmp)))
             r = rows[-1]
             print(
                 f"{n} lines ({r['hours']} h, {r['file_mb']} MB): cold {r['cold_s']} s; no-op "
-                f"{r['noop_s']} s (median of 3; Snakemake's start + {r['noop_over_start_s']} s, "
+                f"{r['noop_s']} s, Snakemake's own start {r['snakemake_start_s']} s (medians of "
+                f"{ROUNDS}, in turns; + {r['noop_over_start_s']} s, "
                 f"target + 0.3 s: {'met' if r['noop_met'] else 'MISSED'}); edit {r['edit_s']} s "
                 f"({r['rendered_on_edit']} rendered, render {r['render_s']} s) against no-op + "
                 f"2 x copy ({r['copy_s']} s) + 3 s = {r['edit_floor_s']} s: "
