@@ -10,12 +10,14 @@ every file the process touches while it plans is recorded.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,6 +136,7 @@ def test_unchanged_project_reuses_its_plans_and_an_edit_plans_again(project):
         "srt_backdated",
         "new_episode_file",
         "break_sound",
+        "break_sound_backdated",
         "table_backdated",
     ],
 )
@@ -154,6 +157,12 @@ def test_each_kind_of_input_is_seen(project, change):
         backdated(root / "scripts/ep2.srt", SRT.replace("A cue", "B cue"))
     elif change == "break_sound":  # what the sound file holds (hashed into the plan)
         tone(root / "sounds/sting.wav", 550.0, 0.3)
+    elif change == "break_sound_backdated":  # hashed: the hash cache must see it too
+        sting = root / "sounds/sting.wav"
+        before_stat = sting.stat()
+        tone(sting, 550.0, 0.3)
+        os.utime(sting, ns=(before_stat.st_atime_ns, before_stat.st_mtime_ns))
+        assert sting.stat().st_size == before_stat.st_size
     elif change == "table_backdated":
         backdated(root / "scripts/lines.csv", TABLE.replace("A line", "B line"))
     elif change == "new_episode_file":  # the config names a file that appears later
@@ -232,6 +241,54 @@ def test_a_broken_cache_file_is_a_plain_replan(project):
         cache.write_text(text, encoding="utf-8")
         again = probe(project.path, env)
         assert not again["reused"] and again["plans"] == first["plans"]
+
+
+def test_a_kept_plan_that_cannot_be_read_back_is_a_plain_replan(project):
+    """An entry whose plan file is not a plan (hand-edited, or another file with the status
+    the entry holds): planned again, never an internal error."""
+    env = project.env()
+    first = probe(project.path, env)
+    cache = project.path / STATE_DIR / plan_cache.CACHE_FILE
+    entry = json.loads(cache.read_text("utf-8"))
+    other = project.path / "lexicon.yaml"
+    entry["plans"]["ep1"] = [str(other), list(plan_cache.status(str(other)))]
+    cache.write_text(json.dumps(entry), encoding="utf-8")
+    again = probe(project.path, env)
+    assert not again["reused"] and again["plans"] == first["plans"]
+
+
+def test_configs_that_json_would_write_alike_never_share_plans(project, tmp_path):
+    """adv: a lexicon key null and "null" were one cache key (JSON writes both "null"), so a
+    config given on the command line (not a recorded file) reused the other one's plans; a
+    number as a key next to names crashed every build in the key."""
+    key = plan_cache.cache_key
+    plain = key({"lexicon": {"null": "zebra"}}, tmp_path, "c.yaml")
+    assert plain is not None
+    for odd in ({None: "zebra"}, {True: "x"}, {1: "x", "a": "y"}, {"d": dt.date(2026, 12, 4)}):
+        assert key({"lexicon": odd}, tmp_path, "c.yaml") is None, odd
+    assert key({"a": 1, "b": 2}, tmp_path, "c") != key({"b": 2, "a": 1}, tmp_path, "c")
+    root = project.path
+    env = project.env()
+    config = root / "config/config.yaml"
+    config.write_text(CONFIG.replace("  alice:", "  1: bob\n  alice:"), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(PROBE)], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert "internal error" not in proc.stderr and "TypeError" not in proc.stderr, proc.stderr
+    assert not (root / STATE_DIR / plan_cache.CACHE_FILE).exists()
+
+
+def test_a_file_changed_just_before_planning_is_not_vouched_for(project):
+    """Racy statuses: a file whose ctime is within the margin before planning began could be
+    edited again inside the same timestamp tick, so the plans are not kept; once the file is
+    older than the margin they are."""
+    env = project.env(PLAN_PROBE_RACY_NS=str(1_000_000_000))
+    (project.path / "scripts/ep1.txt").write_text(SCRIPT + "One more.\n", encoding="utf-8")
+    probe(project.path, env)
+    assert not (project.path / STATE_DIR / plan_cache.CACHE_FILE).exists()
+    time.sleep(1.1)
+    first = probe(project.path, env)
+    assert not first["reused"] and probe(project.path, env)["reused"]
 
 
 # --- the recorder against strace -----------------------------------------------------------
