@@ -15,12 +15,16 @@ from ttsbuild.core.fsutil import write_text_atomic
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_memory: dict[tuple[str, int, int], str] = {}
+_memory: dict[tuple[str, int, str], str] = {}
 
 
-def _stat_key(path: Path) -> tuple[str, int, int]:
+def _stat_key(path: Path) -> tuple[str, int, str]:
+    """The file, its size, and a stamp that changes with any write: inode, device, mtime and
+    ctime (a same-size edit with its old mtime put back, as ``tar`` or ``rsync -t`` restore
+    a file, still changes the ctime)."""
     st = path.stat()
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    stamp = f"{st.st_ino}:{st.st_dev}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    return (str(path.resolve()), st.st_size, stamp)
 
 
 def file_sha256(path: Path) -> str:
@@ -32,7 +36,8 @@ def file_sha256(path: Path) -> str:
 
 
 class HashCache:
-    """Persistent path+size+mtime -> hash cache, so a 60 MB voice is hashed once, not per build."""
+    """Persistent path+size+stamp -> hash cache, so a 60 MB voice is hashed once, not per
+    build (an entry written before the stamp held ctime and inode never matches: hashed again)."""
 
     def __init__(self, cache_file: Path | None):
         self.cache_file = cache_file

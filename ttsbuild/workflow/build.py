@@ -89,20 +89,13 @@ class Build:
         cache_file = self.state / plan_cache.CACHE_FILE
         key = plan_cache.cache_key(config, self.state.parent.parent, config_file)
         entry = plan_cache.load(cache_file, key)
-        self.reused_plans = entry is not None
         if entry is not None:
-            log.debug("ttsbuild: plans reused: nothing planning looked at has changed")
-            schema.reuse_validations(entry.validations)  # the config is not validated again
-            project = project_from_config(config, root, config_file)
-            for name, (path, _) in entry.plans.items():
-                data = json.loads(Path(path).read_text("utf-8"))
-                data.pop("output")  # the plan file's addition (below), not the plan's
-                self.plans[name] = EpisodePlan.from_dict(data)
-            for logger, level, message in entry.logs:
-                logging.getLogger(logger).log(level, "%s", message)
-            return project
+            project = self._reuse(entry, config, root, config_file)
+            if project is not None:
+                return project
         excluded = frozenset(map(str, (self.state / "hashes.json", cache_file)))
         self.state.mkdir(parents=True, exist_ok=True)  # before: planning looks at build/
+        began = time.time_ns()
         with plan_cache.recording(excluded) as seen, plan_cache.capturing_logs() as logs:
             seen.note(schema.SCHEMA_PATH)  # the reused validations' input, read once per process
             project = project_from_config(config, root, config_file)
@@ -117,13 +110,41 @@ class Build:
             # compact: the C encoder (indent would use the pure-Python one: 0.6 s at 5,000 lines)
             write_text_if_changed(plan_path, json.dumps(data, separators=(",", ":")) + "\n")
             written[name] = (plan_path, plan_cache.status(plan_path))
-        if seen.uncacheable:
-            log.debug("ttsbuild: plans not kept: %s", seen.uncacheable)
+        refused = seen.uncacheable
+        if not refused and key is None:
+            refused = "the config is not plain JSON (a date, a number or null as a key)"
+        if not refused and (recent := plan_cache.racy(seen.seen, began)):
+            refused = f"{recent} changed just before planning began"
+        if refused:
+            log.debug("ttsbuild: plans not kept: %s", refused)
             plan_cache.forget(cache_file)
         else:
+            assert key is not None
             done = schema.validations()
             entry = plan_cache.Entry(key, seen.seen, written, logs.records, done)
             plan_cache.save(cache_file, entry)
+        return project
+
+    def _reuse(
+        self, entry: plan_cache.Entry, config: dict[str, Any], root: str, config_file: str
+    ) -> Project | None:
+        """The project with the entry's plans, or None when a plan file cannot be read back
+        (then the project is planned again, as when anything changed)."""
+        schema.reuse_validations(entry.validations)  # the config is not validated again
+        project = project_from_config(config, root, config_file)
+        try:
+            for name, (path, _) in entry.plans.items():
+                data = json.loads(Path(path).read_text("utf-8"))
+                data.pop("output")  # the plan file's addition, not the plan's
+                self.plans[name] = EpisodePlan.from_dict(data)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.debug("ttsbuild: re-planning: a kept plan cannot be read back: %r", exc)
+            self.plans.clear()
+            return None
+        log.debug("ttsbuild: plans reused: nothing planning looked at has changed")
+        self.reused_plans = True
+        for logger, level, message in entry.logs:
+            logging.getLogger(logger).log(level, "%s", message)
         return project
 
     def _plan(self) -> None:

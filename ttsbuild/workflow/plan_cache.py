@@ -50,7 +50,7 @@ from ttsbuild.core.fsutil import write_text_atomic
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2  # 2: validations kept
+CACHE_VERSION = 3  # 2: validations kept; 3: the config's key order counts
 CACHE_FILE = "plan-cache.json"
 VOLATILE_ENV = frozenset({"_", "OLDPWD"})  # rewritten by the shell for each command
 # Opening or listing these makes plans uncacheable: what they return is not a file's status.
@@ -72,6 +72,12 @@ UNCACHEABLE_EVENTS = frozenset(
 )
 
 Status = tuple[int, int, int, int, int, int] | None  # mode, size, ino, dev, mtime, ctime
+
+#: A file whose ctime is this close before planning began is not vouched for: an edit of the
+#: same size inside the same timestamp tick would leave its status as recorded ("racy git").
+#: 2 s covers FAT's granularity; Linux's coarse clock ticks every 1 to 10 ms. A ctime cannot
+#: be set back, so a file older than this changes its status with any later write.
+RACY_MARGIN_NS = 2_000_000_000
 
 
 def status(path: str, kind: str = "S") -> Status:
@@ -198,12 +204,19 @@ def recording(excluded: frozenset[str] = frozenset()) -> Iterator[Recorder]:
     rec.note_code()
 
 
-def cache_key(config: Mapping[str, Any], root: Path, config_file: str) -> str:
-    """Everything besides file statuses that planning may depend on."""
-    env = {k: v for k, v in os.environ.items() if k not in VOLATILE_ENV}
+def cache_key(config: Mapping[str, Any], root: Path, config_file: str) -> str | None:
+    """Everything besides file statuses that planning may depend on; None when the config is
+    not plain JSON (a YAML date, a number or null as a key: JSON would write ``1`` and
+    ``"1"`` alike, and two configs must never share a key), so nothing is reused."""
+    try:
+        text = json.dumps(config, separators=(",", ":"), allow_nan=False)
+        if json.loads(text) != config:
+            return None
+    except (TypeError, ValueError):
+        return None
+    env = {k: v for k, v in sorted(os.environ.items()) if k not in VOLATILE_ENV}
     material = {
         "version": CACHE_VERSION,
-        "config": config,
         "root": str(root),
         "config_file": config_file,
         "cwd": os.getcwd(),
@@ -212,8 +225,8 @@ def cache_key(config: Mapping[str, Any], root: Path, config_file: str) -> str:
         "env": env,
         "log_level": logging.getLogger("ttsbuild").getEffectiveLevel(),
     }
-    text = json.dumps(material, sort_keys=True, default=repr, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    rest = json.dumps(material, separators=(",", ":"))
+    return hashlib.sha256(f"{text}\n{rest}".encode()).hexdigest()
 
 
 class LogCapture(logging.Handler):
@@ -283,8 +296,19 @@ class Entry:
         return all(status(path) == before for path, before in self.plans.values())
 
 
-def load(cache_file: Path, key: str) -> Entry | None:
+def racy(seen: Mapping[str, Status], began_ns: int) -> str:
+    """The first path planning saw that changed less than :data:`RACY_MARGIN_NS` before
+    ``began_ns`` (when planning began), or ""."""
+    for tag, st in seen.items():
+        if st is not None and st[5] >= began_ns - RACY_MARGIN_NS:
+            return tag[1:]
+    return ""
+
+
+def load(cache_file: Path, key: str | None) -> Entry | None:
     """The entry whose plans can be reused now, or None (re-plan)."""
+    if key is None:
+        return None
     try:
         entry = Entry.from_dict(json.loads(cache_file.read_text("utf-8")))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # unreadable: re-plan
