@@ -213,3 +213,25 @@ def test_an_early_clip_is_adopted_only_while_the_segment_holds_its_bytes(tmp_pat
     path = segment_path(store, other)
     path.write_bytes(path.read_bytes()[:-400])
     assert not ClipCache(store, cache, settings)._adopt(other)
+
+
+def _sigint_blocked_at_start() -> bool:
+    """In a spawned process, before any initializer: is SIGINT blocked (/proc SigBlk)?"""
+    import signal as _signal
+
+    status = Path("/proc/self/status").read_text()
+    mask = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("SigBlk")), 16)
+    return bool(mask & (1 << (_signal.SIGINT - 1)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_a_worker_starts_with_sigint_blocked_until_it_ignores_it() -> None:
+    """A Ctrl-C that lands while a spawned worker is still starting must not kill it there
+    (the pool then hung and the build never exited): workers start with SIGINT blocked."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(1) as plain:
+        assert not plain.apply(_sigint_blocked_at_start)  # the default, what the pool had
+    with pool.sigint_blocked(), spawn.Pool(1) as guarded:
+        assert guarded.apply(_sigint_blocked_at_start)
