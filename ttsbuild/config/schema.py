@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from ttsbuild.core.errors import ConfigError
+from ttsbuild.core.exactjson import exact_json
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG_FILE = "config/config.yaml"
@@ -112,18 +113,8 @@ _validated: dict[str, str] = {}
 _REMEMBERED_AT_MOST = 4096  # a long-lived process (the render server) stays bounded
 
 
-def _as_json(data: Any) -> str | None:
-    """``data`` as JSON text, or None where JSON would not give it back as it is (a YAML
-    date, a number as a key, a tuple, NaN): such data is validated every time."""
-    try:
-        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        return None
-    return text if json.loads(text) == data else None
-
-
 def _remember(key: str | None, filled: Any) -> None:
-    text = _as_json(filled)
+    text = exact_json(filled)
     if key is not None and text is not None and len(_validated) < _REMEMBERED_AT_MOST:
         _validated[key] = text
 
@@ -147,7 +138,7 @@ def with_defaults(section: str, data: Mapping[str, Any] | None = None) -> dict[s
     'auto'
     """
     plain = dict(data or {})
-    text = _as_json(plain)
+    text = exact_json(plain)
     key = None if text is None else f"{section}:{text}"
     if key in _validated:
         done: dict[str, Any] = json.loads(_validated[key])
@@ -220,7 +211,7 @@ def _error_message(error: Any) -> tuple[str | Sequence[str], str]:
 
 def validate_config(config: dict[str, Any], config_file: str, config_path: Path | None) -> None:
     """Validate in place against the schema, filling defaults. Raises ConfigError."""
-    text = _as_json(config)
+    text = exact_json(config)
     memo = None if text is None else f"config:{text}"
     if memo in _validated:
         config.clear()

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ttsbuild.core.exactjson import exact_json
 from ttsbuild.core.fsutil import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -208,11 +209,8 @@ def cache_key(config: Mapping[str, Any], root: Path, config_file: str) -> str | 
     """Everything besides file statuses that planning may depend on; None when the config is
     not plain JSON (a YAML date, a number or null as a key: JSON would write ``1`` and
     ``"1"`` alike, and two configs must never share a key), so nothing is reused."""
-    try:
-        text = json.dumps(config, separators=(",", ":"), allow_nan=False)
-        if json.loads(text) != config:
-            return None
-    except (TypeError, ValueError):
+    text = exact_json(config)
+    if text is None:
         return None
     env = {k: v for k, v in sorted(os.environ.items()) if k not in VOLATILE_ENV}
     material = {
