@@ -1,0 +1,205 @@
+"""1-D convolutions run as 2-D ones (ttsbuild/engines/onnx_graph.py): the same outputs to
+float rounding, for every shape of convolution, and on the real Piper voice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from ttsbuild.core.errors import EngineError  # noqa: E402
+from ttsbuild.engines.onnx_graph import conv1d_as_conv2d  # noqa: E402
+
+
+def _session(model: bytes | str) -> object:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _conv_model(path: Path, spec: dict, opset: int, weight_read_elsewhere: bool) -> None:
+    """x (1, cin, T) -> Conv1d -> LeakyRelu -> Conv1d (same weights when square) -> y; and,
+    when asked, the first weights also flow out as a second output (read by an Identity)."""
+    rng = np.random.default_rng(spec["seed"])
+    cin, cout, k, group = spec["cin"], spec["cout"], spec["kernel"], spec["group"]
+    weight = rng.standard_normal((cout, cin // group, k)).astype(np.float32)
+    inits = [numpy_helper.from_array(weight, "w")]
+    attrs = {
+        "kernel_shape": [k],
+        "dilations": [spec["dilation"]],
+        "strides": [spec["stride"]],
+        "pads": [spec["pad_begin"], spec["pad_end"]],
+        "group": group,
+    }
+    first = ["x", "w"]
+    if spec["bias"]:
+        inits.append(numpy_helper.from_array(rng.standard_normal(cout).astype(np.float32), "b"))
+        first.append("b")
+    nodes = [
+        helper.make_node("Conv", first, ["h"], **attrs),
+        helper.make_node("LeakyRelu", ["h"], ["a"], alpha=0.1),
+    ]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if cin == cout:  # the same weights read by a second convolution
+        nodes.append(helper.make_node("Conv", ["a", "w"], ["y"], kernel_shape=[k], group=group))
+    else:
+        nodes.append(helper.make_node("Identity", ["a"], ["y"]))
+    if weight_read_elsewhere:
+        nodes.append(helper.make_node("Identity", ["w"], ["w_out"]))
+        outputs.append(helper.make_tensor_value_info("w_out", TensorProto.FLOAT, None))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, None])],
+        outputs,
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 7
+    onnx.save(model, str(path))
+
+
+@st.composite
+def conv_specs(draw):
+    group = draw(st.sampled_from([1, 1, 2, 4]))
+    return {
+        "cin": group * draw(st.integers(1, 6)),
+        "cout": group * draw(st.integers(1, 6)),
+        "group": group,
+        "kernel": draw(st.integers(1, 7)),
+        "dilation": draw(st.integers(1, 3)),
+        "stride": draw(st.integers(1, 3)),
+        "pad_begin": draw(st.integers(0, 4)),
+        "pad_end": draw(st.integers(0, 4)),
+        "bias": draw(st.booleans()),
+        "length": draw(st.integers(30, 120)),
+        "seed": draw(st.integers(0, 2**16)),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_specs(), st.sampled_from([11, 13, 15]), st.booleans())
+def test_every_1d_convolution_gives_the_same_outputs_as_2d(tmp_path_factory, spec, opset, shared):
+    path = tmp_path_factory.mktemp("g") / "m.onnx"
+    _conv_model(path, spec, opset, shared)
+    x = (
+        np.random.default_rng(spec["seed"] + 1)
+        .standard_normal((1, spec["cin"], spec["length"]))
+        .astype(np.float32)
+    )
+    before = _session(str(path)).run(None, {"x": x})
+    rewritten = conv1d_as_conv2d(path)
+    after = _session(rewritten).run(None, {"x": x})
+    assert [a.shape for a in after] == [b.shape for b in before]
+    for a, b in zip(after, before):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    graph = onnx.load_from_string(rewritten).graph
+    shapes = {i.name: len(i.dims) for i in graph.initializer}
+    assert all(shapes[n.input[1]] == 4 for n in graph.node if n.op_type == "Conv")
+    if shared:  # the weights another node reads keep their 1-D shape
+        assert shapes["w"] == 3 and after[1].shape == before[1].shape
+
+
+def test_a_graph_without_1d_convolutions_is_unchanged(tmp_path):
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    onnx.save(helper.make_model(graph), str(tmp_path / "m.onnx"))
+    assert onnx.load_from_string(conv1d_as_conv2d(tmp_path / "m.onnx")) == onnx.load(
+        str(tmp_path / "m.onnx")
+    )
+
+
+def test_a_name_the_rewrite_needs_that_the_graph_has_is_a_clear_error(tmp_path):
+    spec = {
+        "cin": 2,
+        "cout": 3,
+        "group": 1,
+        "kernel": 3,
+        "dilation": 1,
+        "stride": 1,
+        "pad_begin": 1,
+        "pad_end": 1,
+        "bias": False,
+        "seed": 0,
+    }
+    _conv_model(tmp_path / "m.onnx", spec, 15, False)
+    model = onnx.load(str(tmp_path / "m.onnx"))
+    model.graph.node[1].output[0] = "h/4d_out"  # the LeakyRelu now writes a name of ours
+    model.graph.node[2].input[0] = "h/4d_out"
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    with pytest.raises(EngineError, match=r"m\.onnx: cannot rewrite its convolutions.*h/4d_out"):
+        conv1d_as_conv2d(tmp_path / "m.onnx")
+
+
+def test_the_piper_voice_sounds_the_same_with_2d_convolutions():
+    """The bundled voice: every 1-D convolution rewritten, the same length, samples within
+    float rounding of the stock graph's (SNR over 80 dB), and the same bytes run after run."""
+    pytest.importorskip("piper")
+    from ttsbuild.engines.piper import _bundled_paths
+
+    model, _ = _bundled_paths()
+    rewritten = conv1d_as_conv2d(model)
+    graph = onnx.load_from_string(rewritten).graph
+    shapes = {i.name: len(i.dims) for i in graph.initializer}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    assert len(convs) > 100 and all(shapes[n.input[1]] == 4 for n in convs)
+    ids = np.array([[1, 20, 59, 3, 35, 120, 3, 61, 102, 25, 3, 32, 14, 100, 2]], dtype=np.int64)
+    feeds = {
+        "input": ids,
+        "input_lengths": np.array([ids.shape[1]], dtype=np.int64),
+        "scales": np.array([0.0, 1.0, 0.0], dtype=np.float32),
+    }
+    stock = _session(str(model)).run(None, feeds)[0].ravel()
+    new = _session(rewritten).run(None, feeds)[0].ravel()
+    again = _session(conv1d_as_conv2d(model)).run(None, feeds)[0].ravel()
+    assert len(new) == len(stock) > 2000 and np.array_equal(new, again)
+    snr = 10 * np.log10(np.sum(stock**2) / np.sum((stock - new) ** 2))
+    assert snr > 80, snr
+
+
+SMALL = {"cin": 4, "cout": 4, "group": 2, "kernel": 5, "dilation": 2, "stride": 1,
+         "pad_begin": 4, "pad_end": 4, "bias": True, "seed": 3}  # fmt: skip
+
+
+def test_a_rewritten_graph_is_kept_sealed_and_an_altered_copy_is_rewritten(tmp_path, monkeypatch):
+    from ttsbuild.engines import onnx_graph
+
+    monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "cache"))
+    _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
+    fresh = conv1d_as_conv2d(tmp_path / "m.onnx")
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == fresh
+    (kept,) = (tmp_path / "cache" / "graphs").iterdir()
+    assert kept.name.endswith(".conv1d-as-2d.onnx.sealed")
+
+    def no_rewrite(model):
+        raise AssertionError("rewritten again although the cache holds the graph")
+
+    monkeypatch.setattr(onnx_graph, "conv1d_as_conv2d", no_rewrite)
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == fresh  # from the cache
+    damaged = bytearray(kept.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01  # one bit in the weights
+    kept.write_bytes(bytes(damaged))
+    monkeypatch.setattr(onnx_graph, "conv1d_as_conv2d", conv1d_as_conv2d)
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == fresh  # never the altered copy
+    assert kept.read_bytes() != bytes(damaged)  # and the cache holds the right graph again
+
+
+def test_an_unwritable_graph_cache_costs_only_time(tmp_path, monkeypatch):
+    from ttsbuild.engines import onnx_graph
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "file"))
+    _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == conv1d_as_conv2d(tmp_path / "m.onnx")
