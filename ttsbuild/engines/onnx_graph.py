@@ -9,21 +9,22 @@ convolutions, 69 % of a line's time) one single-threaded session synthesized the
 ``bench/piper_layouts.py``, docs/performance.md). The rewrite is deterministic, so one graph in
 is always the same graph out, and what it changes is part of the engine's version.
 
-:func:`rewritten_graph` keeps each rewritten graph in the user's cache, sealed with its digest,
-so a voice load after the first costs what it did before the rewrite (no ``onnx`` import, no
-rewrite: about 0.7 s less), and a cache file altered on disk is rewritten, never run.
+:func:`rewritten_graph` keeps each rewritten graph in the user's cache with its sha256 beside
+it, so a voice load after the first costs what it did before the rewrite (no ``onnx`` import,
+no rewrite: about 0.7 s less), and a cache file altered on disk is rewritten, never run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from ttsbuild.core.content import content_hash
+from ttsbuild.core.content import content_hash, file_sha256
 from ttsbuild.core.errors import EngineError
-from ttsbuild.core.fsutil import seal, unseal, write_bytes_atomic
+from ttsbuild.core.fsutil import write_bytes_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -127,20 +128,22 @@ def graph_cache() -> Path:
     return Path(cache) / "ttsbuild" / "graphs"
 
 
-def rewritten_graph(model: Path) -> bytes:
-    """:func:`conv1d_as_conv2d` of ``model``, from the cache when it holds the graph for these
-    bytes of the model intact; else rewritten and kept there (a cache that cannot be written
-    costs only the time)."""
-    cached = graph_cache() / f"{content_hash(model)}.{REWRITE}.onnx.sealed"
+def rewritten_graph(model: Path) -> str | bytes:
+    """:func:`conv1d_as_conv2d` of ``model``: the path of the cached graph when the cache holds
+    the graph for these bytes of the model and it still has the sha256 recorded beside it
+    (ONNX Runtime then reads the file itself, one copy in memory), else the rewritten bytes,
+    kept in the cache for the next load (a cache that cannot be written costs only time)."""
+    graph = graph_cache() / f"{content_hash(model)}.{REWRITE}.onnx"
+    digest = graph.with_name(f"{graph.name}.sha256")
     try:
-        data = unseal(cached.read_bytes())
+        if digest.read_text("ascii").strip() == file_sha256(graph):
+            return str(graph)
     except OSError:
-        data = None
-    if data is not None:
-        return data
+        pass
     data = conv1d_as_conv2d(model)
     try:
-        write_bytes_atomic(cached, seal(data), durable=False)
+        write_bytes_atomic(graph, data, durable=False)
+        write_text_atomic(digest, hashlib.sha256(data).hexdigest())
     except OSError as exc:
-        log.debug("could not keep the rewritten graph %s: %s", cached, exc)
+        log.debug("could not keep the rewritten graph %s: %s", graph, exc)
     return data
