@@ -128,9 +128,11 @@ class MasteredCache:
         ).hexdigest()[:12]
         return f"{name}.{tag}"
 
-    def measured(self, piece: Piece, gain_db: float) -> Mastered:
+    def measured(self, piece: Piece, gain_db: float, keep_pcm: bool = True) -> Mastered:
         """Peak and blocks after mastering: arithmetic for a clip under the ceiling, measured
-        (and cached) for one the limiter changes."""
+        (and cached) for one the limiter changes. ``keep_pcm``: keep the mastered clip's bytes
+        too, for a pass whose gain the episode will likely be written at (without them,
+        writing at this gain masters the clip again)."""
         g = float(10 ** (gain_db / 20))
         if _under_ceiling(piece.info.true_peak, gain_db, self.ceiling_db):
             return Mastered(piece.info.true_peak * g, piece.info.blocks * g**2, False)
@@ -144,20 +146,23 @@ class MasteredCache:
         audio, peak = master_clip(piece, gain_db, self.ceiling_db)
         measured_peak = true_peak(audio) if peak is None else peak
         result = Mastered(measured_peak, block_powers(audio), peak is not None)
-        self._store(stem, audio, result)
+        self._store(stem, audio, result, keep_pcm)
         return result
 
-    def measure_all(self, pieces: Sequence[Piece], gain_db: float) -> list[Mastered]:
+    def measure_all(
+        self, pieces: Sequence[Piece], gain_db: float, keep_pcm: bool = True
+    ) -> list[Mastered]:
         """:meth:`measured` for every piece, the limited ones spread over the cores (each
         clip's result depends on that clip alone: the same values at any thread count)."""
-        return thread_map(partial(self.measured, gain_db=gain_db), pieces)
+        return thread_map(partial(self.measured, gain_db=gain_db, keep_pcm=keep_pcm), pieces)
 
-    def _store(self, stem: str, audio: Audio, result: Mastered) -> None:
+    def _store(self, stem: str, audio: Audio, result: Mastered, keep_pcm: bool) -> None:
         if self.folder is None:
             return
         self.measured_used.add(stem)
-        pcm = to_pcm(audio.samples, self.width)
-        write_bytes_atomic(self.folder / f"{stem}.pcm", seal(pcm), durable=False)
+        if keep_pcm:
+            pcm = to_pcm(audio.samples, self.width)
+            write_bytes_atomic(self.folder / f"{stem}.pcm", seal(pcm), durable=False)
         meta = np.concatenate([[result.true_peak], result.blocks]).astype(np.float64)
         write_bytes_atomic(self.folder / f"{stem}.m", meta.tobytes(), durable=False)
 
@@ -221,7 +226,10 @@ def _episode_gain(
         return 0.0, float("-inf"), cache.measure_all(pieces, 0.0)
     gain, measured = mastering_gain([p.info.blocks for p in pieces], target)
     gain_db = quantize_db(to_db(gain)) if np.isfinite(measured) else 0.0
-    mastered = cache.measure_all(pieces, gain_db)
+    # The predicted gain is corrected whenever the limiter takes loudness back (every Piper
+    # episode at -16 LUFS): its mastered bytes would be written, then pruned (365 MB at 1,000
+    # lines), so this pass keeps only the measurements.
+    mastered = cache.measure_all(pieces, gain_db, keep_pcm=False)
     least, most = gain_db - MAX_CORRECTION_DB, gain_db + MAX_CORRECTION_DB
     previous: tuple[float, float] | None = None  # (gain dB, loudness) of the pass before
     audible = (gain_db, mastered)  # the last pass with blocks over the gate
