@@ -3,6 +3,7 @@
     python bench/build_bench.py                      # N = 10, 1000, 5000 with the fake engine
     python bench/build_bench.py --sizes 10 1000 5000 20000
     python bench/build_bench.py --sizes --piper-lines 1000   # cold builds vs a bare loop
+    python bench/build_bench.py --sizes --piper-lines 1000 --rounds 3   # loop and build in turns
     python bench/build_bench.py --slow-load 8        # warm render server vs a slow-loading engine
 
 Large-N bookkeeping runs use the deterministic fake engine from tests/ through the same
@@ -14,6 +15,7 @@ workers at 1 and at auto (all cores), and check that both builds give the same b
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -178,45 +180,66 @@ def workers_of(project: Path, engine: str) -> tuple[int, list[float]]:
     return int(entry["workers"]), [float(m) for m in entry["peak_rss_mb"]]
 
 
-def bench_cold(engine: str, n: int, workdir: Path) -> dict[str, Any]:
+def bench_cold(engine: str, n: int, workdir: Path, rounds: int = 1) -> dict[str, Any]:
     """Cold builds of N lines with the documented command (``snakemake -j1``), with render
-    workers at 1 (the build's own process) and auto (all cores), against the bare loop
-    measured first in the same run. The two builds' episodes must be byte-identical."""
+    workers at auto (all cores) and at 1 (the build's own process), against the bare loop
+    measured in the same run. With ``rounds`` > 1 the loop and the all-cores build take turns
+    that many times (this machine's speed drifts by a tenth within minutes, and the loop's
+    two spinning threads feel it more than two single-threaded workers) and the row gives
+    the medians, with each round's ratio; ``workers: 1`` runs once. The builds' episodes
+    must be byte-identical."""
     voices = {"narrator": (1.0, 0.0), "alice": (1.08, 3.0), "bob": (0.92, 0.0)}
     language = LANGUAGE.get(engine, "en")
     texts = []
     for line in script_lines(n, language=language):
         who, text = line[1:].split("] ", 1)
         texts.append((text, *voices[who]))
-    if engine == "piper":
-        baseline = bare_piper_loop(texts, workdir / f"bare-{engine}{n}")
-    else:
-        baseline = bare_engine_loop(engine, texts, workdir / f"bare-{engine}{n}", language)
-    row: dict[str, Any] = {
+    loops, builds, episodes = [], [], set()
+    for turn in range(rounds):
+        bare = workdir / f"bare-{engine}{n}-{turn}"
+        if engine == "piper":
+            loops.append(bare_piper_loop(texts, bare))
+        else:
+            loops.append(bare_engine_loop(engine, texts, bare, language))
+        build = cold_build(engine, n, workdir / f"{engine}{n}-all-{turn}", None, language)
+        builds.append(build)
+        episodes.add(build.pop("episode"))
+    one = cold_build(engine, n, workdir / f"{engine}{n}-one", 1, language)
+    episodes.add(one.pop("episode"))
+    baseline = statistics.median(loops)
+    median = dict(builds[0], build_s=statistics.median(b["build_s"] for b in builds))
+    median["ratio"] = statistics.median(b["build_s"] / s for b, s in zip(builds, loops))
+    one["ratio"] = one["build_s"] / baseline
+    return {
         "engine": engine,
         "n": n,
         "bare_loop_s": baseline,
         "cores": os.cpu_count(),
+        "all_cores": median,
+        "one_core": one,
+        "rounds": [
+            {"bare_loop_s": s, "build_s": b["build_s"], "ratio": b["build_s"] / s}
+            for s, b in zip(loops, builds)
+        ],
+        "identical": len(episodes) == 1,
     }
-    episodes = {}
-    for label, workers in (("all_cores", None), ("one_core", 1)):
-        project = make_project(
-            workdir / f"{engine}{n}-{label}", n, engine=engine, workers=workers, language=language
-        )
-        loads = workdir / f"{engine}{n}-{label}-loads.txt"
-        seconds, rss, out = run(project, "out/ep.wav", env(loads))
-        count, worker_rss = workers_of(project, engine)
-        row[label] = {
-            "build_s": seconds,
-            "ratio": seconds / baseline,
-            "workers": count,
-            "model_loads": out.count(f"loaded engine {engine}"),
-            "peak_rss_mb_largest_process": rss / 1024,
-            "peak_rss_mb_workers": worker_rss,
-        }
-        episodes[label] = (project / "out" / "ep.wav").read_bytes()
-    row["identical"] = episodes["all_cores"] == episodes["one_core"]
-    return row
+
+
+def cold_build(
+    engine: str, n: int, root: Path, workers: int | None, language: str
+) -> dict[str, Any]:
+    """One cold build of a new project, timed as a whole; ``episode``: its bytes' sha256."""
+    project = make_project(root, n, engine=engine, workers=workers, language=language)
+    seconds, rss, out = run(project, "out/ep.wav", env(root.with_name(root.name + "-loads.txt")))
+    count, worker_rss = workers_of(project, engine)
+    return {
+        "build_s": seconds,
+        "workers": count,
+        "model_loads": out.count(f"loaded engine {engine}"),
+        "peak_rss_mb_largest_process": rss / 1024,
+        "peak_rss_mb_workers": worker_rss,
+        "episode": hashlib.sha256((project / "out" / "ep.wav").read_bytes()).hexdigest(),
+    }
 
 
 def print_cold(rows: list[dict[str, Any]]) -> None:
@@ -237,6 +260,12 @@ def print_cold(rows: list[dict[str, Any]]) -> None:
                 f"| {b['model_loads']} | {b['peak_rss_mb_largest_process']:.0f}; {workers} "
                 f"| {'yes' if r['identical'] else 'NO'} |"
             )
+        if len(r["rounds"]) > 1:
+            turns = ", ".join(
+                f"{t['bare_loop_s']:.1f} s / {t['build_s']:.1f} s = {t['ratio']:.3f}"
+                for t in r["rounds"]
+            )
+            print(f"\n{r['engine']}, loop / all-cores build by round: {turns} (medians above)")
 
 
 def bench_slow_load(seconds: float, workdir: Path) -> dict[str, float]:
@@ -284,6 +313,9 @@ def main() -> None:
         "--kokoro-lines", type=int, default=0, help="lines for Kokoro (default: --piper-lines)"
     )
     parser.add_argument("--slow-load", type=float, default=0)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="cold builds: the loop and the build take turns"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ttsbuild-bench-") as tmp:
         workdir = Path(tmp)
@@ -314,7 +346,7 @@ def main() -> None:
                     if engine == "kokoro" and args.kokoro_lines
                     else args.piper_lines
                 )
-                cold.append(bench_cold(engine, n, workdir))
+                cold.append(bench_cold(engine, n, workdir, args.rounds))
                 print_cold(cold[-1:])
                 print(json.dumps(cold[-1]), flush=True)
             print(json.dumps({"cold": cold}))
