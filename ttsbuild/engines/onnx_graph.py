@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ttsbuild.core.content import content_hash, file_sha256
+from ttsbuild.core.content import content_hash
 from ttsbuild.core.errors import EngineError
 from ttsbuild.core.fsutil import write_bytes_atomic, write_text_atomic
 
@@ -136,7 +136,7 @@ def rewritten_graph(model: Path) -> str | bytes:
     graph = graph_cache() / f"{content_hash(model)}.{REWRITE}.onnx"
     digest = graph.with_name(f"{graph.name}.sha256")
     try:
-        if digest.read_text("ascii").strip() == file_sha256(graph):
+        if digest.read_text("ascii").strip() == content_hash(graph):  # memoized by file status
             return str(graph)
     except OSError:
         pass
