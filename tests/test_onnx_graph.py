@@ -204,3 +204,18 @@ def test_an_unwritable_graph_cache_costs_only_time(tmp_path, monkeypatch):
     monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "file"))
     _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
     assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == conv1d_as_conv2d(tmp_path / "m.onnx")
+
+
+def test_a_piper_model_that_cannot_be_loaded_is_one_error_naming_it(tmp_path, monkeypatch):
+    """Rendering with a corrupt voice: one EngineError naming the model (the render adds the
+    line), not the protobuf library's bare message."""
+    pytest.importorskip("piper")
+    from ttsbuild.engines.piper import _bundled_paths, loaded_voice
+
+    monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "cache"))
+    bad = tmp_path / "x.onnx"
+    bad.write_bytes(np.random.default_rng(7).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    (tmp_path / "x.onnx.json").write_bytes(_bundled_paths()[1].read_bytes())
+    with pytest.raises(EngineError, match=r"Piper model 'x\.onnx' cannot be loaded \(\w+: "):
+        loaded_voice(bad, "x.onnx")
+    assert not (tmp_path / "cache" / "graphs").exists()  # nothing kept for a model that failed

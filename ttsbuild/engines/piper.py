@@ -22,7 +22,7 @@ import numpy as np
 
 from ttsbuild.core.audio import Audio, concat
 from ttsbuild.core.content import content_hash
-from ttsbuild.core.errors import EngineError, VoiceError
+from ttsbuild.core.errors import EngineError, TTSBuildError, VoiceError
 
 from .base import EngineInfo, EngineOptions, RenderRequest, Voice
 from .onnx_graph import REWRITE, rewritten_graph
@@ -102,6 +102,22 @@ def load_voice(model: Path, use_cuda: bool = False) -> object:
     )
 
 
+def loaded_voice(model: Path, shown: str, use_cuda: bool = False) -> object:
+    """:func:`load_voice`, a model that cannot be loaded being one :class:`EngineError` that
+    names it (``onnx`` and ONNX Runtime raise their own types: DecodeError, InvalidProtobuf);
+    a render adds the line it was for."""
+    try:
+        return load_voice(model, use_cuda)
+    except TTSBuildError:
+        raise
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+        raise EngineError(
+            f"Piper model {shown!r} cannot be loaded ({type(exc).__name__}: {reason}); "
+            "download the voice again"
+        ) from None
+
+
 class PiperModel:
     """Holds loaded Piper voices (one per .onnx file), shared by every character using them."""
 
@@ -114,7 +130,7 @@ class PiperModel:
         with self._lock:
             if reference not in self._voices:
                 model = Path(reference)
-                self._voices[reference] = load_voice(model, self.use_cuda)
+                self._voices[reference] = loaded_voice(model, model.name, self.use_cuda)
                 log.info("loaded piper voice %s", model.name)
             return self._voices[reference]
 
@@ -195,13 +211,9 @@ class PiperEngine:
         """Load the voice's model as a render would (``ttsbuild voices``): a truncated or
         corrupt ``.onnx`` is a :class:`VoiceError` here, not a failed render later."""
         try:
-            load_voice(Path(voice.reference))
-        except Exception as exc:  # onnxruntime raises its own types (InvalidProtobuf, Fail...)
-            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
-            raise VoiceError(
-                f"Piper model {shown!r} cannot be loaded ({type(exc).__name__}: {reason}); "
-                "download the voice again"
-            ) from None
+            loaded_voice(Path(voice.reference), shown)
+        except EngineError as exc:
+            raise VoiceError(str(exc)) from None
 
     def load(self, options: EngineOptions) -> PiperModel:
         return PiperModel(options)
