@@ -219,3 +219,47 @@ def test_a_piper_model_that_cannot_be_loaded_is_one_error_naming_it(tmp_path, mo
     with pytest.raises(EngineError, match=r"Piper model 'x\.onnx' cannot be loaded \(\w+: "):
         loaded_voice(bad, "x.onnx")
     assert not (tmp_path / "cache" / "graphs").exists()  # nothing kept for a model that failed
+
+
+def test_a_digest_that_is_not_text_is_rewritten(tmp_path, monkeypatch):
+    from ttsbuild.engines import onnx_graph
+
+    monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "cache"))
+    _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
+    fresh = onnx_graph.rewritten_graph(tmp_path / "m.onnx")
+    kept, digest = sorted((tmp_path / "cache" / "graphs").iterdir())
+    digest.write_bytes(b"not a hash\x00\xff")
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == fresh
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == str(kept)  # repaired
+
+
+def test_a_cached_piper_graph_that_cannot_be_loaded_is_rewritten(tmp_path, monkeypatch, caplog):
+    """A truncated graph whose recorded sha256 matches it (written by something else): the
+    load says so and rewrites it, and the next load uses the repaired file."""
+    pytest.importorskip("piper")
+    import hashlib
+
+    from ttsbuild.engines.onnx_graph import rewritten_graph
+    from ttsbuild.engines.piper import _bundled_paths, load_voice
+
+    monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "cache"))
+    model = _bundled_paths()[0]
+    rewritten_graph(model)  # rewrites it and keeps it
+    cached = Path(rewritten_graph(model))  # the kept file's path
+    cached.write_bytes(cached.read_bytes()[:100_000])
+    Path(f"{cached}.sha256").write_text(hashlib.sha256(cached.read_bytes()).hexdigest())
+    load_voice(model)
+    assert "cannot be loaded" in caplog.text and "rewriting it" in caplog.text
+    assert cached.stat().st_size > 60_000_000 and rewritten_graph(model) == str(cached)
+
+
+def test_a_cache_that_cannot_be_written_is_said_once(tmp_path, monkeypatch, caplog):
+    from ttsbuild.engines import onnx_graph
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "file"))
+    _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
+    onnx_graph._unkept.cache_clear()
+    for _ in range(3):
+        onnx_graph.rewritten_graph(tmp_path / "m.onnx")
+    assert caplog.text.count("cannot keep rewritten voice graphs") == 1

@@ -16,6 +16,7 @@ no rewrite: about 0.7 s less), and a cache file altered on disk is rewritten, ne
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -128,22 +129,34 @@ def graph_cache() -> Path:
     return Path(cache) / "ttsbuild" / "graphs"
 
 
-def rewritten_graph(model: Path) -> str | bytes:
+def rewritten_graph(model: Path, refresh: bool = False) -> str | bytes:
     """:func:`conv1d_as_conv2d` of ``model``: the path of the cached graph when the cache holds
     the graph for these bytes of the model and it still has the sha256 recorded beside it
-    (ONNX Runtime then reads the file itself, one copy in memory), else the rewritten bytes,
-    kept in the cache for the next load (a cache that cannot be written costs only time)."""
+    (ONNX Runtime then reads the file itself, one copy in memory), else (or with ``refresh``)
+    the rewritten bytes, kept in the cache for the next load. A cache that cannot be written
+    costs the rewrite at every load, and says so once per process."""
     graph = graph_cache() / f"{content_hash(model)}.{REWRITE}.onnx"
     digest = graph.with_name(f"{graph.name}.sha256")
     try:
-        if digest.read_text("ascii").strip() == content_hash(graph):  # memoized by file status
-            return str(graph)
-    except OSError:
+        if not refresh and digest.read_text("ascii").strip() == content_hash(graph):
+            return str(graph)  # content_hash: memoized by file status
+    except (OSError, ValueError):  # missing, unreadable, not text: rewritten below
         pass
     data = conv1d_as_conv2d(model)
     try:
         write_bytes_atomic(graph, data, durable=False)
         write_text_atomic(digest, hashlib.sha256(data).hexdigest())
     except OSError as exc:
-        log.debug("could not keep the rewritten graph %s: %s", graph, exc)
+        _unkept(graph.parent, str(exc.strerror or exc))
     return data
+
+
+@functools.cache
+def _unkept(folder: Path, reason: str) -> None:
+    """Say once per process and folder that rewritten graphs cannot be kept there."""
+    log.warning(
+        "cannot keep rewritten voice graphs in %s (%s): every voice load rewrites its graph "
+        "(about 0.7 s); set TTSBUILD_CACHE to a writable folder",
+        folder,
+        reason,
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -94,11 +95,17 @@ def load_voice(model: Path, use_cuda: bool = False) -> object:
     providers: list[object] = ["CPUExecutionProvider"]
     if use_cuda:
         providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+    graph = rewritten_graph(model)
+    try:
+        session = onnxruntime.InferenceSession(graph, sess_options=options, providers=providers)
+    except Exception as exc:  # a cached graph ONNX Runtime cannot read: rewrite it, once
+        if not isinstance(graph, str):
+            raise
+        log.warning("cached voice graph %s cannot be loaded (%s); rewriting it", graph, exc)
+        graph = rewritten_graph(model, refresh=True)
+        session = onnxruntime.InferenceSession(graph, sess_options=options, providers=providers)
     return PiperVoice(
-        config=PiperConfig.from_dict(json.loads(cfg.read_text("utf-8"))),
-        session=onnxruntime.InferenceSession(
-            rewritten_graph(model), sess_options=options, providers=providers
-        ),
+        config=PiperConfig.from_dict(json.loads(cfg.read_text("utf-8"))), session=session
     )
 
 
@@ -129,9 +136,9 @@ class PiperModel:
     def _voice(self, reference: str) -> object:
         with self._lock:
             if reference not in self._voices:
-                model = Path(reference)
+                model, start = Path(reference), time.perf_counter()
                 self._voices[reference] = loaded_voice(model, model.name, self.use_cuda)
-                log.info("loaded piper voice %s", model.name)
+                log.info("loaded piper voice %s in %.2f s", model.name, time.perf_counter() - start)
             return self._voices[reference]
 
     def synthesize(self, request: RenderRequest) -> Audio:
