@@ -103,9 +103,11 @@ def test_every_1d_convolution_gives_the_same_outputs_as_2d(tmp_path_factory, spe
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
     graph = onnx.load_from_string(rewritten).graph
     shapes = {i.name: len(i.dims) for i in graph.initializer}
-    assert all(shapes[n.input[1]] == 4 for n in graph.node if n.op_type == "Conv")
-    if shared:  # the weights another node reads keep their 1-D shape
-        assert shapes["w"] == 3 and after[1].shape == before[1].shape
+    # weights another node reads (here: exported as a graph output) keep their 1-D shape and
+    # their convolutions stay 1-D; all others are 2-D
+    assert all(
+        shapes[n.input[1]] == (3 if shared else 4) for n in graph.node if n.op_type == "Conv"
+    )
 
 
 def test_a_graph_without_1d_convolutions_is_unchanged(tmp_path):
@@ -263,3 +265,125 @@ def test_a_cache_that_cannot_be_written_is_said_once(tmp_path, monkeypatch, capl
     for _ in range(3):
         onnx_graph.rewritten_graph(tmp_path / "m.onnx")
     assert caplog.text.count("cannot keep rewritten voice graphs") == 1
+
+
+def _graph(nodes, inputs, outputs, inits, opset=15, ir=8):
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", inputs, outputs, inits),
+        opset_imports=[helper.make_opsetid("", opset)],
+    )
+    model.ir_version = ir
+    return model
+
+
+def _x(name="x", channels=4):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, channels, None])
+
+
+def _y(name="y"):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+
+
+def _w(name="w", shape=(4, 4, 3)):
+    return numpy_helper.from_array(
+        np.random.default_rng(1).standard_normal(shape, np.float32), name
+    )
+
+
+def _unusual_graphs():
+    """Graphs where the weights are read by something besides top-level convolutions, or the
+    convolution is not the standard one: each found by an adversarial pass to come out wrong
+    or not load when its weights were reshaped."""
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1])
+    yield "weights exported", _graph([conv], [_x()], [_y(), _y("w")], [_w()])
+    yield "weights also a graph input", _graph(
+        [conv], [_x(), helper.make_tensor_value_info("w", TensorProto.FLOAT, [4, 4, 3])],
+        [_y()], [_w()], ir=3, opset=8,
+    )  # fmt: skip
+    branch = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["z"], pads=[1, 1])], "b", [], [_y("z")]
+    )
+    cond = numpy_helper.from_array(np.array(True), "c")
+    yield "weights read inside an If", _graph(
+        [conv, helper.make_node("If", ["c"], ["v"], then_branch=branch, else_branch=branch)],
+        [_x()], [_y(), _y("v")], [_w(), cond],
+    )  # fmt: skip
+    yield "an axis name the graph already has", _graph(
+        [conv], [_x(), helper.make_tensor_value_info("ttsbuild_axis_2", TensorProto.INT64, [1])],
+        [_y()], [_w()],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_unusual_graphs()), ids=lambda case: case[0])
+def test_unusual_graphs_run_as_before_or_say_why_not(tmp_path, case):
+    name, model = case
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    feeds = {"x": np.random.default_rng(2).standard_normal((1, 4, 20)).astype(np.float32)}
+    if name == "an axis name the graph already has":
+        with pytest.raises(EngineError, match="it names a tensor 'ttsbuild_axis_2'"):
+            conv1d_as_conv2d(path)
+        return
+    before = _session(str(path)).run(None, feeds)
+    after = _session(conv1d_as_conv2d(path)).run(None, feeds)
+    for a, b in zip(after, before):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_a_convolution_of_another_domain_is_left_alone(tmp_path):
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], domain="com.example")
+    model = _graph([conv], [_x()], [_y()], [_w()])
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    assert onnx.load_from_string(conv1d_as_conv2d(tmp_path / "m.onnx")) == model
+
+
+def test_no_home_folder_means_no_cache_and_one_warning(tmp_path, monkeypatch, caplog):
+    from ttsbuild.engines import onnx_graph
+
+    for name in ("TTSBUILD_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
+    onnx_graph._unkept.cache_clear()
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == conv1d_as_conv2d(tmp_path / "m.onnx")
+    assert "no home folder; set TTSBUILD_CACHE" in caplog.text
+
+
+def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path):
+    from ttsbuild.engines import onnx_graph
+
+    monkeypatch.delenv("TTSBUILD_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert onnx_graph.graph_cache() == tmp_path / ".cache" / "ttsbuild" / "graphs"
+
+
+def test_a_fifo_where_the_graph_belongs_is_not_read(tmp_path, monkeypatch):
+    import os
+
+    from ttsbuild.core.content import content_hash
+    from ttsbuild.engines import onnx_graph
+
+    monkeypatch.setenv("TTSBUILD_CACHE", str(tmp_path / "cache"))
+    _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
+    folder = tmp_path / "cache" / "graphs"
+    folder.mkdir(parents=True)
+    fifo = folder / f"{content_hash(tmp_path / 'm.onnx')}.conv1d-as-2d.onnx"
+    os.mkfifo(fifo)
+    (folder / f"{fifo.name}.sha256").write_text("0" * 64)
+    assert onnx_graph.rewritten_graph(tmp_path / "m.onnx") == conv1d_as_conv2d(tmp_path / "m.onnx")
+
+
+def test_without_the_onnx_package_the_error_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    _conv_model(tmp_path / "m.onnx", SMALL, 15, False)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    with pytest.raises(EngineError, match=r"Piper needs the onnx package: pip install"):
+        conv1d_as_conv2d(tmp_path / "m.onnx")

@@ -59,48 +59,77 @@ def _axis_op(op: str, x: str, y: str, opset: int) -> Any:
     return helper.make_node(op, [x], [y], axes=[2])
 
 
-def _weights_2d(graph: Any, convs: list[Any]) -> None:
-    """Give each 1-D convolution's weights the shape (out, in, 1, k): in place where only those
-    convolutions read them, else as a copy named ``<weights>/2d`` that they read instead."""
+def _subgraph_names(graph: Any) -> set[str]:
+    """Every tensor name that a subgraph of ``graph``'s nodes (``If``, ``Loop``, ``Scan``
+    bodies, at any depth) reads, writes or declares."""
+    names: set[str] = set()
+    for node in graph.node:
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                names |= {t for n in sub.node for t in (*n.input, *n.output)}
+                names |= {v.name for v in (*sub.input, *sub.output, *sub.initializer)}
+                names |= _subgraph_names(sub)
+    return names
+
+
+def _convs_1d(graph: Any) -> list[Any]:
+    """The top-level standard ``Conv`` nodes with 1-D weights stored in the graph that nothing
+    else reads, declares or exports (no graph input or output, ``value_info`` or subgraph
+    names them, no other node reads them): their weights can take the 2-D shape in place.
+    Every other convolution stays as it is."""
     from collections import Counter
 
-    from onnx import numpy_helper
-
-    weights = {i.name: i for i in graph.initializer}
+    stored = {i.name: len(i.dims) for i in graph.initializer}
+    elsewhere = {v.name for v in (*graph.input, *graph.output, *graph.value_info)}
+    elsewhere |= _subgraph_names(graph)
+    candidates = [
+        n
+        for n in graph.node
+        if n.op_type == "Conv" and n.domain in ("", "ai.onnx") and len(n.input) >= 2
+        and stored.get(n.input[1]) == 3 and n.input[1] not in elsewhere
+    ]  # fmt: skip
     reads = Counter(name for node in graph.node for name in node.input)
-    conv_reads = Counter(node.input[1] for node in convs)
-    for name, count in conv_reads.items():
-        array = numpy_helper.to_array(weights[name])[:, :, None, :]
-        if reads[name] == count:
-            weights[name].CopyFrom(numpy_helper.from_array(array, name))
-            continue
-        graph.initializer.append(numpy_helper.from_array(array, f"{name}/2d"))
-        for node in convs:
-            if node.input[1] == name:
-                node.input[1] = f"{name}/2d"
+    as_weights = Counter(n.input[1] for n in candidates)
+    return [n for n in candidates if reads[n.input[1]] == as_weights[n.input[1]]]
+
+
+def _taken_names(graph: Any) -> set[str]:
+    """Every tensor name ``graph`` uses, declares or holds, its subgraphs' included."""
+    return (
+        {t for n in graph.node for t in (*n.input, *n.output)}
+        | {v.name for v in (*graph.input, *graph.output, *graph.value_info, *graph.initializer)}
+        | _subgraph_names(graph)
+    )
 
 
 def conv1d_as_conv2d(model: Path) -> bytes:
-    """``model`` with every 1-D ``Conv`` whose weights are stored in it run as a 2-D one:
+    """``model`` with each 1-D ``Conv`` that :func:`_convs_1d` picks run as a 2-D one:
     ``Unsqueeze`` (height 1), the 2-D ``Conv``, then ``Squeeze``, each writing the tensor the
-    1-D one wrote. Convolutions inside subgraphs, or with computed weights, stay 1-D."""
+    1-D one wrote. Convolutions inside subgraphs, with computed or shared weights, stay 1-D."""
     import numpy as np
-    import onnx
-    from onnx import helper, numpy_helper
+
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise EngineError("Piper needs the onnx package: pip install 'ttsbuild[piper]'") from None
 
     proto = onnx.load(str(model))
     graph = proto.graph
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
-    stored = {i.name: len(i.dims) for i in graph.initializer}
-    convs = [n for n in graph.node if n.op_type == "Conv" and stored.get(n.input[1]) == 3]
+    convs = _convs_1d(graph)
     if not convs:
         return bytes(proto.SerializeToString())
-    taken = {t for n in graph.node for t in (*n.input, *n.output)} | set(stored)
     new = {_AXIS} | {f"{n.output[0]}/{end}" for n in convs for end in ("4d_in", "4d_out")}
-    if new & taken:
-        clash = sorted(new & taken)[0]
-        raise EngineError(f"{model}: cannot rewrite its convolutions, it names a tensor {clash!r}")
-    _weights_2d(graph, convs)
+    clashes = sorted(new & _taken_names(graph))
+    if clashes:
+        raise EngineError(
+            f"{model}: cannot rewrite its convolutions, it names a tensor {clashes[0]!r}"
+        )
+    weights = {i.name: i for i in graph.initializer}
+    for name in {n.input[1] for n in convs}:  # only these convolutions read them
+        array = numpy_helper.to_array(weights[name])[:, :, None, :]
+        weights[name].CopyFrom(numpy_helper.from_array(array, name))
     if opset >= 13:
         graph.initializer.append(numpy_helper.from_array(np.array([2], dtype=np.int64), _AXIS))
     chosen = {id(n) for n in convs}
@@ -119,14 +148,20 @@ def conv1d_as_conv2d(model: Path) -> bytes:
     return bytes(proto.SerializeToString())
 
 
-def graph_cache() -> Path:
+def graph_cache() -> Path | None:
     """Where rewritten graphs are kept: ``$TTSBUILD_CACHE/graphs``, else
-    ``$XDG_CACHE_HOME/ttsbuild/graphs`` (``~/.cache/ttsbuild/graphs``)."""
+    ``$XDG_CACHE_HOME/ttsbuild/graphs`` (an absolute one, as the XDG spec says), else
+    ``~/.cache/ttsbuild/graphs``; None when there is no home folder to put it in."""
     given = os.environ.get("TTSBUILD_CACHE")
     if given:
         return Path(given).expanduser() / "graphs"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "ttsbuild" / "graphs"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "ttsbuild" / "graphs"
+    try:
+        return Path.home() / ".cache" / "ttsbuild" / "graphs"
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry
+        return None
 
 
 def rewritten_graph(model: Path, refresh: bool = False) -> str | bytes:
@@ -135,11 +170,16 @@ def rewritten_graph(model: Path, refresh: bool = False) -> str | bytes:
     (ONNX Runtime then reads the file itself, one copy in memory), else (or with ``refresh``)
     the rewritten bytes, kept in the cache for the next load. A cache that cannot be written
     costs the rewrite at every load, and says so once per process."""
-    graph = graph_cache() / f"{content_hash(model)}.{REWRITE}.onnx"
+    folder = graph_cache()
+    if folder is None:
+        _unkept(Path("~/.cache/ttsbuild/graphs"), "no home folder; set TTSBUILD_CACHE")
+        return conv1d_as_conv2d(model)
+    graph = folder / f"{content_hash(model)}.{REWRITE}.onnx"
     digest = graph.with_name(f"{graph.name}.sha256")
-    try:
-        if not refresh and digest.read_text("ascii").strip() == content_hash(graph):
-            return str(graph)  # content_hash: memoized by file status
+    try:  # is_file first: a FIFO there would block the hash; content_hash is memoized
+        if not refresh and graph.is_file():
+            if digest.read_text("ascii").strip() == content_hash(graph):
+                return str(graph)
     except (OSError, ValueError):  # missing, unreadable, not text: rewritten below
         pass
     data = conv1d_as_conv2d(model)
