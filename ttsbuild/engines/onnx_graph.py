@@ -35,6 +35,28 @@ REWRITE = "conv1d-as-2d"
 _AXIS = "ttsbuild_axis_2"
 
 
+#: The distributions that install the ``onnxruntime`` module (CPU, CUDA, OpenVINO, DirectML).
+ORT_DISTRIBUTIONS = (
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "onnxruntime-openvino",
+    "onnxruntime-directml",
+)
+
+
+def onnxruntime_version() -> str:
+    """The installed ONNX Runtime's version, whichever distribution installed it (a GPU user's
+    is ``onnxruntime-gpu``), without importing it; PackageNotFoundError when none did."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ORT_DISTRIBUTIONS:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    raise PackageNotFoundError("onnxruntime")
+
+
 def _attrs(node: Any) -> dict[str, Any]:
     from onnx import helper
 

@@ -26,7 +26,7 @@ from ttsbuild.core.content import content_hash
 from ttsbuild.core.errors import EngineError, TTSBuildError, VoiceError
 
 from .base import EngineInfo, EngineOptions, RenderRequest, Voice
-from .onnx_graph import REWRITE, rewritten_graph
+from .onnx_graph import REWRITE, onnxruntime_version, rewritten_graph
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class PiperEngine:
 
     def version(self) -> str:
         try:
-            piper, ort = version("piper-tts"), version("onnxruntime")
+            piper, ort = version("piper-tts"), onnxruntime_version()
             return f"piper-tts=={piper};onnxruntime=={ort};ort-threads={ORT_THREADS};{REWRITE}"
         except PackageNotFoundError:
             raise EngineError("Piper is not installed: pip install piper-tts") from None
